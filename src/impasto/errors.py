@@ -1,0 +1,17 @@
+"""Typed errors: every failure a user can cause says what was expected, what was found, what to do."""
+
+
+class ImpastoError(Exception):
+    """Base class for errors a user can fix; the CLI prints them as one line."""
+
+
+class ImageError(ImpastoError):
+    """An image file could not be read or written."""
+
+
+class WeightsError(ImpastoError):
+    """Network weights are missing, corrupt, or in an unexpected layout."""
+
+
+class ConfigError(ImpastoError):
+    """An option has a value outside what it accepts."""
