@@ -1,4 +1,4 @@
-"""Typed errors: every failure a user can cause says what was expected, what was found, what to do."""
+"""Typed errors: what a user can fix says what was expected, what was found, what to do."""
 
 
 class ImpastoError(Exception):

@@ -1,0 +1,125 @@
+"""Every default of a stylisation run, in one frozen dataclass validated on creation.
+
+The CLI builds its options from these fields (name, default and the ``help`` metadata), so the
+defaults live here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+from .errors import ConfigError
+
+INITS = ("content", "noise")
+OPTIMIZERS = ("lbfgs", "adam")
+LOSS_FORMS = ("relative", "seed")
+STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+
+
+def _opt(default, help: str, **kw):
+    return field(default=default, metadata={"help": help, **kw})
+
+
+@dataclass(frozen=True)
+class StyleConfig:
+    """How to paint: sizes, loss weights, layers, optimiser and schedule."""
+
+    size: int = _opt(512, "long side of the output in pixels")
+    content_weight: float = _opt(1.0, "weight alpha of the content cost")
+    style_weight: float = _opt(
+        3.0, "weight beta of the style cost (relative losses: the same at every size)"
+    )
+    tv_weight: float = _opt(
+        0.0, "total-variation weight: smooths pixel noise (mean squared neighbour difference)"
+    )
+    content_layers: tuple[str, ...] = _opt(("relu4_2",), "layers for the content cost")
+    style_layers: tuple[str, ...] = _opt(STYLE_LAYERS, "layers for the style cost")
+    style_layer_weights: tuple[float, ...] | None = _opt(
+        None, "weight lambda_l per style layer (default: equal, summing to 1)"
+    )
+    style_blend: tuple[float, ...] | None = _opt(
+        None, "blend weight per style image (default: equal); normalised to sum to 1"
+    )
+    style_scale: float = _opt(
+        1.0, "style image size relative to the output: >1 gives bigger brush strokes"
+    )
+    loss_form: str = _opt(
+        "relative",
+        "relative: costs divided by their targets' size (resolution-independent); "
+        "seed: the course notes' exact 1/2||.||^2 and 1/(2 nH nW nC)^2 formulas",
+        choices=LOSS_FORMS,
+    )
+    init: str = _opt("content", "start from the content image, noise, or an image file")
+    optimizer: str = _opt("lbfgs", "lbfgs or adam", choices=OPTIMIZERS)
+    learning_rate: float = _opt(0.02, "Adam step size (pixels in 0..1); L-BFGS ignores it")
+    iterations: int = _opt(30, "iterations at the final size; coarser sizes get more")
+    min_size: int = _opt(128, "long side of the first, coarsest scale; 0 = single scale")
+    schedule: str | None = _opt(
+        None, "explicit plan SIZE:ITERS,... (e.g. 128:150,256:80,512:30), overrides the above"
+    )
+    pooling: str = _opt("avg", "pooling in the network: avg or max", choices=("avg", "max"))
+    network: str = _opt("vgg16-hed", "network: vgg16-hed (default), vgg16, vgg19")
+    weights: str | None = _opt(
+        None, "weights file for the network (default: the cache; see `impasto weights`)"
+    )
+    seed: int = _opt(0, "random seed; the same seed and inputs give the same picture")
+
+    def __post_init__(self) -> None:
+        _positive("size", self.size)
+        _positive("iterations", self.iterations)
+        for name in ("content_weight", "style_weight", "tv_weight", "style_scale"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        _positive("style_scale", self.style_scale)
+        _positive("learning_rate", self.learning_rate)
+        if self.min_size < 0:
+            raise ConfigError(f"min_size must be >= 0, got {self.min_size}")
+        for name, allowed in (
+            ("loss_form", LOSS_FORMS),
+            ("optimizer", OPTIMIZERS),
+            ("pooling", ("avg", "max")),
+        ):
+            if getattr(self, name) not in allowed:
+                raise ConfigError(
+                    f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}"
+                )
+        if not self.content_layers and self.content_weight > 0:
+            raise ConfigError("content_layers is empty but content_weight > 0")
+        if not self.style_layers:
+            raise ConfigError("style_layers is empty")
+        weights = self.style_layer_weights
+        if weights is not None and len(weights) != len(self.style_layers):
+            raise ConfigError(
+                f"{len(weights)} style layer weights given for {len(self.style_layers)} "
+                f"style layers ({', '.join(self.style_layers)})"
+            )
+        if weights is not None and (min(weights) < 0 or sum(weights) <= 0):
+            raise ConfigError("style layer weights must be >= 0 and not all zero")
+        if self.style_blend is not None and (
+            min(self.style_blend) < 0 or sum(self.style_blend) <= 0
+        ):
+            raise ConfigError("style blend weights must be >= 0 and not all zero")
+
+    def layer_weights(self) -> dict[str, float]:
+        """lambda_l for each style layer: as given, else equal and summing to 1."""
+        n = len(self.style_layers)
+        weights = self.style_layer_weights or (1.0 / n,) * n
+        return dict(zip(self.style_layers, weights))
+
+    def blend(self, n_styles: int) -> list[float]:
+        """Blend weight of each style image, normalised to sum to 1."""
+        weights = self.style_blend or (1.0,) * n_styles
+        if len(weights) != n_styles:
+            raise ConfigError(f"{len(weights)} blend weights given for {n_styles} style images")
+        total = sum(weights)
+        return [w / total for w in weights]
+
+
+def _positive(name: str, value: float) -> None:
+    if value <= 0:
+        raise ConfigError(f"{name} must be > 0, got {value}")
+
+
+def config_fields():
+    """The dataclass fields, for front ends that build their options from them."""
+    return fields(StyleConfig)

@@ -1,0 +1,64 @@
+"""The coarse-to-fine plan: which sizes to optimise at, and how many iterations at each.
+
+Most iterations happen where pixels are cheap: each coarser scale has half the pixels of the
+next one (a factor sqrt(2) on each side) and gets ``growth`` times its iterations, so the
+whole plan costs about as much as ``iterations / (1 - growth / 2)`` final-size iterations.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Scale:
+    """One stage of the plan: the long side in pixels and the iterations spent there."""
+
+    size: int
+    iterations: int
+
+
+def plan(size: int, min_size: int, iterations: int, growth: float = 1.5) -> list[Scale]:
+    """Long sides from ``min_size`` up to ``size`` by factors of about sqrt(2).
+
+    ``iterations`` is the count at the final size; each coarser scale gets ``growth`` times the
+    next finer one. ``min_size`` of 0, or not below ``size``, gives a single scale.
+    """
+    if size < 1 or iterations < 1:
+        raise ConfigError(f"size and iterations must be positive (got {size}, {iterations})")
+    if min_size <= 0 or min_size >= size:
+        return [Scale(size, iterations)]
+    steps = max(1, round(2 * math.log2(size / min_size)))
+    sizes = [round(size / 2 ** (k / 2)) for k in range(steps, -1, -1)]
+    sizes[0] = max(sizes[0], 1)
+    return [
+        Scale(s, max(1, round(iterations * growth ** (len(sizes) - 1 - k))))
+        for k, s in enumerate(sizes)
+    ]
+
+
+def parse(text: str) -> list[Scale]:
+    """Parse an explicit plan such as ``"128:150,256:80,512:30"`` (long side:iterations)."""
+    scales = []
+    for part in text.split(","):
+        try:
+            size, iters = (int(v) for v in part.strip().split(":"))
+        except ValueError:
+            raise ConfigError(
+                f"bad schedule entry {part.strip()!r}; expected SIZE:ITERATIONS, "
+                "e.g. 128:150,256:80,512:30"
+            ) from None
+        if size < 1 or iters < 0:
+            raise ConfigError(f"bad schedule entry {part.strip()!r}; sizes and counts must be > 0")
+        scales.append(Scale(size, iters))
+    if any(b.size < a.size for a, b in zip(scales, scales[1:])):
+        raise ConfigError(f"schedule {text!r} must go from small to large sizes")
+    return scales
+
+
+def describe(scales: list[Scale]) -> str:
+    """One line such as ``128px x150 -> 256px x80 -> 512px x30``."""
+    return " -> ".join(f"{s.size}px x{s.iterations}" for s in scales)

@@ -1,0 +1,291 @@
+"""The optimisation: targets, initial image, one scale, and the coarse-to-fine pyramid.
+
+Gatys et al. minimise J = alpha J_content + beta J_style over the pixels of G. impasto does the
+same, at a sequence of growing sizes (``schedule.py``): each scale starts from the previous
+result, upsampled, so most iterations happen where pixels are cheap.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+
+from . import losses, schedule
+from .config import StyleConfig
+from .errors import ConfigError
+from .features import VGGFeatures, load_features
+from .image import resize_to
+
+
+@dataclass
+class Progress:
+    """What a front end needs to show after each evaluation of the cost."""
+
+    scale: int  # 1-based index of the current scale
+    scales: int
+    size: tuple[int, int]  # (height, width) being optimised
+    iteration: int  # within this scale
+    iterations: int
+    step: int  # over the whole run, for a single progress bar
+    steps: int
+    losses: dict[str, float]  # weighted content, style, tv, and total
+    elapsed: float  # seconds since the run started
+    _image: Callable[[], torch.Tensor] = field(repr=False, default=None)
+
+    def image(self) -> torch.Tensor:
+        """The current picture, (3, H, W) in 0..1 (a copy, at the current scale)."""
+        return self._image()
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a run; ``image`` is the best picture so far at the output size."""
+
+    def __init__(self, image: torch.Tensor) -> None:
+        super().__init__("interrupted")
+        self.image = image
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def output_size(height: int, width: int, long_side: int) -> tuple[int, int]:
+    """(height, width) with the given long side and the same aspect ratio."""
+    scale = long_side / max(height, width)
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def plan_for(config: StyleConfig) -> list[schedule.Scale]:
+    """The schedule this config asks for (explicit, or planned from size and min_size)."""
+    if config.schedule:
+        return schedule.parse(config.schedule)
+    return schedule.plan(config.size, config.min_size, config.iterations)
+
+
+@dataclass
+class _Targets:
+    """What the generated image is pulled towards at one scale."""
+
+    content: dict[str, torch.Tensor]
+    style: dict[str, torch.Tensor]
+
+
+class _Objective:
+    """J = alpha J_content + beta sum_l lambda_l J_style^l + tv TV, in either loss form."""
+
+    def __init__(self, net: VGGFeatures, config: StyleConfig) -> None:
+        self.net = net
+        self.config = config
+        self.layer_weights = config.layer_weights()
+        self.seed_form = config.loss_form == "seed"
+
+    def style_stats(self, activation: torch.Tensor) -> torch.Tensor:
+        # The seed form compares raw Gram matrices, exactly as the course notes write it.
+        if self.seed_form:
+            return losses.gram_matrix(activation)
+        return losses.style_matrix(activation, "gram")
+
+    @torch.no_grad()
+    def targets(
+        self, content: torch.Tensor, styles: Sequence[torch.Tensor], blend: Sequence[float]
+    ) -> _Targets:
+        config = self.config
+        feats = self.net(content.unsqueeze(0))
+        content_t = {name: feats[name].detach() for name in config.content_layers}
+        style_t: dict[str, torch.Tensor] = {}
+        for style, weight in zip(styles, blend):
+            if weight == 0:
+                continue
+            feats = self.net(style.unsqueeze(0))
+            for name in config.style_layers:
+                stats = self.style_stats(feats[name]) * weight
+                style_t[name] = style_t[name] + stats if name in style_t else stats
+        return _Targets(content_t, style_t)
+
+    def __call__(self, image: torch.Tensor, targets: _Targets) -> dict[str, torch.Tensor]:
+        config = self.config
+        feats = self.net(image.unsqueeze(0))
+        zero = image.new_zeros(())
+        content = zero
+        for name, target in targets.content.items():
+            if self.seed_form:
+                content = content + losses.content_cost_seed(target, feats[name])
+            else:
+                content = content + losses.relative_cost(target, feats[name])
+        if not self.seed_form:
+            content = content / max(len(targets.content), 1)
+        style = zero
+        for name, target in targets.style.items():
+            current = self.style_stats(feats[name])
+            if self.seed_form:
+                cost = losses.style_cost_seed(target, current, feats[name].shape)
+            else:
+                cost = losses.relative_cost(target, current)
+            style = style + self.layer_weights[name] * cost
+        terms = {
+            "content": config.content_weight * content,
+            "style": config.style_weight * style,
+            "tv": config.tv_weight * losses.total_variation(image) if config.tv_weight else zero,
+        }
+        terms["total"] = terms["content"] + terms["style"] + terms["tv"]
+        return terms
+
+
+def _initial_image(
+    config: StyleConfig, content: torch.Tensor, init_image: torch.Tensor | None
+) -> torch.Tensor:
+    """Start from the content (default), seeded uniform noise as in the notes, or an image."""
+    if init_image is not None:
+        return resize_to(init_image, *content.shape[-2:])
+    if config.init == "content":
+        return content.clone()
+    if config.init == "noise":
+        generator = torch.Generator().manual_seed(config.seed)
+        return torch.rand(content.shape, generator=generator)
+    raise ConfigError(f"init must be 'content', 'noise' or an image file, got {config.init!r}")
+
+
+class _Run:
+    """State shared by the scales of one run: progress counters, the best image so far."""
+
+    def __init__(self, plan: list[schedule.Scale], callback: ProgressCallback | None) -> None:
+        self.plan = plan
+        self.callback = callback
+        self.steps = sum(s.iterations for s in plan)
+        self.step = 0
+        self.start = time.perf_counter()
+        self.best: torch.Tensor | None = None
+
+    def report(self, index: int, image: torch.Tensor, iteration: int, terms) -> None:
+        self.step += 1
+        if self.callback is None:
+            return
+        self.callback(
+            Progress(
+                scale=index + 1,
+                scales=len(self.plan),
+                size=tuple(image.shape[-2:]),
+                iteration=iteration,
+                iterations=self.plan[index].iterations,
+                step=self.step,
+                steps=self.steps,
+                losses={k: float(v) for k, v in terms.items()},
+                elapsed=time.perf_counter() - self.start,
+                _image=lambda: image.detach().clamp(0, 1).clone(),
+            )
+        )
+
+
+def _optimise_scale(
+    objective: _Objective,
+    targets: _Targets,
+    image: torch.Tensor,
+    iterations: int,
+    run: _Run,
+    index: int,
+) -> torch.Tensor:
+    """Minimise the objective from ``image`` for ``iterations``; return the best iterate."""
+    config = objective.config
+    x = image.detach().clone().requires_grad_(True)
+    best_loss = math.inf
+    run.best = x.detach().clone()
+    count = 0
+
+    def evaluate() -> torch.Tensor:
+        nonlocal best_loss, count
+        terms = objective(x, targets)
+        loss = terms["total"]
+        loss_value = float(loss)
+        if not math.isfinite(loss_value):
+            raise FloatingPointError("the cost became NaN or infinite")
+        if loss_value < best_loss:
+            best_loss = loss_value
+            run.best = x.detach().clamp(0, 1)
+        count += 1
+        run.report(index, x, count, terms)
+        return loss
+
+    if iterations == 0:
+        return run.best
+    if config.optimizer == "lbfgs":
+        # One L-BFGS call with max_iter=iterations; no line search, as in the reference tools
+        # (the curvature estimate makes the step size right after the first iteration).
+        optimizer = torch.optim.LBFGS(
+            [x],
+            lr=1.0,
+            max_iter=iterations,
+            max_eval=iterations,
+            history_size=50,
+            tolerance_grad=0.0,
+            tolerance_change=0.0,
+        )
+
+        def closure() -> torch.Tensor:
+            optimizer.zero_grad(set_to_none=False)
+            loss = evaluate()
+            loss.backward()
+            return loss
+
+        optimizer.step(closure)
+    else:
+        optimizer = torch.optim.Adam([x], lr=config.learning_rate)
+        for _ in range(iterations):
+            optimizer.zero_grad()
+            evaluate().backward()
+            optimizer.step()
+            with torch.no_grad():
+                x.clamp_(0, 1)
+        evaluate()  # the final step's result is a candidate for the best too
+    return run.best
+
+
+def stylize(
+    content: torch.Tensor,
+    styles: Sequence[torch.Tensor] | torch.Tensor,
+    config: StyleConfig | None = None,
+    *,
+    network: VGGFeatures | None = None,
+    init_image: torch.Tensor | None = None,
+    progress: ProgressCallback | None = None,
+) -> torch.Tensor:
+    """Paint ``content`` (3,H,W in 0..1) in the style of ``styles``; return (3,h,w) in 0..1.
+
+    ``network`` defaults to the config's network with its cached weights (``weights.py``).
+    Ctrl-C raises ``Interrupted`` carrying the best picture so far at the output size.
+    """
+    config = config or StyleConfig()
+    if isinstance(styles, torch.Tensor):
+        styles = [styles]
+    if not styles:
+        raise ConfigError("at least one style image is needed")
+    blend = config.blend(len(styles))
+    net = network or load_features(
+        config.network,
+        config.content_layers + config.style_layers,
+        config.pooling,
+        config.weights,
+    )
+    objective = _Objective(net, config)
+    plan = plan_for(config)
+    final_hw = output_size(*content.shape[-2:], plan[-1].size)
+    run = _Run(plan, progress)
+    image: torch.Tensor | None = None
+    try:
+        for index, scale in enumerate(plan):
+            hw = output_size(*content.shape[-2:], scale.size)
+            content_s = resize_to(content, *hw)
+            style_long = max(1, round(scale.size * config.style_scale))
+            styles_s = [resize_to(s, *output_size(*s.shape[-2:], style_long)) for s in styles]
+            targets = objective.targets(content_s, styles_s, blend)
+            if image is None:
+                image = _initial_image(config, content_s, init_image)
+            else:
+                image = resize_to(image, *hw)
+            image = _optimise_scale(objective, targets, image, scale.iterations, run, index)
+    except KeyboardInterrupt:
+        best = run.best if run.best is not None else content
+        raise Interrupted(resize_to(best, *final_hw)) from None
+    return image.clamp(0, 1)
