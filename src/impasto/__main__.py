@@ -1,0 +1,8 @@
+"""``python -m impasto``: the same command line as the ``impasto`` script."""
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
