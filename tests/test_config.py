@@ -89,12 +89,6 @@ def test_replace_validates_again():
     assert dataclasses.replace(c, size=64).size == 64
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="config.py StyleConfig.__post_init__ (the `< 0` loop) and _positive (`<= 0`): NaN "
-    "compares False, so StyleConfig accepts NaN weights, "
-    "style_scale and learning_rate (the CLI rejects non-finite floats, the library does not)",
-)
 @pytest.mark.parametrize(
     "name", ["content_weight", "style_weight", "tv_weight", "style_scale", "learning_rate"]
 )
@@ -103,12 +97,6 @@ def test_nan_is_refused(name):
         StyleConfig(**{name: NAN})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="config.py StyleConfig.__post_init__: style_layer_weights / style_blend containing "
-    "NaN pass `min(w) < 0` and "
-    "`sum(w) <= 0` (both False for NaN)",
-)
 @pytest.mark.parametrize(
     "kwargs",
     [

@@ -35,7 +35,7 @@ class StyleConfig:
     content_layers: tuple[str, ...] = _opt(("relu4_2",), "layers for the content cost")
     style_layers: tuple[str, ...] = _opt(STYLE_LAYERS, "layers for the style cost")
     style_layer_weights: tuple[float, ...] | None = _opt(
-        None, "weight lambda_l per style layer (default: equal, summing to 1)"
+        None, "weight lambda_l per style layer (default: 256:64:16:4:1 by block, summing to 1)"
     )
     style_blend: tuple[float, ...] | None = _opt(
         None, "blend weight per style image (default: equal); normalised to sum to 1"
@@ -68,7 +68,7 @@ class StyleConfig:
         _positive("size", self.size)
         _positive("iterations", self.iterations)
         for name in ("content_weight", "style_weight", "tv_weight", "style_scale"):
-            if getattr(self, name) < 0:
+            if not getattr(self, name) >= 0:  # "not >=" also catches NaN
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         _positive("style_scale", self.style_scale)
         _positive("learning_rate", self.learning_rate)
@@ -87,24 +87,39 @@ class StyleConfig:
             raise ConfigError("content_layers is empty but content_weight > 0")
         if not self.style_layers:
             raise ConfigError("style_layers is empty")
+        for name in ("content_layers", "style_layers"):
+            layers = getattr(self, name)
+            if len(set(layers)) != len(layers):
+                raise ConfigError(f"{name} names a layer twice: {', '.join(layers)}")
         weights = self.style_layer_weights
         if weights is not None and len(weights) != len(self.style_layers):
             raise ConfigError(
                 f"{len(weights)} style layer weights given for {len(self.style_layers)} "
                 f"style layers ({', '.join(self.style_layers)})"
             )
-        if weights is not None and (min(weights) < 0 or sum(weights) <= 0):
+        if weights is not None and not _valid_weights(weights):
             raise ConfigError("style layer weights must be >= 0 and not all zero")
-        if self.style_blend is not None and (
-            min(self.style_blend) < 0 or sum(self.style_blend) <= 0
-        ):
+        blend = self.style_blend
+        if blend is not None and not _valid_weights(blend):
             raise ConfigError("style blend weights must be >= 0 and not all zero")
 
     def layer_weights(self) -> dict[str, float]:
-        """lambda_l for each style layer: as given, else equal and summing to 1."""
-        n = len(self.style_layers)
-        weights = self.style_layer_weights or (1.0 / n,) * n
-        return dict(zip(self.style_layers, weights))
+        """lambda_l for each style layer: as given, else a default that sums to 1.
+
+        The seed form weighs layers equally, as the course notes do. The relative form departs
+        from Gatys et al.: each block gets a quarter of the weight of the block before it
+        (256:64:16:4:1 for relu1_1..relu5_1, as crowsonkb/style-transfer-pytorch does), which
+        balances the layers' pull on the pixels; equal weights let the deep layers dominate and
+        paint fine, noisy texture instead of the painting's strokes and colours.
+        """
+        if self.style_layer_weights is not None:
+            return dict(zip(self.style_layers, self.style_layer_weights))
+        if self.loss_form == "seed":
+            raw = [1.0] * len(self.style_layers)
+        else:
+            raw = [4.0 ** -(_block(name) - 1) for name in self.style_layers]
+        total = sum(raw)
+        return {name: w / total for name, w in zip(self.style_layers, raw)}
 
     def blend(self, n_styles: int) -> list[float]:
         """Blend weight of each style image, normalised to sum to 1."""
@@ -115,8 +130,19 @@ class StyleConfig:
         return [w / total for w in weights]
 
 
+def _valid_weights(weights: tuple[float, ...]) -> bool:
+    """Not empty, none negative or NaN, not all zero."""
+    return bool(weights) and all(w >= 0 for w in weights) and sum(weights) > 0
+
+
+def _block(layer: str) -> int:
+    """The VGG block a layer belongs to: relu3_1 -> 3 (names are checked elsewhere)."""
+    digits = "".join(ch for ch in layer.split("_")[0] if ch.isdigit())
+    return int(digits) if digits else 1
+
+
 def _positive(name: str, value: float) -> None:
-    if value <= 0:
+    if not value > 0:  # "not >" also catches NaN
         raise ConfigError(f"{name} must be > 0, got {value}")
 
 

@@ -333,7 +333,8 @@ def _save_options(fmt: str, quality: int) -> dict:
     if fmt == "JPEG":  # full-resolution colour: painted detail suffers from 4:2:0
         return {"quality": quality, "subsampling": 0 if quality >= 90 else 2}
     if fmt == "WEBP":  # quality 100 means "keep every pixel": WebP's lossless mode
-        return {"quality": quality, "lossless": quality == 100}
+        # exact: keep the colour under transparent pixels, so lossless really is lossless
+        return {"quality": quality, "lossless": quality == 100, "exact": quality == 100}
     if fmt == "TIFF":
         return {"compression": "tiff_adobe_deflate"}
     return {}

@@ -52,7 +52,9 @@ def parse(text: str) -> list[Scale]:
                 "e.g. 128:150,256:80,512:30"
             ) from None
         if size < 1 or iters < 0:
-            raise ConfigError(f"bad schedule entry {part.strip()!r}; sizes and counts must be > 0")
+            raise ConfigError(
+                f"bad schedule entry {part.strip()!r}; sizes must be > 0 and counts >= 0"
+            )
         scales.append(Scale(size, iters))
     if any(b.size < a.size for a, b in zip(scales, scales[1:])):
         raise ConfigError(f"schedule {text!r} must go from small to large sizes")

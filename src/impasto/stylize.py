@@ -148,13 +148,30 @@ def _initial_image(
     raise ConfigError(f"init must be 'content', 'noise' or an image file, got {config.init!r}")
 
 
+def _upsample(image: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
+    """Carry a coarse result up to the size of ``content``, restoring the content's detail.
+
+    A plain upsampling is blurry: windows and edges finer than the coarse scale are gone, and
+    the few iterations at the fine scale cannot paint them back. Adding the band of detail
+    that the coarse scale could not hold (the content minus its own blurred copy) starts the
+    fine scale with sharp content under the coarse strokes.
+    """
+    small = image.shape[-2:]
+    detail = content - resize_to(resize_to(content, *small), *content.shape[-2:])
+    return (resize_to(image, *content.shape[-2:]) + detail).clamp(0, 1)
+
+
 class _Run:
     """State shared by the scales of one run: progress counters, the best image so far."""
 
-    def __init__(self, plan: list[schedule.Scale], callback: ProgressCallback | None) -> None:
+    def __init__(
+        self, plan: list[schedule.Scale], config: StyleConfig, callback: ProgressCallback | None
+    ) -> None:
         self.plan = plan
         self.callback = callback
-        self.steps = sum(s.iterations for s in plan)
+        # Adam makes one extra evaluation per scale to score its final step.
+        extra = 1 if config.optimizer == "adam" else 0
+        self.steps = sum(s.iterations + extra for s in plan if s.iterations)
         self.step = 0
         self.start = time.perf_counter()
         self.best: torch.Tensor | None = None
@@ -172,7 +189,7 @@ class _Run:
                 iterations=self.plan[index].iterations,
                 step=self.step,
                 steps=self.steps,
-                losses={k: float(v) for k, v in terms.items()},
+                losses={k: float(v.detach()) for k, v in terms.items()},
                 elapsed=time.perf_counter() - self.start,
                 _image=lambda: image.detach().clamp(0, 1).clone(),
             )
@@ -198,7 +215,7 @@ def _optimise_scale(
         nonlocal best_loss, count
         terms = objective(x, targets)
         loss = terms["total"]
-        loss_value = float(loss)
+        loss_value = float(loss.detach())
         if not math.isfinite(loss_value):
             raise FloatingPointError("the cost became NaN or infinite")
         if loss_value < best_loss:
@@ -271,7 +288,7 @@ def stylize(
     objective = _Objective(net, config)
     plan = plan_for(config)
     final_hw = output_size(*content.shape[-2:], plan[-1].size)
-    run = _Run(plan, progress)
+    run = _Run(plan, config, progress)
     image: torch.Tensor | None = None
     try:
         for index, scale in enumerate(plan):
@@ -283,7 +300,7 @@ def stylize(
             if image is None:
                 image = _initial_image(config, content_s, init_image)
             else:
-                image = resize_to(image, *hw)
+                image = _upsample(image, content_s)
             image = _optimise_scale(objective, targets, image, scale.iterations, run, index)
     except KeyboardInterrupt:
         best = run.best if run.best is not None else content

@@ -1,0 +1,232 @@
+"""``impasto explain``: pictures of what the network sees, written to image files.
+
+Three subcommands, each a thin shell around ``explain.py``: ``units`` (the patches that excite
+units most, Zeiler & Fergus 2013), ``style`` (Gram and correlation heat maps) and ``layers``
+(single-layer reconstructions, Gatys et al. 2015 Fig. 1). The main CLI calls ``add_parser`` and
+``run``; ``python -m impasto.explain_cli`` runs them on their own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import torch
+
+from . import explain
+from .config import STYLE_LAYERS
+from .errors import ConfigError, ImpastoError
+from .features import check_layers, layer_names, load_features
+from .image import check_output_path, list_images, load_image, save_image
+from .weights import DEFAULT_NETWORK, NETWORKS
+
+DESCRIPTION = "See what the network that stylises sees: unit patches, style matrices, layers."
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected unit numbers like 3,17,42, got {text!r}")
+    if not values:
+        raise argparse.ArgumentTypeError("give at least one unit number")
+    return values
+
+
+def _names(text: str) -> list[str]:
+    return [v.strip() for v in text.split(",") if v.strip()]
+
+
+def _common(parser: argparse.ArgumentParser, output: str, size: int, size_help: str) -> None:
+    parser.add_argument("--size", type=int, default=size, help=f"{size_help} (default: {size})")
+    parser.add_argument(
+        "--network",
+        default=DEFAULT_NETWORK,
+        choices=list(NETWORKS),
+        help=f"network to look into (default: {DEFAULT_NETWORK})",
+    )
+    parser.add_argument("--weights", help="weights file for the network (default: the cache)")
+    parser.add_argument(
+        "--pooling", default="avg", choices=("avg", "max"), help="pooling (default: avg)"
+    )
+    parser.add_argument("-o", "--output", help=f"picture to write (default: {output})")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
+
+
+def add_parser(subparsers) -> None:
+    """Add ``explain`` with its subcommands units, style and layers to ``subparsers``."""
+    parser = subparsers.add_parser("explain", help=DESCRIPTION, description=DESCRIPTION)
+    commands = parser.add_subparsers(dest="explain_command", metavar="WHAT", required=True)
+
+    units = commands.add_parser(
+        "units",
+        help="the image patches that excite single units most",
+        description="For each unit, the patches of IMAGES (its receptive field) that excite "
+        "it most, one row per unit (Zeiler & Fergus 2013).",
+    )
+    units.add_argument("images", nargs="+", metavar="IMAGE", help="image files or folders")
+    units.add_argument(
+        "--layer", type=_names, default=["relu3_1"], help="layer(s), e.g. relu1_1,relu3_1,relu5_1"
+    )
+    units.add_argument("--units", type=int, default=8, help="units per layer (default: 8)")
+    units.add_argument(
+        "--unit-indices", type=_int_list, help="show these units instead, e.g. 3,17,42"
+    )
+    units.add_argument("--patches", type=int, default=9, help="patches per unit (default: 9)")
+    units.add_argument("--cell", type=int, default=64, help="pixels per patch (default: 64)")
+    _common(units, "explain_units_LAYER.png", explain.PATCH_SIZE, "images shrunk to this long side")
+
+    style = commands.add_parser(
+        "style",
+        help="the style (Gram) matrix and channel correlations as heat maps",
+        description="What 'style' is for a painting: the Gram matrix of a layer's channels and "
+        "their correlations, as heat maps.",
+    )
+    style.add_argument("style", metavar="STYLE", help="the style image")
+    style.add_argument(
+        "--layer", type=_names, default=["relu2_1"], help="layer(s), e.g. relu1_1,relu3_1"
+    )
+    style.add_argument("--channels", type=int, default=64, help="channels shown (default: 64)")
+    _common(style, "explain_style_LAYER.png", explain.STYLE_SIZE, "style image long side")
+
+    layers = commands.add_parser(
+        "layers",
+        help="content and style reconstructed from single layers (Gatys et al. Fig. 1)",
+        description="Reconstruct CONTENT from each layer alone and STYLE from growing sets of "
+        "layers, starting from noise (Gatys et al. 2015, Fig. 1).",
+    )
+    layers.add_argument("content", metavar="CONTENT", help="the content image")
+    layers.add_argument("style", metavar="STYLE", help="the style image")
+    layers.add_argument(
+        "--layer",
+        type=_names,
+        default=list(STYLE_LAYERS),
+        help=f"layers, shallow to deep (default: {','.join(STYLE_LAYERS)})",
+    )
+    layers.add_argument(
+        "--iterations",
+        type=int,
+        default=explain.RECONSTRUCT_ITERATIONS,
+        help=f"L-BFGS iterations per picture (default: {explain.RECONSTRUCT_ITERATIONS})",
+    )
+    layers.add_argument("--seed", type=int, default=0, help="noise seed (default: 0)")
+    _common(layers, "explain_layers.png", explain.RECONSTRUCT_SIZE, "reconstructions' long side")
+
+
+# ---------------------------------------------------------------- running
+
+
+class _Images(Sequence):
+    """Image files read on demand, so a folder of photos never sits in memory at once."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        self.paths = paths
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return load_image(self.paths[index]).rgb
+
+
+def _image_paths(arguments: Sequence[str]) -> list[Path]:
+    """Files as given, folders expanded to their images; each file once."""
+    paths: list[Path] = []
+    for argument in arguments:
+        path = Path(argument)
+        paths += list_images(path) if path.is_dir() else [path]
+    return list(dict.fromkeys(paths))
+
+
+def _positive(**values: int) -> None:
+    for name, value in values.items():
+        if value < 1:
+            raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+
+
+def _network(args: argparse.Namespace, layers: Sequence[str]):
+    """The network up to the deepest of ``layers`` (checked first, for a clear message)."""
+    if not layers:
+        raise ConfigError("--layer needs at least one layer name")
+    arch = NETWORKS[args.network].arch
+    check_layers(arch, layers)
+    deepest = max(layers, key=layer_names(arch).index)
+    say = (lambda line: print(line, file=sys.stderr)) if sys.stderr.isatty() else None
+    return load_features(args.network, [deepest], args.pooling, args.weights, on_progress=say)
+
+
+def _output(args: argparse.Namespace, default: str) -> Path:
+    return check_output_path(args.output or default, args.overwrite)
+
+
+def _units(args: argparse.Namespace) -> tuple[Path, torch.Tensor]:
+    _positive(units=args.units, patches=args.patches, cell=args.cell, size=args.size)
+    output = _output(args, f"explain_units_{'-'.join(args.layer)}.png")
+    net = _network(args, args.layer)
+    images = _Images(_image_paths(args.images))
+    rows = []
+    for layer in args.layer:
+        rows += explain.top_patches(
+            net, images, layer, args.unit_indices, args.units, args.patches, args.size
+        )
+    return output, explain.units_grid(rows, cell=args.cell)
+
+
+def _style(args: argparse.Namespace) -> tuple[Path, torch.Tensor]:
+    _positive(size=args.size)
+    if args.channels < 2:
+        raise ConfigError(f"--channels must be at least 2, got {args.channels}")
+    output = _output(args, f"explain_style_{'-'.join(args.layer)}.png")
+    net = _network(args, args.layer)
+    style = load_image(args.style).rgb
+    return output, explain.style_heatmaps(net, style, args.layer, args.channels, args.size)
+
+
+def _layers(args: argparse.Namespace) -> tuple[Path, torch.Tensor]:
+    _positive(size=args.size, iterations=args.iterations)
+    output = _output(args, "explain_layers.png")
+    net = _network(args, args.layer)
+    content, style = load_image(args.content).rgb, load_image(args.style).rgb
+    progress = _progress() if sys.stderr.isatty() else None
+    rows = explain.reconstruct_layers(
+        net, content, style, args.layer, args.iterations, args.size, args.seed, progress
+    )
+    return output, explain.layers_figure(content, style, rows, cell=args.size)
+
+
+def _progress() -> Callable:
+    """One updating line on a terminal: which picture, and how far its optimisation is."""
+
+    def show(label: str, p) -> None:
+        end = "\n" if p.iteration == p.iterations else ""
+        print(f"\r{label}: {p.iteration}/{p.iterations}", end=end, file=sys.stderr, flush=True)
+
+    return show
+
+
+_RUNNERS = {"units": _units, "style": _style, "layers": _layers}
+
+
+def run(args: argparse.Namespace) -> int:
+    """Make and save the picture ``args.explain_command`` asks for; 0 on success, 2 on error."""
+    try:
+        output, picture = _RUNNERS[args.explain_command](args)
+        save_image(output, picture, overwrite=args.overwrite)
+    except ImpastoError as exc:
+        print(f"impasto: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {output}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``explain`` on its own: ``python -m impasto.explain_cli units photos/``."""
+    parser = argparse.ArgumentParser(prog="impasto")
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    return run(parser.parse_args(["explain", *(sys.argv[1:] if argv is None else argv)]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
