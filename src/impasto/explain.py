@@ -10,6 +10,7 @@ and never print; ``explain_cli.py`` turns them into files.
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -18,18 +19,18 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageDraw, ImageFont
 
-from . import losses
-from .config import STYLE_LAYERS, StyleConfig
+from . import losses, schedule
+from .config import STYLE_LAYERS
 from .errors import ConfigError
-from .features import VGGFeatures, layer_names
+from .features import VGGFeatures, check_layers, layer_names
 from .image import resize_long_side, resize_to
-from .stylize import Progress, stylize
 
 PATCH_SIZE = 512  # long side the images are shrunk to before their patches are searched
 SEPARATION = 0.5  # chosen patches of one unit and image lie this many fields apart, at least
 BACKGROUND = (255, 255, 255)
 INK = (20, 20, 20)
 OUTSIDE = 0.5  # grey shown where a receptive field hangs over the image border
+GAP = 14  # pixels between the panels of a figure
 
 # ---------------------------------------------------------------- receptive fields
 
@@ -46,7 +47,7 @@ def _field(names: Sequence[str], layer: str) -> tuple[int, int, int]:
             size += jump
             centre += jump / 2
             jump *= 2
-    return size, jump, int(centre - (size - 1) / 2)
+    return size, jump, round(centre - (size - 1) / 2)
 
 
 def receptive_field(arch: str, layer: str) -> tuple[int, int, int]:
@@ -54,7 +55,7 @@ def receptive_field(arch: str, layer: str) -> tuple[int, int, int]:
 
     Unit (y, x) sees the square of side ``size`` whose top-left pixel is
     (offset + y * stride, offset + x * stride); offset is <= 0 because fields hang over the
-    border (padding). E.g. vgg16 relu1_1: (3, 1, -1); relu3_1: (24, 4, -8).
+    border (padding). E.g. vgg16 relu1_1: (3, 1, -1); relu3_1: (24, 4, -10).
     """
     return _field(layer_names(arch), layer)
 
@@ -84,8 +85,9 @@ def _arch(net: VGGFeatures) -> str:
 def _sub_network(net: VGGFeatures, layers: Sequence[str]) -> VGGFeatures:
     """The same weights, returning ``layers`` and stopping at the deepest of them.
 
-    Lets one network built for relu5_1 explain relu1_1 without paying for the layers below.
+    Lets one network built for relu5_1 explain relu1_1 without running the deeper layers.
     """
+    check_layers(_arch(net), layers)
     for layer in layers:
         if layer not in net.names:
             raise ConfigError(
@@ -216,10 +218,10 @@ def top_patches(
 
     Near-duplicates: a unit's patches from one image have field centres at least ``separation``
     fields apart (greedy non-maximum suppression), so the nine are not nine shifts of the one
-    strongest spot, while one striking image may still give several. ``inside`` keeps to units
-    whose whole field lies in the image (when the image is larger than a field).
+    strongest spot, while one striking image may still give several. ``inside`` keeps to
+    positions whose whole field lies in the image (when the image is larger than a field).
     """
-    if per_unit < 1 or n_units < 1:
+    if per_unit < 1 or n_units < 1 or (units is not None and len(units) == 0):
         raise ConfigError(f"need at least one unit and one patch (got {n_units}, {per_unit})")
     if len(images) == 0:
         raise ConfigError("no images to search for patches")
@@ -328,11 +330,13 @@ def _text_width(draw: ImageDraw.ImageDraw, text: str, font) -> int:
 # ---------------------------------------------------------------- units grid
 
 
-def units_grid(rows: Sequence[UnitPatches], cell: int = 64, gap: int = 3) -> torch.Tensor:
+def units_grid(
+    rows: Sequence[UnitPatches], cell: int = 64, gap: int = 3, title: str | None = None
+) -> torch.Tensor:
     """One picture: a row per unit with its patches (strongest left), labelled on the left.
 
     Every field is scaled to ``cell`` pixels, so the label's field size tells how much of the
-    image a unit sees; a blank line separates layers.
+    image a unit sees; a blank line separates layers; ``title`` goes on top.
     """
     if not rows:
         raise ConfigError("no units to draw")
@@ -342,15 +346,19 @@ def units_grid(rows: Sequence[UnitPatches], cell: int = 64, gap: int = 3) -> tor
     label_w = max(_text_width(probe, t, font) for t, _ in labels) + 12
     per_row = max(len(r.crops) for r in rows)
     breaks = sum(a.layer != b.layer for a, b in zip(rows, rows[1:]))
+    head = 30 if title else 0
     width = label_w + per_row * (cell + gap) + gap
-    height = gap + len(rows) * (cell + gap) + breaks * cell // 3
+    width = max(width, _text_width(probe, title, font) + 12) if title else width
+    height = head + gap + len(rows) * (cell + gap) + breaks * cell // 3
     canvas = Image.new("RGB", (width, height), BACKGROUND)
     draw = ImageDraw.Draw(canvas)
-    top = gap
-    for i, (row, (title, note)) in enumerate(zip(rows, labels)):
+    if title:
+        draw.text((6, 8), title, fill=INK, font=font)
+    top = head + gap
+    for i, (row, (name, note)) in enumerate(zip(rows, labels)):
         if i and row.layer != rows[i - 1].layer:
             top += cell // 3
-        draw.text((6, top + cell // 2 - 15), title, fill=INK, font=font)
+        draw.text((6, top + cell // 2 - 15), name, fill=INK, font=font)
         draw.text((6, top + cell // 2 + 3), note, fill=(90, 90, 90), font=small)
         for j, crop in enumerate(row.crops):
             canvas.paste(_to_pil(_fit(crop, cell, cell)), (label_w + j * (cell + gap), top))
@@ -360,7 +368,12 @@ def units_grid(rows: Sequence[UnitPatches], cell: int = 64, gap: int = 3) -> tor
 
 # ---------------------------------------------------------------- style matrices
 
-GAP = 14
+STYLE_NOTE = (
+    "Each square is a pair of channels (features): how strongly the two occur together, "
+    "averaged over all positions, so where they occur does not matter. That is style in "
+    "Gatys et al.: stylising makes these matrices of the output match the painting's, while "
+    "a deeper layer keeps the content's layout."
+)
 BAR_WIDTH = 64
 STYLE_SIZE = 512  # long side of the style image, as stylize's default output size
 # Colour maps as anchor colours, interpolated: viridis (0..max) and blue-white-red (-1..1).
@@ -370,10 +383,10 @@ DIVERGING = ((33, 102, 172), (146, 197, 222), (247, 247, 247), (244, 165, 130), 
 
 @dataclass
 class StyleMatrices:
-    """The style statistics of one layer, for the ``channels`` shown (strongest first)."""
+    """The style statistics of one layer, for the ``channels`` shown (the strongest ones)."""
 
     layer: str
-    channels: list[int]  # channel indices, in display order
+    channels: list[int]  # channel indices, in display order: families together
     total: int  # channels the layer has
     gram: torch.Tensor  # (k, k) Gram per position, G / (nH nW): what impasto's style cost matches
     correlation: torch.Tensor  # (k, k) in -1..1: which channels fire together
@@ -428,7 +441,7 @@ def _colour_bar(anchors, labels: Sequence[str], height: int, font) -> Image.Imag
     for k, text in enumerate(labels):
         y = 6 + round(k * (height - 1) / (len(labels) - 1))
         draw.line((12, y, 15, y), fill=INK)
-        draw.text((17, y), text, fill=INK, font=font, anchor="lm")
+        draw.text((17, y - 7), text, fill=INK, font=font)  # no anchors: bitmap fonts lack them
     return out
 
 
@@ -499,6 +512,11 @@ def style_heatmaps(
     draw = ImageDraw.Draw(canvas)
     draw.text((GAP, GAP + 4), "style image", fill=INK, font=_font(14))
     canvas.paste(thumb, (GAP, GAP + 40))
+    if height - thumb.height > 180:  # room below the painting: say what the squares mean
+        text = "\n".join(textwrap.wrap(STYLE_NOTE, width=thumb.width // 7))
+        draw.multiline_text(
+            (GAP, 2 * GAP + 40 + thumb.height), text, fill=(60, 60, 60), font=_font(12), spacing=4
+        )
     top = GAP
     for row in rows:
         canvas.paste(row, (thumb.width + 3 * GAP, top))
@@ -509,23 +527,89 @@ def style_heatmaps(
 # ---------------------------------------------------------------- reconstructions
 
 RECONSTRUCT_SIZE = 192
-RECONSTRUCT_ITERATIONS = 120
-ProgressCallback = Callable[[Progress], None]
+RECONSTRUCT_ITERATIONS = 100
 
 
-def _config(size: int, iterations: int, seed: int, coarse: bool, **kw) -> StyleConfig:
-    """Noise start and L-BFGS, as in Gatys et al. Fig. 1; ``coarse`` adds two smaller scales.
+@dataclass(frozen=True)
+class Step:
+    """One evaluation of a reconstruction's cost: for progress displays, and to check descent."""
 
-    Coarse to fine costs about what ``iterations`` at full size do (the final scale gets 45% of
-    them, each coarser one 1.5 times more at half the pixels): 96->136->192 px reached a lower
-    content cost than 400 single-scale iterations at 192 px, and the layout reads much better.
+    step: int  # 1-based, over all scales
+    steps: int
+    loss: float
+    size: tuple[int, int]  # (height, width) being optimised
+
+
+StepCallback = Callable[[Step], None]
+Cost = Callable[[dict[str, torch.Tensor]], torch.Tensor]
+
+
+def _lbfgs(net, cost: Cost, image: torch.Tensor, iterations: int, report) -> torch.Tensor:
+    """Minimise ``cost(net(image))`` over the pixels with L-BFGS; the best iterate, unclamped.
+
+    The settings of stylize.py: one call of ``iterations`` evaluations, no line search.
     """
-    if coarse:
-        final = max(1, round(0.45 * iterations))
-        return StyleConfig(
-            size=size, iterations=final, min_size=size // 2, init="noise", seed=seed, **kw
-        )
-    return StyleConfig(size=size, iterations=iterations, min_size=0, init="noise", seed=seed, **kw)
+    x = image.detach().clone().requires_grad_(True)
+    best, best_loss = x.detach().clone(), math.inf
+    optimizer = torch.optim.LBFGS(
+        [x],
+        lr=1.0,
+        max_iter=iterations,
+        max_eval=iterations,
+        history_size=50,
+        tolerance_grad=0.0,
+        tolerance_change=0.0,
+    )
+
+    def closure() -> torch.Tensor:
+        nonlocal best, best_loss
+        optimizer.zero_grad()
+        loss = cost(net(x[None]))
+        value = float(loss.detach())
+        if not math.isfinite(value):
+            raise FloatingPointError("the reconstruction's cost became NaN or infinite")
+        if value < best_loss:
+            best, best_loss = x.detach().clone(), value
+        report(value, tuple(x.shape[-2:]))
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    return best
+
+
+def _reconstruct(net, source, targets, cost, plan, seed, progress, like=None) -> torch.Tensor:
+    """From seeded uniform noise (as in the seeds), through the (size, iterations) plan.
+
+    ``targets(features)`` picks what to match from the source's features at each size; the
+    image has the shape of ``like`` (default: the source) and is plainly resized between
+    sizes. Returns (3, h, w) in 0..1.
+    """
+    steps, done = sum(n for _, n in plan), 0
+
+    def report(loss: float, size: tuple[int, int]) -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(Step(done, steps, loss, size))
+
+    image = None
+    generator = torch.Generator().manual_seed(seed)
+    for size, iterations in plan:
+        with torch.no_grad():
+            wanted = targets(net(resize_long_side(source, size)[None]))
+        shape = resize_long_side(source if like is None else like, size).shape
+        if image is None:
+            image = torch.rand(shape, generator=generator)
+        else:
+            image = resize_to(image.clamp(0, 1), *shape[-2:])
+        image = _lbfgs(net, lambda feats, w=wanted: cost(feats, w), image, iterations, report)
+    return image.clamp(0, 1)
+
+
+def _check_plan(size: int, iterations: int) -> None:
+    if size < 8 or iterations < 1:
+        raise ConfigError(f"need size >= 8 and iterations >= 1, got {size} and {iterations}")
 
 
 def reconstruct_content(
@@ -535,27 +619,25 @@ def reconstruct_content(
     iterations: int = RECONSTRUCT_ITERATIONS,
     size: int = RECONSTRUCT_SIZE,
     seed: int = 0,
-    progress: ProgressCallback | None = None,
+    progress: StepCallback | None = None,
 ) -> torch.Tensor:
     """An image (3, h, w) in 0..1 whose ``layer`` activations match those of ``content``.
 
-    Starts from noise and runs L-BFGS on the content cost alone, coarse to fine up to a long
-    side of ``size``. Shallow layers give back the photo; deep ones keep the layout and lose
-    the exact pixels and colours. Departure from Gatys et al.: they optimise at one size; the
-    coarse start converges further in the same time, at the price of a smoother image.
+    Minimises the relative content cost alone from noise with L-BFGS, coarse to fine up to a
+    long side of ``size``. Shallow layers give back the photo; deep ones keep the layout and
+    lose the exact pixels and colours. Departure from Gatys et al. (one size): ``iterations``
+    at the final size after 1.5x and 2.25x as many at 1/sqrt2 and 1/2 of it (the plan of
+    schedule.py, about 2.3 times the cost). At 192 px, 96->136->192 reached a lower cost than
+    400 single-size iterations, and the layout reads much better.
     """
-    config = _config(
-        size,
-        iterations,
-        seed,
-        True,
-        content_layers=(layer,),
-        style_layers=(layer,),  # must not be empty; weight 0, so it only sets the depth
-        style_weight=0.0,
-    )
-    return stylize(
-        content, [content], config, network=_sub_network(net, [layer]), progress=progress
-    )
+    _check_plan(size, iterations)
+    sub = _sub_network(net, [layer])
+    plan = [(s.size, s.iterations) for s in schedule.plan(size, size // 2, iterations)]
+
+    def cost(feats, wanted):
+        return losses.relative_cost(wanted, feats[layer])
+
+    return _reconstruct(sub, content, lambda f: f[layer], cost, plan, seed, progress)
 
 
 def reconstruct_style(
@@ -565,31 +647,31 @@ def reconstruct_style(
     iterations: int = RECONSTRUCT_ITERATIONS,
     size: int = RECONSTRUCT_SIZE,
     seed: int = 0,
-    progress: ProgressCallback | None = None,
+    progress: StepCallback | None = None,
     like: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """A texture (3, h, w) in 0..1 whose Gram matrices at ``layers`` match those of ``style``.
 
-    Starts from noise and runs L-BFGS on the style cost alone, at one size: a coarse start
-    would print its own large blobs into textures from shallow layers, which do not constrain
-    large scales, and hide how the texture grows with depth. The output has the shape of
-    ``like`` (default: the style image) at a long side of ``size``; the style image is seen at
-    that size too, as in a stylisation.
+    Minimises the relative style cost alone (layers weighed equally, as in Gatys et al.) from
+    noise with L-BFGS, at one size: the style image and the texture, shaped like ``like``
+    (default: the style), both have a long side of ``size``. No coarse start here: it would
+    print its own large blobs into textures from shallow layers, which do not constrain large
+    scales, and hide how texture grows with depth.
     """
-    layers = tuple(layers)
+    _check_plan(size, iterations)
+    layers = tuple(dict.fromkeys(layers))
     if not layers:
         raise ConfigError("no style layers to reconstruct from")
-    config = _config(
-        size,
-        iterations,
-        seed,
-        content_layers=(),
-        content_weight=0.0,
-        style_layers=layers,
-        style_weight=1.0,
-    )
-    canvas = style if like is None else like
-    return stylize(canvas, [style], config, network=_sub_network(net, layers), progress=progress)
+    sub = _sub_network(net, layers)
+
+    def grams(feats):
+        return {name: losses.style_matrix(feats[name], "gram") for name in layers}
+
+    def cost(feats, wanted):
+        current = grams(feats)
+        return sum(losses.relative_cost(wanted[n], current[n]) for n in layers) / len(layers)
+
+    return _reconstruct(sub, style, grams, cost, [(size, iterations)], seed, progress, like)
 
 
 @dataclass
@@ -609,68 +691,74 @@ def reconstruct_layers(
     iterations: int = RECONSTRUCT_ITERATIONS,
     size: int = RECONSTRUCT_SIZE,
     seed: int = 0,
-    progress: Callable[[str, Progress], None] | None = None,
+    progress: Callable[[str, Step], None] | None = None,
 ) -> Reconstructions:
-    """Both rows of Fig. 1; ``progress`` hears which reconstruction is running, e.g.
-    ``"content from relu3_1 (3/10)"``, with stylize's Progress."""
-    layers = tuple(layers)
+    """Both rows of Fig. 1, every picture shaped like ``content``. ``progress`` hears which
+    picture is being made, e.g. ``"content from relu3_1 (3/10)"``, with each Step of it."""
+    layers = tuple(dict.fromkeys(layers))
     if not layers:
         raise ConfigError("no layers to reconstruct from")
-    total = 2 * len(layers)
-    done = 0
-
-    def report(label: str) -> ProgressCallback | None:
-        nonlocal done
-        done += 1
-        text = f"{label} ({done}/{total})"
-        return None if progress is None else (lambda p: progress(text, p))
-
+    labels = [f"content from {layer}" for layer in layers]
+    labels += [f"style from {layers[0]}" + (f"..{la}" if i else "") for i, la in enumerate(layers)]
+    callbacks = [
+        None if progress is None else _labelled(progress, f"{label} ({k}/{len(labels)})")
+        for k, label in enumerate(labels, start=1)
+    ]
     rows = Reconstructions(layers, [], [])
-    for layer in layers:
-        cb = report(f"content from {layer}")
-        rows.content.append(reconstruct_content(net, content, layer, iterations, size, seed, cb))
     for i, layer in enumerate(layers):
-        cb = report(f"style from {layers[0]}..{layer}" if i else f"style from {layer}")
+        rows.content.append(
+            reconstruct_content(net, content, layer, iterations, size, seed, callbacks[i])
+        )
+    for i in range(len(layers)):
+        cb = callbacks[len(layers) + i]
         rows.style.append(
             reconstruct_style(net, style, layers[: i + 1], iterations, size, seed, cb, content)
         )
     return rows
 
 
+def _labelled(progress: Callable[[str, Step], None], label: str) -> StepCallback:
+    return lambda step: progress(label, step)
+
+
 def layers_figure(
-    content: torch.Tensor, style: torch.Tensor, rows: Reconstructions, cell: int = 192
+    content: torch.Tensor, style: torch.Tensor, rows: Reconstructions, cell: int | None = None
 ) -> torch.Tensor:
     """Fig. 1 of Gatys et al. as one picture: the inputs, then content reconstructions from
     each layer (detail fades with depth) and style reconstructions from growing sets of layers
-    (the texture grows in scale). Every picture is ``cell`` pixels high."""
+    (the texture grows in scale). Every picture is ``cell`` pixels high (default: as made)."""
+    cell = cell or max(im.shape[-2] for im in rows.content + rows.style)
     font, small = _font(14), _font(12)
-    width = lambda im: max(1, round(im.shape[-1] * cell / im.shape[-2]))  # noqa: E731
-    first = max(width(content), width(style))
-    step = max(width(im) for im in rows.content + rows.style)
-    head, gap = 44, GAP
-    canvas = Image.new(
-        "RGB",
-        (gap + first + 2 * gap + len(rows.layers) * (step + gap), 2 * (head + cell + gap)),
-        BACKGROUND,
-    )
+
+    def width(im: torch.Tensor) -> int:
+        return max(1, round(im.shape[-1] * cell / im.shape[-2]))
+
+    figure = [
+        (
+            "Content reconstructions: an image with the same activations in one layer",
+            [("content image", content), *zip(rows.layers, rows.content)],
+        ),
+        (
+            "Style reconstructions: an image with the same Gram matrices in these layers",
+            [("style image", style)]
+            + [
+                (la if i == 0 else f"+ {la}", im)
+                for i, (la, im) in enumerate(zip(rows.layers, rows.style))
+            ],
+        ),
+    ]
+    columns = [max(width(a[1]), width(b[1])) for a, b in zip(*(cells for _, cells in figure))]
+    head = 44
+    total = 2 * GAP + sum(columns) + GAP * len(columns)
+    canvas = Image.new("RGB", (total, 2 * (head + cell + GAP)), BACKGROUND)
     draw = ImageDraw.Draw(canvas)
-    titles = (
-        "Content reconstructions: an image with the same activations in one layer",
-        "Style reconstructions: an image with the same Gram matrices in these layers",
-    )
-    inputs = (("content image", content), ("style image", style))
-    for r, (title, (name, source), images) in enumerate(
-        zip(titles, inputs, (rows.content, rows.style))
-    ):
-        top = r * (head + cell + gap)
-        draw.text((gap, top + 4), title, fill=INK, font=font)
-        labels = [name] + [
-            layer if r == 0 or i == 0 else f"+ {layer}" for i, layer in enumerate(rows.layers)
-        ]
-        pictures = [source] + list(images)
-        x = gap
-        for k, (label, picture) in enumerate(zip(labels, pictures)):
-            draw.text((x, top + head - 18), label, fill=INK, font=small)
-            canvas.paste(_to_pil(resize_to(picture, cell, width(picture))), (x, top + head))
-            x += (first + 2 * gap) if k == 0 else (step + gap)
+    for r, (title, cells) in enumerate(figure):
+        top = r * (head + cell + GAP)
+        draw.text((GAP, top + 4), title, fill=INK, font=font)
+        x = GAP
+        for k, ((label, picture), column) in enumerate(zip(cells, columns)):
+            left = x + (column - width(picture)) // 2
+            draw.text((left, top + head - 18), label, fill=INK, font=small)
+            canvas.paste(_to_pil(resize_to(picture, cell, width(picture))), (left, top + head))
+            x += column + (2 * GAP if k == 0 else GAP)  # inputs stand apart
     return _from_pil(canvas)

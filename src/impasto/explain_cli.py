@@ -29,7 +29,9 @@ def _int_list(text: str) -> list[int]:
     try:
         values = [int(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected unit numbers like 3,17,42, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected unit numbers like 3,17,42, got {text!r}"
+        ) from None
     if not values:
         raise argparse.ArgumentTypeError("give at least one unit number")
     return values
@@ -40,19 +42,30 @@ def _names(text: str) -> list[str]:
 
 
 def _common(parser: argparse.ArgumentParser, output: str, size: int, size_help: str) -> None:
-    parser.add_argument("--size", type=int, default=size, help=f"{size_help} (default: {size})")
+    parser.add_argument(
+        "--size", type=int, default=size, metavar="PX", help=f"{size_help} (default: {size})"
+    )
     parser.add_argument(
         "--network",
         default=DEFAULT_NETWORK,
         choices=list(NETWORKS),
         help=f"network to look into (default: {DEFAULT_NETWORK})",
     )
-    parser.add_argument("--weights", help="weights file for the network (default: the cache)")
+    parser.add_argument(
+        "--weights", metavar="FILE", help="weights file for the network (default: the cache)"
+    )
     parser.add_argument(
         "--pooling", default="avg", choices=("avg", "max"), help="pooling (default: avg)"
     )
-    parser.add_argument("-o", "--output", help=f"picture to write (default: {output})")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    parser.add_argument(
+        "--threads", type=int, metavar="N", help="CPU threads for torch (default: torch's own)"
+    )
+    parser.add_argument(
+        "-o", "--output", metavar="OUT", help=f"picture to write (default: {output})"
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace OUT if it exists (default: off)"
+    )
 
 
 def add_parser(subparsers) -> None:
@@ -68,14 +81,27 @@ def add_parser(subparsers) -> None:
     )
     units.add_argument("images", nargs="+", metavar="IMAGE", help="image files or folders")
     units.add_argument(
-        "--layer", type=_names, default=["relu3_1"], help="layer(s), e.g. relu1_1,relu3_1,relu5_1"
+        "--layer",
+        type=_names,
+        default=["relu3_1"],
+        metavar="LAYER[,LAYER...]",
+        help="layer(s), e.g. relu1_1,relu3_1,relu5_1 (default: relu3_1)",
     )
-    units.add_argument("--units", type=int, default=8, help="units per layer (default: 8)")
     units.add_argument(
-        "--unit-indices", type=_int_list, help="show these units instead, e.g. 3,17,42"
+        "--units", type=int, default=8, metavar="N", help="most active units per layer (default: 8)"
     )
-    units.add_argument("--patches", type=int, default=9, help="patches per unit (default: 9)")
-    units.add_argument("--cell", type=int, default=64, help="pixels per patch (default: 64)")
+    units.add_argument(
+        "--unit-indices",
+        type=_int_list,
+        metavar="I,J,...",
+        help="show these units instead, e.g. 3,17,42 (default: the most active)",
+    )
+    units.add_argument(
+        "--patches", type=int, default=9, metavar="N", help="patches per unit (default: 9)"
+    )
+    units.add_argument(
+        "--cell", type=int, default=64, metavar="PX", help="pixels per patch (default: 64)"
+    )
     _common(units, "explain_units_LAYER.png", explain.PATCH_SIZE, "images shrunk to this long side")
 
     style = commands.add_parser(
@@ -86,9 +112,19 @@ def add_parser(subparsers) -> None:
     )
     style.add_argument("style", metavar="STYLE", help="the style image")
     style.add_argument(
-        "--layer", type=_names, default=["relu2_1"], help="layer(s), e.g. relu1_1,relu3_1"
+        "--layer",
+        type=_names,
+        default=["relu2_1"],
+        metavar="LAYER[,LAYER...]",
+        help="layer(s), e.g. relu1_1,relu3_1 (default: relu2_1)",
     )
-    style.add_argument("--channels", type=int, default=64, help="channels shown (default: 64)")
+    style.add_argument(
+        "--channels",
+        type=int,
+        default=64,
+        metavar="N",
+        help="channels shown, those of most energy (default: 64)",
+    )
     _common(style, "explain_style_LAYER.png", explain.STYLE_SIZE, "style image long side")
 
     layers = commands.add_parser(
@@ -103,15 +139,21 @@ def add_parser(subparsers) -> None:
         "--layer",
         type=_names,
         default=list(STYLE_LAYERS),
+        metavar="LAYER,LAYER...",
         help=f"layers, shallow to deep (default: {','.join(STYLE_LAYERS)})",
     )
     layers.add_argument(
         "--iterations",
         type=int,
         default=explain.RECONSTRUCT_ITERATIONS,
-        help=f"L-BFGS iterations per picture (default: {explain.RECONSTRUCT_ITERATIONS})",
+        metavar="N",
+        help="L-BFGS iterations per picture at full size; content reconstructions run 2.25x "
+        "and 1.5x as many at 1/2 and 1/sqrt2 of it first "
+        f"(default: {explain.RECONSTRUCT_ITERATIONS})",
     )
-    layers.add_argument("--seed", type=int, default=0, help="noise seed (default: 0)")
+    layers.add_argument(
+        "--seed", type=int, default=0, metavar="N", help="seed of the starting noise (default: 0)"
+    )
     _common(layers, "explain_layers.png", explain.RECONSTRUCT_SIZE, "reconstructions' long side")
 
 
@@ -171,7 +213,9 @@ def _units(args: argparse.Namespace) -> tuple[Path, torch.Tensor]:
         rows += explain.top_patches(
             net, images, layer, args.unit_indices, args.units, args.patches, args.size
         )
-    return output, explain.units_grid(rows, cell=args.cell)
+    many = "s" if len(images) > 1 else ""
+    title = f"The patches of {len(images)} image{many} that excite each unit most, strongest first"
+    return output, explain.units_grid(rows, cell=args.cell, title=title)
 
 
 def _style(args: argparse.Namespace) -> tuple[Path, torch.Tensor]:
@@ -193,15 +237,16 @@ def _layers(args: argparse.Namespace) -> tuple[Path, torch.Tensor]:
     rows = explain.reconstruct_layers(
         net, content, style, args.layer, args.iterations, args.size, args.seed, progress
     )
-    return output, explain.layers_figure(content, style, rows, cell=args.size)
+    return output, explain.layers_figure(content, style, rows)
 
 
-def _progress() -> Callable:
+def _progress() -> Callable[[str, explain.Step], None]:
     """One updating line on a terminal: which picture, and how far its optimisation is."""
 
-    def show(label: str, p) -> None:
-        end = "\n" if p.iteration == p.iterations else ""
-        print(f"\r{label}: {p.iteration}/{p.iterations}", end=end, file=sys.stderr, flush=True)
+    def show(label: str, step: explain.Step) -> None:
+        end = "\n" if step.step >= step.steps else ""
+        text = f"\r{label}: step {step.step}/{step.steps}, cost {step.loss:.3g}"
+        print(text, end=end, file=sys.stderr, flush=True)
 
     return show
 
@@ -210,13 +255,20 @@ _RUNNERS = {"units": _units, "style": _style, "layers": _layers}
 
 
 def run(args: argparse.Namespace) -> int:
-    """Make and save the picture ``args.explain_command`` asks for; 0 on success, 2 on error."""
+    """Make and save the picture ``args.explain_command`` asks for: 0 done, 2 bad input,
+    1 a reconstruction diverged."""
     try:
+        if args.threads is not None:
+            _positive(threads=args.threads)
+            torch.set_num_threads(args.threads)
         output, picture = _RUNNERS[args.explain_command](args)
         save_image(output, picture, overwrite=args.overwrite)
     except ImpastoError as exc:
         print(f"impasto: error: {exc}", file=sys.stderr)
         return 2
+    except FloatingPointError as exc:  # a reconstruction diverged: the main CLI's status 1
+        print(f"impasto: error: {exc}; try another --seed or fewer --iterations", file=sys.stderr)
+        return 1
     print(f"wrote {output}")
     return 0
 
