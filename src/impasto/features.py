@@ -69,7 +69,7 @@ class VGGFeatures(nn.Module):
             raise ConfigError(f"unknown pooling {pooling!r}; choose from {', '.join(POOLINGS)}")
         if convention not in ("caffe", "torchvision"):
             raise ConfigError(f"unknown input convention {convention!r}")
-        self.convention = convention
+        self.arch, self.pooling, self.convention = arch, pooling, convention
         names = layer_names(arch)
         self.names = names[: max(names.index(n) for n in self.layers) + 1]
         self.convs = nn.ModuleDict()
