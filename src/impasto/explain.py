@@ -24,6 +24,7 @@ from .config import STYLE_LAYERS
 from .errors import ConfigError
 from .features import VGGFeatures, check_layers, layer_names
 from .image import resize_long_side, resize_to
+from .stylize import lbfgs
 
 PATCH_SIZE = 512  # long side the images are shrunk to before their patches are searched
 SEPARATION = 0.5  # chosen patches of one unit and image lie this many fields apart, at least
@@ -551,15 +552,7 @@ def _lbfgs(net, cost: Cost, image: torch.Tensor, iterations: int, report) -> tor
     """
     x = image.detach().clone().requires_grad_(True)
     best, best_loss = x.detach().clone(), math.inf
-    optimizer = torch.optim.LBFGS(
-        [x],
-        lr=1.0,
-        max_iter=iterations,
-        max_eval=iterations,
-        history_size=50,
-        tolerance_grad=0.0,
-        tolerance_change=0.0,
-    )
+    optimizer = lbfgs(x, iterations)
 
     def closure() -> torch.Tensor:
         nonlocal best, best_loss

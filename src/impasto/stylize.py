@@ -196,6 +196,23 @@ class _Run:
         )
 
 
+def lbfgs(x: torch.Tensor, iterations: int) -> torch.optim.LBFGS:
+    """L-BFGS over the pixels ``x`` for one ``step()`` of exactly ``iterations`` evaluations.
+
+    No line search, as in the reference tools: the curvature estimate makes the step size
+    right after the first iteration, and every evaluation is one forward and backward pass.
+    """
+    return torch.optim.LBFGS(
+        [x],
+        lr=1.0,
+        max_iter=iterations,
+        max_eval=iterations,
+        history_size=50,
+        tolerance_grad=0.0,
+        tolerance_change=0.0,
+    )
+
+
 def _optimise_scale(
     objective: _Objective,
     targets: _Targets,
@@ -228,17 +245,7 @@ def _optimise_scale(
     if iterations == 0:
         return run.best
     if config.optimizer == "lbfgs":
-        # One L-BFGS call with max_iter=iterations; no line search, as in the reference tools
-        # (the curvature estimate makes the step size right after the first iteration).
-        optimizer = torch.optim.LBFGS(
-            [x],
-            lr=1.0,
-            max_iter=iterations,
-            max_eval=iterations,
-            history_size=50,
-            tolerance_grad=0.0,
-            tolerance_change=0.0,
-        )
+        optimizer = lbfgs(x, iterations)
 
         def closure() -> torch.Tensor:
             optimizer.zero_grad(set_to_none=False)
