@@ -74,6 +74,11 @@ class StyleConfig:
         _positive("learning_rate", self.learning_rate)
         if self.min_size < 0:
             raise ConfigError(f"min_size must be >= 0, got {self.min_size}")
+        if self.init not in INITS:
+            raise ConfigError(
+                f"init must be content or noise, got {self.init!r} "
+                "(to start from an image, pass it to stylize() as init_image)"
+            )
         for name, allowed in (
             ("loss_form", LOSS_FORMS),
             ("optimizer", OPTIMIZERS),

@@ -17,7 +17,6 @@ from __future__ import annotations
 import torch
 
 EPS = 1e-8
-STYLE_REPRESENTATIONS = ("gram", "covariance", "correlation")
 
 
 def _flatten(a: torch.Tensor) -> torch.Tensor:

@@ -140,12 +140,10 @@ def _initial_image(
     """Start from the content (default), seeded uniform noise as in the notes, or an image."""
     if init_image is not None:
         return resize_to(init_image, *content.shape[-2:])
-    if config.init == "content":
-        return content.clone()
     if config.init == "noise":
         generator = torch.Generator().manual_seed(config.seed)
         return torch.rand(content.shape, generator=generator)
-    raise ConfigError(f"init must be 'content', 'noise' or an image file, got {config.init!r}")
+    return content.clone()
 
 
 def _upsample(image: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
