@@ -18,6 +18,7 @@ from impasto import features, stylize
 from impasto.config import StyleConfig
 from impasto.errors import ConfigError
 from impasto.image import resize_to
+from impasto.objective import Objective
 from impasto.stylize import Interrupted, Progress, output_size
 
 FAST = {"size": 48, "min_size": 32, "iterations": 4}  # two scales: 34 px, then 48 px
@@ -171,10 +172,10 @@ def test_every_scale_reduces_its_cost(tiny_network, content, style, optimizer):
         totals = [p.losses["total"] for p in records if p.scale == index]
         assert min(totals) < 0.9 * totals[0], (index, totals)  # measured 0.27-0.74
     # At the final size the result beats the content picture itself as a solution.
-    objective = stylize._Objective(net_for(config), config)
+    objective = Objective(net_for(config), config)
     hw = out.shape[-2:]
     style_s = resize_to(style, *output_size(40, 32, 48))
-    targets = objective.targets(resize_to(content, *hw), [style_s], [1.0])
+    targets = objective.prepare(resize_to(content, *hw), [style_s], [[1.0]])
     final = objective(out, targets)["total"].item()
     start = objective(resize_to(content, *hw), targets)["total"].item()
     assert final < 0.5 * start  # measured ~0.23-0.27
@@ -243,13 +244,13 @@ def test_zero_iteration_scale_is_skipped(tiny_network, content, style):
 
 def test_style_scale_sets_the_style_image_size(tiny_network, content, style, monkeypatch):
     seen: list[tuple[int, int]] = []
-    targets = stylize._Objective.targets
+    prepare = Objective.prepare
 
-    def spy(self, content_s, styles_s, blend):
+    def spy(self, content_s, styles_s, *args, **kwargs):
         seen.extend(tuple(s.shape[-2:]) for s in styles_s)
-        return targets(self, content_s, styles_s, blend)
+        return prepare(self, content_s, styles_s, *args, **kwargs)
 
-    monkeypatch.setattr(stylize._Objective, "targets", spy)
+    monkeypatch.setattr(Objective, "prepare", spy)
     config = StyleConfig(size=40, min_size=0, iterations=1, style_scale=1.5, **LAYERS)
     stylize.stylize(content, style, config)
     assert seen == [(60, 48)]  # style 40x32, long side 40 * 1.5 = 60
@@ -352,8 +353,8 @@ def test_seed_objective_matches_the_course_notes(tiny_network):
     net = net_for(config)
     generated, content, styles = objective_inputs()
     blend = [0.25, 0.75]
-    objective = stylize._Objective(net, config)
-    terms = objective(generated, objective.targets(content, styles, blend))
+    objective = Objective(net, config)
+    terms = objective(generated, objective.prepare(content, styles, [blend]))
 
     j_content = 0.0
     for layer in config.content_layers:
@@ -381,8 +382,8 @@ def test_relative_objective_matches_hand_computation(tiny_network):
     net = net_for(config)
     generated, content, styles = objective_inputs()
     blend = [0.6, 0.4]
-    objective = stylize._Objective(net, config)
-    terms = objective(generated, objective.targets(content, styles, blend))
+    objective = Objective(net, config)
+    terms = objective(generated, objective.prepare(content, styles, [blend]))
 
     def rel(target, current):
         return ((current - target) ** 2).sum() / (target**2).sum()
@@ -412,8 +413,8 @@ def test_relative_objective_matches_hand_computation(tiny_network):
 def test_objective_gradient_reaches_the_pixels(tiny_network):
     config = StyleConfig(loss_form="seed", **OBJECTIVE)
     generated, content, styles = objective_inputs()
-    objective = stylize._Objective(net_for(config), config)
-    targets = objective.targets(content, styles, [0.5, 0.5])
+    objective = Objective(net_for(config), config)
+    targets = objective.prepare(content, styles, [[0.5, 0.5]])
     x = generated.clone().requires_grad_(True)
     objective(x, targets)["total"].backward()
     assert x.grad is not None and x.grad.abs().sum() > 0
@@ -443,13 +444,13 @@ def test_blend_one_zero_equals_the_single_style(tiny_network, content, style, st
 
 def test_blend_targets_are_weighted_sums(tiny_network, content, style, style2):
     config = StyleConfig(**LAYERS, style_blend=(1.0, 3.0))
-    objective = stylize._Objective(net_for(config), config)
-    both = objective.targets(content, [style, style2], config.blend(2))
-    one = objective.targets(content, [style], [1.0])
-    two = objective.targets(content, [style2], [1.0])
+    objective = Objective(net_for(config), config)
+    both = objective.prepare(content, [style, style2], [config.blend(2)])
+    one = objective.prepare(content, [style], [[1.0]])
+    two = objective.prepare(content, [style2], [[1.0]])
     for layer in config.style_layers:
-        expected = 0.25 * one.style[layer] + 0.75 * two.style[layer]
-        torch.testing.assert_close(both.style[layer], expected)
+        expected = 0.25 * one.style[layer].matrix + 0.75 * two.style[layer].matrix
+        torch.testing.assert_close(both.style[layer].matrix, expected)
     for layer in config.content_layers:
         assert torch.equal(both.content[layer], one.content[layer])
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 
 from .errors import ConfigError
+from .moments import REPRESENTATIONS
 
 INITS = ("content", "noise")
 OPTIMIZERS = ("lbfgs", "adam")
@@ -40,6 +41,17 @@ class StyleConfig:
     style_blend: tuple[float, ...] | None = _opt(
         None, "blend weight per style image (default: equal); normalised to sum to 1"
     )
+    strength: float = _opt(
+        1.0,
+        "how much style: 0 keeps the content, 1 is full style, more is stronger; "
+        "means the same at every size",
+    )
+    style_representation: str = _opt(
+        "gram",
+        "style statistics: gram (default), covariance, correlation, or w2 "
+        "(mean and covariance, Wasserstein-2 distance)",
+        choices=REPRESENTATIONS,
+    )
     style_scale: float = _opt(
         1.0, "style image size relative to the output: >1 gives bigger brush strokes"
     )
@@ -57,6 +69,11 @@ class StyleConfig:
     schedule: str | None = _opt(
         None, "explicit plan SIZE:ITERS,... (e.g. 128:150,256:80,512:30), overrides the above"
     )
+    tile: int = _opt(
+        0,
+        "evaluate pictures larger than this many pixels a side in overlapping tiles, "
+        "to save memory (0: only when the memory budget needs it)",
+    )
     pooling: str = _opt("avg", "pooling in the network: avg or max", choices=("avg", "max"))
     network: str = _opt("vgg16-hed", "network: vgg16-hed (default), vgg16, vgg19")
     weights: str | None = _opt(
@@ -67,11 +84,13 @@ class StyleConfig:
     def __post_init__(self) -> None:
         _positive("size", self.size)
         _positive("iterations", self.iterations)
-        for name in ("content_weight", "style_weight", "tv_weight", "style_scale"):
+        for name in ("content_weight", "style_weight", "tv_weight", "style_scale", "strength"):
             if not getattr(self, name) >= 0:  # "not >=" also catches NaN
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         _positive("style_scale", self.style_scale)
         _positive("learning_rate", self.learning_rate)
+        if self.tile < 0:
+            raise ConfigError(f"tile must be >= 0, got {self.tile}")
         if self.min_size < 0:
             raise ConfigError(f"min_size must be >= 0, got {self.min_size}")
         if self.init not in INITS:
@@ -83,6 +102,7 @@ class StyleConfig:
             ("loss_form", LOSS_FORMS),
             ("optimizer", OPTIMIZERS),
             ("pooling", ("avg", "max")),
+            ("style_representation", REPRESENTATIONS),
         ):
             if getattr(self, name) not in allowed:
                 raise ConfigError(
@@ -104,6 +124,8 @@ class StyleConfig:
             )
         if weights is not None and not _valid_weights(weights):
             raise ConfigError("style layer weights must be >= 0 and not all zero")
+        if self.loss_form == "seed" and self.style_representation != "gram":
+            raise ConfigError("the seed loss form uses the Gram matrix only")
         blend = self.style_blend
         if blend is not None and not _valid_weights(blend):
             raise ConfigError("style blend weights must be >= 0 and not all zero")

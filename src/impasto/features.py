@@ -35,6 +35,20 @@ def layer_names(arch: str) -> list[str]:
     return names
 
 
+def layer_stride(name: str) -> int:
+    """How many input pixels one position of a layer steps over: relu3_1 -> 4, pool3 -> 8."""
+    block = int(name[4] if name.startswith("pool") else name.split("_")[0][-1])
+    return 2 ** (block if name.startswith("pool") else block - 1)
+
+
+def receptive_radius(names: Iterable[str]) -> int:
+    """Pixels beyond which the input cannot change the last of ``names`` (an upper bound).
+
+    Each 3x3 convolution reaches one position further, each 2x2 pooling at most one more.
+    """
+    return sum(layer_stride(n) for n in names if not n.startswith("relu"))
+
+
 def check_layers(arch: str, layers: Iterable[str]) -> None:
     """Raise ConfigError naming any layer that ``arch`` does not have."""
     known = layer_names(arch)
@@ -72,6 +86,9 @@ class VGGFeatures(nn.Module):
         self.arch, self.pooling, self.convention = arch, pooling, convention
         names = layer_names(arch)
         self.names = names[: max(names.index(n) for n in self.layers) + 1]
+        # Tiles must start on the deepest pooling grid so that every tile pools like the whole.
+        self.align = max(layer_stride(n) for n in self.names)
+        self.radius = receptive_radius(self.names)
         self.convs = nn.ModuleDict()
         for name in self.names:
             if name.startswith("conv"):

@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 
 import torch
 
-from . import losses, schedule
+from . import schedule
 from .config import StyleConfig
 from .errors import ConfigError
 from .features import VGGFeatures, load_features
 from .image import resize_to
+from .objective import Objective, Targets
+from .tiling import Tile, plan_tiles
 
 
 @dataclass
@@ -63,75 +65,6 @@ def plan_for(config: StyleConfig) -> list[schedule.Scale]:
     if config.schedule:
         return schedule.parse(config.schedule)
     return schedule.plan(config.size, config.min_size, config.iterations)
-
-
-@dataclass
-class _Targets:
-    """What the generated image is pulled towards at one scale."""
-
-    content: dict[str, torch.Tensor]
-    style: dict[str, torch.Tensor]
-
-
-class _Objective:
-    """J = alpha J_content + beta sum_l lambda_l J_style^l + tv TV, in either loss form."""
-
-    def __init__(self, net: VGGFeatures, config: StyleConfig) -> None:
-        self.net = net
-        self.config = config
-        self.layer_weights = config.layer_weights()
-        self.seed_form = config.loss_form == "seed"
-
-    def style_stats(self, activation: torch.Tensor) -> torch.Tensor:
-        # The seed form compares raw Gram matrices, exactly as the course notes write it.
-        if self.seed_form:
-            return losses.gram_matrix(activation)
-        return losses.style_matrix(activation, "gram")
-
-    @torch.no_grad()
-    def targets(
-        self, content: torch.Tensor, styles: Sequence[torch.Tensor], blend: Sequence[float]
-    ) -> _Targets:
-        config = self.config
-        feats = self.net(content.unsqueeze(0))
-        content_t = {name: feats[name].detach() for name in config.content_layers}
-        style_t: dict[str, torch.Tensor] = {}
-        for style, weight in zip(styles, blend):
-            if weight == 0:
-                continue
-            feats = self.net(style.unsqueeze(0))
-            for name in config.style_layers:
-                stats = self.style_stats(feats[name]) * weight
-                style_t[name] = style_t[name] + stats if name in style_t else stats
-        return _Targets(content_t, style_t)
-
-    def __call__(self, image: torch.Tensor, targets: _Targets) -> dict[str, torch.Tensor]:
-        config = self.config
-        feats = self.net(image.unsqueeze(0))
-        zero = image.new_zeros(())
-        content = zero
-        for name, target in targets.content.items():
-            if self.seed_form:
-                content = content + losses.content_cost_seed(target, feats[name])
-            else:
-                content = content + losses.relative_cost(target, feats[name])
-        if not self.seed_form:
-            content = content / max(len(targets.content), 1)
-        style = zero
-        for name, target in targets.style.items():
-            current = self.style_stats(feats[name])
-            if self.seed_form:
-                cost = losses.style_cost_seed(target, current, feats[name].shape)
-            else:
-                cost = losses.relative_cost(target, current)
-            style = style + self.layer_weights[name] * cost
-        terms = {
-            "content": config.content_weight * content,
-            "style": config.style_weight * style,
-            "tv": config.tv_weight * losses.total_variation(image) if config.tv_weight else zero,
-        }
-        terms["total"] = terms["content"] + terms["style"] + terms["tv"]
-        return terms
 
 
 def _initial_image(
@@ -212,12 +145,13 @@ def lbfgs(x: torch.Tensor, iterations: int) -> torch.optim.LBFGS:
 
 
 def _optimise_scale(
-    objective: _Objective,
-    targets: _Targets,
+    objective: Objective,
+    targets: Targets,
     image: torch.Tensor,
     iterations: int,
     run: _Run,
     index: int,
+    tiles: list[Tile] | None = None,
 ) -> torch.Tensor:
     """Minimise the objective from ``image`` for ``iterations``; return the best iterate."""
     config = objective.config
@@ -227,10 +161,10 @@ def _optimise_scale(
     count = 0
 
     def evaluate() -> torch.Tensor:
+        """The total cost at ``x``, with ``x.grad`` set to its gradient."""
         nonlocal best_loss, count
-        terms = objective(x, targets)
-        loss = terms["total"]
-        loss_value = float(loss.detach())
+        terms, grad = objective.value_and_grad(x, targets, tiles)
+        loss_value = float(terms["total"])
         if not math.isfinite(loss_value):
             raise FloatingPointError("the cost became NaN or infinite")
         if loss_value < best_loss:
@@ -238,30 +172,40 @@ def _optimise_scale(
             run.best = x.detach().clamp(0, 1)
         count += 1
         run.report(index, x, count, terms)
-        return loss
+        x.grad = grad
+        return terms["total"]
 
     if iterations == 0:
         return run.best
     if config.optimizer == "lbfgs":
-        optimizer = lbfgs(x, iterations)
-
-        def closure() -> torch.Tensor:
-            optimizer.zero_grad(set_to_none=False)
-            loss = evaluate()
-            loss.backward()
-            return loss
-
-        optimizer.step(closure)
+        lbfgs(x, iterations).step(evaluate)
     else:
         optimizer = torch.optim.Adam([x], lr=config.learning_rate)
         for _ in range(iterations):
-            optimizer.zero_grad()
-            evaluate().backward()
+            evaluate()
             optimizer.step()
             with torch.no_grad():
                 x.clamp_(0, 1)
         evaluate()  # the final step's result is a candidate for the best too
     return run.best
+
+
+def _region_blends(
+    masks: torch.Tensor | None, blend: list[float], n_styles: int
+) -> list[list[float]]:
+    """The style mixture of each region: one mask per style, or one mask for the blend."""
+    if masks is None or masks.shape[0] == 1:
+        return [blend]
+    if masks.shape[0] != n_styles:
+        raise ConfigError(f"{masks.shape[0]} masks given for {n_styles} style images")
+    return [[1.0 if i == r else 0.0 for i in range(n_styles)] for r in range(n_styles)]
+
+
+def tiles_for(net: VGGFeatures, height: int, width: int, tile: int) -> list[Tile] | None:
+    """Tiles for a picture of this size, or None when it is evaluated whole."""
+    if not tile or max(height, width) <= tile:
+        return None
+    return plan_tiles(height, width, tile, net.radius, net.align)
 
 
 def stylize(
@@ -271,10 +215,14 @@ def stylize(
     *,
     network: VGGFeatures | None = None,
     init_image: torch.Tensor | None = None,
+    masks: torch.Tensor | None = None,
     progress: ProgressCallback | None = None,
 ) -> torch.Tensor:
     """Paint ``content`` (3,H,W in 0..1) in the style of ``styles``; return (3,h,w) in 0..1.
 
+    ``masks`` (R,H,W in 0..1, any size) confines style to regions: one mask per style image
+    gives each style its region; a single mask places the blend of all styles. Where the masks
+    sum to less than 1 the picture keeps more of the content.
     ``network`` defaults to the config's network with its cached weights (``weights.py``).
     Ctrl-C raises ``Interrupted`` carrying the best picture so far at the output size.
     """
@@ -283,16 +231,18 @@ def stylize(
         styles = [styles]
     if not styles:
         raise ConfigError("at least one style image is needed")
-    blend = config.blend(len(styles))
+    region_blends = _region_blends(masks, config.blend(len(styles)), len(styles))
+    plan = plan_for(config)
+    final_hw = output_size(*content.shape[-2:], plan[-1].size)
+    if config.strength == 0:
+        return resize_to(content, *final_hw).clamp(0, 1)  # no style: the content itself
     net = network or load_features(
         config.network,
         config.content_layers + config.style_layers,
         config.pooling,
         config.weights,
     )
-    objective = _Objective(net, config)
-    plan = plan_for(config)
-    final_hw = output_size(*content.shape[-2:], plan[-1].size)
+    objective = Objective(net, config)
     run = _Run(plan, config, progress)
     image: torch.Tensor | None = None
     try:
@@ -301,12 +251,17 @@ def stylize(
             content_s = resize_to(content, *hw)
             style_long = max(1, round(scale.size * config.style_scale))
             styles_s = [resize_to(s, *output_size(*s.shape[-2:], style_long)) for s in styles]
-            targets = objective.targets(content_s, styles_s, blend)
+            masks_s = None if masks is None else resize_to(masks, *hw).clamp(0, 1)
+            tiles = tiles_for(net, *hw, config.tile)
+            style_tiles = [tiles_for(net, *s.shape[-2:], config.tile) for s in styles_s]
+            targets = objective.prepare(
+                content_s, styles_s, region_blends, masks_s, tiles, style_tiles
+            )
             if image is None:
                 image = _initial_image(config, content_s, init_image)
             else:
                 image = _upsample(image, content_s)
-            image = _optimise_scale(objective, targets, image, scale.iterations, run, index)
+            image = _optimise_scale(objective, targets, image, scale.iterations, run, index, tiles)
     except KeyboardInterrupt:
         best = run.best if run.best is not None else content
         raise Interrupted(resize_to(best, *final_hw)) from None
