@@ -42,6 +42,10 @@ def test_defaults_are_valid():
         ({"optimizer": "sgd"}, "optimizer must be one of lbfgs, adam, got 'sgd'"),
         ({"loss_form": "mse"}, "loss_form must be one of relative, seed, got 'mse'"),
         ({"pooling": "min"}, "pooling must be one of avg, max, got 'min'"),
+        (
+            {"preserve_color": "sepia"},
+            "preserve_color must be one of none, luminance, histogram, yuv, got 'sepia'",
+        ),
         ({"style_layers": ()}, "style_layers is empty"),
         ({"content_layers": ()}, "content_layers is empty but content_weight > 0"),
         (

@@ -14,6 +14,7 @@ from .moments import REPRESENTATIONS
 INITS = ("content", "noise")
 OPTIMIZERS = ("lbfgs", "adam")
 LOSS_FORMS = ("relative", "seed")
+PRESERVE_COLORS = ("none", "luminance", "histogram", "yuv")
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 
 
@@ -54,6 +55,12 @@ class StyleConfig:
     )
     style_scale: float = _opt(
         1.0, "style image size relative to the output: >1 gives bigger brush strokes"
+    )
+    preserve_color: str = _opt(
+        "none",
+        "keep the content's colours: luminance (style on brightness only), histogram (recolour "
+        "the style to the content's colours first) or yuv (put the content's colours back after)",
+        choices=PRESERVE_COLORS,
     )
     loss_form: str = _opt(
         "relative",
@@ -103,6 +110,7 @@ class StyleConfig:
             ("optimizer", OPTIMIZERS),
             ("pooling", ("avg", "max")),
             ("style_representation", REPRESENTATIONS),
+            ("preserve_color", PRESERVE_COLORS),
         ):
             if getattr(self, name) not in allowed:
                 raise ConfigError(

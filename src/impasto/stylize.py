@@ -7,6 +7,7 @@ result, upsampled, so most iterations happen where pixels are cheap.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from . import schedule
+from . import color, schedule
 from .config import StyleConfig
 from .errors import ConfigError
 from .features import VGGFeatures, load_features
@@ -225,12 +226,43 @@ def stylize(
     sum to less than 1 the picture keeps more of the content.
     ``network`` defaults to the config's network with its cached weights (``weights.py``).
     Ctrl-C raises ``Interrupted`` carrying the best picture so far at the output size.
+    ``config.preserve_color`` recolours the inputs before the optimisation and its pictures
+    after (``color.py``): the result, ``Interrupted.image`` and ``Progress.image()`` alike.
     """
     config = config or StyleConfig()
     if isinstance(styles, torch.Tensor):
         styles = [styles]
     if not styles:
         raise ConfigError("at least one style image is needed")
+    mode = config.preserve_color
+    if mode == "none":
+        return _stylize(content, styles, config, network, init_image, masks, progress)
+
+    def finish(image: torch.Tensor) -> torch.Tensor:
+        return color.finish(mode, image, content)
+
+    def recoloured(p: Progress) -> None:
+        progress(dataclasses.replace(p, _image=lambda: finish(p.image())))
+
+    content_in, styles_in, init_in = color.prepare(mode, content, styles, init_image)
+    callback = None if progress is None else recoloured
+    try:
+        image = _stylize(content_in, styles_in, config, network, init_in, masks, callback)
+    except Interrupted as e:
+        raise Interrupted(finish(e.image)) from None
+    return finish(image)
+
+
+def _stylize(
+    content: torch.Tensor,
+    styles: Sequence[torch.Tensor],
+    config: StyleConfig,
+    network: VGGFeatures | None,
+    init_image: torch.Tensor | None,
+    masks: torch.Tensor | None,
+    progress: ProgressCallback | None,
+) -> torch.Tensor:
+    """The optimisation itself, on the pictures exactly as given."""
     region_blends = _region_blends(masks, config.blend(len(styles)), len(styles))
     plan = plan_for(config)
     final_hw = output_size(*content.shape[-2:], plan[-1].size)
