@@ -107,9 +107,10 @@ def test_run_writes_png_of_requested_size_with_plain_progress(
     assert stdout.startswith(f"wrote {out} (48x36) in ")
     lines = err.splitlines()
     assert lines[0] == f"plan: 34px x3 -> 48px x2; output 48x36 -> {out}"
-    assert lines[1].startswith("scale 1/2 34x26: 3 iterations, loss ")
-    assert lines[2].startswith("scale 2/2 48x36: 2 iterations, loss ")
-    assert len(lines) == 3 and "\r" not in err
+    assert lines[1].startswith("estimate: about 5 s, peak memory about 0.5 GB of ")
+    assert lines[2].startswith("scale 1/2 34x26: 3 iterations, loss ")
+    assert lines[3].startswith("scale 2/2 48x36: 2 iterations, loss ")
+    assert len(lines) == 4 and "\r" not in err
 
 
 def test_jpeg_output_uses_quality(tiny_network, pics, capsys):
@@ -486,3 +487,13 @@ def test_threads_option_sets_torch_threads(tiny_network, pics, monkeypatch, caps
     out = pics["out"] / "r.png"
     assert run(capsys, pics["content"], pics["style"], "-o", out, "--threads", 3, *FAST)[0] == 0
     assert asked == [3]
+
+
+def test_too_big_a_size_is_refused_before_the_network_loads(tiny_network, pics, capsys):
+    out = pics["out"] / "huge.png"
+    code, _, err = run(
+        capsys, pics["content"], pics["style"], "-o", out, "--size", 40000, "--max-memory", 8
+    )
+    assert code == 2 and not out.exists() and tiny_network == []
+    (line,) = err.strip().splitlines()
+    assert "needs about" in line and "the largest size that fits is about" in line

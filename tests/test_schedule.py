@@ -56,7 +56,14 @@ def test_plan_costs_about_iterations_over_one_minus_half_growth():
     scales = schedule.plan(size, 16, iterations, growth)
     work = sum(s.iterations * (s.size / size) ** 2 for s in scales)
     bound = iterations / (1 - growth / 2)
-    assert 0.9 * bound < work < 1.02 * bound
+    assert 0.8 * bound < work < 1.02 * bound  # the cap on coarse scales only lowers it
+
+
+def test_coarse_scales_get_at_most_growth_to_the_fourth():
+    scales = schedule.plan(4096, 128, 30)
+    assert [s.iterations for s in scales] == [152] * 7 + [101, 68, 45, 30]
+    # The default 512 px plan is below the cap, so unchanged by it.
+    assert [s.iterations for s in schedule.plan(512, 128, 30)] == [152, 101, 68, 45, 30]
 
 
 @pytest.mark.parametrize("min_size", [0, 512, 513, 10_000])

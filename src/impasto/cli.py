@@ -466,6 +466,7 @@ class _Job:
     styles: list[torch.Tensor]
     init_image: torch.Tensor | None
     final_hw: tuple[int, int]
+    estimate: Any  # budget.Estimate: time, peak memory and tiling of the run
 
 
 def config_from_args(args: argparse.Namespace) -> tuple[StyleConfig, str | None]:
@@ -550,7 +551,8 @@ def _prepare(args: argparse.Namespace) -> _Job:
     styles = [image.load_image(p).rgb for p in style_paths]
     init_image = image.load_image(init_path).rgb if init_path else None
     final_hw = stylize.output_size(*content.rgb.shape[-2:], plan[-1].size)
-    return _Job(config, plan, out, content, styles, init_image, final_hw)
+    estimate = stylize.estimate(tuple(content.rgb.shape[-2:]), config)  # too big: ConfigError
+    return _Job(config, plan, out, content, styles, init_image, final_hw, estimate)
 
 
 def _load_network(job: _Job, quiet: bool) -> Any:
@@ -649,6 +651,7 @@ def _announce(job: _Job, verbose: bool) -> None:
         file=sys.stderr,
         flush=True,
     )
+    print(job.estimate.describe(), file=sys.stderr, flush=True)
     if not verbose:
         return
     config = job.config

@@ -81,6 +81,11 @@ class StyleConfig:
         "evaluate pictures larger than this many pixels a side in overlapping tiles, "
         "to save memory (0: only when the memory budget needs it)",
     )
+    max_memory: float = _opt(
+        0.0,
+        "memory budget in GB; bigger pictures are tiled to fit (0: the smaller of 8 GB and "
+        "what is free)",
+    )
     pooling: str = _opt("avg", "pooling in the network: avg or max", choices=("avg", "max"))
     network: str = _opt("vgg16-hed", "network: vgg16-hed (default), vgg16, vgg19")
     weights: str | None = _opt(
@@ -96,6 +101,8 @@ class StyleConfig:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         _positive("style_scale", self.style_scale)
         _positive("learning_rate", self.learning_rate)
+        if not self.max_memory >= 0:
+            raise ConfigError(f"max_memory must be >= 0, got {self.max_memory}")
         if self.tile < 0:
             raise ConfigError(f"tile must be >= 0, got {self.tile}")
         if self.min_size < 0:

@@ -21,11 +21,16 @@ class Scale:
     iterations: int
 
 
+MAX_GROWTH_STEPS = 4
+
+
 def plan(size: int, min_size: int, iterations: int, growth: float = 1.5) -> list[Scale]:
     """Long sides from ``min_size`` up to ``size`` by factors of about sqrt(2).
 
     ``iterations`` is the count at the final size; each coarser scale gets ``growth`` times the
-    next finer one. ``min_size`` of 0, or not below ``size``, gives a single scale.
+    next finer one, up to ``growth**MAX_GROWTH_STEPS`` times (152 for 30): by then a coarse
+    scale has converged, and a 4096 px plan would otherwise spend 1730 iterations on 128 px.
+    ``min_size`` of 0, or not below ``size``, gives a single scale.
     """
     if size < 1 or iterations < 1:
         raise ConfigError(f"size and iterations must be positive (got {size}, {iterations})")
@@ -35,7 +40,7 @@ def plan(size: int, min_size: int, iterations: int, growth: float = 1.5) -> list
     sizes = [round(size / 2 ** (k / 2)) for k in range(steps, -1, -1)]
     sizes[0] = max(sizes[0], 1)
     return [
-        Scale(s, max(1, round(iterations * growth ** (len(sizes) - 1 - k))))
+        Scale(s, max(1, round(iterations * growth ** min(len(sizes) - 1 - k, MAX_GROWTH_STEPS))))
         for k, s in enumerate(sizes)
     ]
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from . import color, schedule
+from . import budget, color, schedule
 from .config import StyleConfig
 from .errors import ConfigError
 from .features import VGGFeatures, load_features
@@ -128,7 +128,7 @@ class _Run:
         )
 
 
-def lbfgs(x: torch.Tensor, iterations: int) -> torch.optim.LBFGS:
+def lbfgs(x: torch.Tensor, iterations: int, history: int = 50) -> torch.optim.LBFGS:
     """L-BFGS over the pixels ``x`` for one ``step()`` of exactly ``iterations`` evaluations.
 
     No line search, as in the reference tools: the curvature estimate makes the step size
@@ -139,7 +139,7 @@ def lbfgs(x: torch.Tensor, iterations: int) -> torch.optim.LBFGS:
         lr=1.0,
         max_iter=iterations,
         max_eval=iterations,
-        history_size=50,
+        history_size=history,
         tolerance_grad=0.0,
         tolerance_change=0.0,
     )
@@ -153,6 +153,7 @@ def _optimise_scale(
     run: _Run,
     index: int,
     tiles: list[Tile] | None = None,
+    history: int = 50,
 ) -> torch.Tensor:
     """Minimise the objective from ``image`` for ``iterations``; return the best iterate."""
     config = objective.config
@@ -179,7 +180,7 @@ def _optimise_scale(
     if iterations == 0:
         return run.best
     if config.optimizer == "lbfgs":
-        lbfgs(x, iterations).step(evaluate)
+        lbfgs(x, iterations, history).step(evaluate)
     else:
         optimizer = torch.optim.Adam([x], lr=config.learning_rate)
         for _ in range(iterations):
@@ -207,6 +208,23 @@ def tiles_for(net: VGGFeatures, height: int, width: int, tile: int) -> list[Tile
     if not tile or max(height, width) <= tile:
         return None
     return plan_tiles(height, width, tile, net.radius, net.align)
+
+
+def scale_sizes(content_hw: tuple[int, int], plan: list[schedule.Scale]):
+    """(height, width, iterations) of every scale of ``plan`` for a content of this size."""
+    return [(*output_size(*content_hw, s.size), s.iterations) for s in plan]
+
+
+def estimate(content_hw: tuple[int, int], config: StyleConfig) -> budget.Estimate:
+    """Time and peak memory of a run, or ConfigError naming the largest size that fits."""
+    limit = budget.budget_bytes(config.max_memory)
+    try:
+        return budget.estimate(scale_sizes(content_hw, plan_for(config)), limit, config.tile)
+    except ConfigError as e:
+        largest = budget.largest_size(content_hw[0] / content_hw[1], limit)
+        raise ConfigError(
+            f"{e}; the largest size that fits is about {largest} px (or raise --max-memory)"
+        ) from None
 
 
 def stylize(
@@ -275,6 +293,7 @@ def _stylize(
         config.weights,
     )
     objective = Objective(net, config)
+    plans = estimate(tuple(content.shape[-2:]), config).scales
     run = _Run(plan, config, progress)
     image: torch.Tensor | None = None
     try:
@@ -284,8 +303,8 @@ def _stylize(
             style_long = max(1, round(scale.size * config.style_scale))
             styles_s = [resize_to(s, *output_size(*s.shape[-2:], style_long)) for s in styles]
             masks_s = None if masks is None else resize_to(masks, *hw).clamp(0, 1)
-            tiles = tiles_for(net, *hw, config.tile)
-            style_tiles = [tiles_for(net, *s.shape[-2:], config.tile) for s in styles_s]
+            tiles = tiles_for(net, *hw, plans[index].tile)
+            style_tiles = [tiles_for(net, *s.shape[-2:], plans[index].tile) for s in styles_s]
             targets = objective.prepare(
                 content_s, styles_s, region_blends, masks_s, tiles, style_tiles
             )
