@@ -44,8 +44,8 @@ class StyleConfig:
     )
     strength: float = _opt(
         1.0,
-        "how much style: 0 keeps the content, 1 is full style, more is stronger; "
-        "means the same at every size",
+        "how much style: 0 keeps the content, 1 is full style, more is stronger (below 1 "
+        "the style targets mix in the content's own statistics); the same at every size",
     )
     style_representation: str = _opt(
         "gram",
@@ -141,6 +141,8 @@ class StyleConfig:
             raise ConfigError("style layer weights must be >= 0 and not all zero")
         if self.loss_form == "seed" and self.style_representation != "gram":
             raise ConfigError("the seed loss form uses the Gram matrix only")
+        if self.loss_form == "seed" and self.strength < 1:
+            raise ConfigError("strength below 1 needs the relative loss form")
         blend = self.style_blend
         if blend is not None and not _valid_weights(blend):
             raise ConfigError("style blend weights must be >= 0 and not all zero")

@@ -60,7 +60,10 @@ class Objective:
         self.layer_weights = config.layer_weights()
         self.seed_form = config.loss_form == "seed"
         self.kind = config.style_representation
-        self.style_weight = config.style_weight * config.strength
+        # Strength below 1 moves the style targets towards the content's own statistics (see
+        # ``prepare``); above 1 it pulls harder towards the style.
+        self.strength = config.strength
+        self.style_weight = config.style_weight * max(config.strength, 1.0)
         self.tv_weight = config.tv_weight * min(config.strength, 1.0)
 
     # -- targets -----------------------------------------------------------------------------
@@ -105,7 +108,11 @@ class Objective:
             raise ConfigError("the seed loss form supports only the Gram matrix and no regions")
         height, width = content.shape[-2:]
         content_t: dict[str, torch.Tensor] = {}
+        own: dict[str, Moments] = {}  # the content's own style statistics
         for feats, tile in self._sweep(content, tiles):
+            for name in config.style_layers:
+                part = moments.moments(feats[name])
+                own[name] = part if name not in own else own[name] + part
             for name in config.content_layers:
                 if tile is None:
                     content_t[name] = feats[name]
@@ -131,10 +138,16 @@ class Objective:
 
         masks = self.layer_masks(regions, height, width)
         style_t, shares, seed_t = {}, {}, {}
+        mix = min(self.strength, 1.0)
         for name in config.style_layers:
             rows = []
             for blend in region_blends:
-                parts = [(w, s[name]) for w, s in zip(blend, per_style) if w > 0]
+                total = sum(blend)
+                parts = [(mix * w / total, s[name]) for w, s in zip(blend, per_style) if w > 0]
+                if mix < 1:
+                    # Strength s < 1: the target is the mixture of s style and (1 - s) of the
+                    # content's own statistics, so 0 is the content, 1/2 halfway, at any size.
+                    parts.append((1 - mix, own[name]))
                 rows.append(moments.blend(parts))
             stacked = Moments(
                 *(torch.cat(x) for x in zip(*((r.count, r.total, r.outer) for r in rows)))
