@@ -12,9 +12,10 @@ import pytest
 import torch
 from PIL import Image
 
-from impasto import regions
+from impasto import regions, stylize
+from impasto.config import StyleConfig
 from impasto.errors import ConfigError, ImageError
-from impasto.image import load_image
+from impasto.image import load_image, resize_to
 from impasto.regions import load_masks
 
 RED, GREEN, BLUE, YELLOW = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0)
@@ -220,3 +221,79 @@ def test_load_masks_is_part_of_the_api():
     import impasto
 
     assert impasto.load_masks is load_masks
+
+
+# ----------------------------------------------------------------- what the picture shows
+
+FAST = StyleConfig(size=48, min_size=32, iterations=15)
+H, W = 36, 48
+
+
+def left_right_change(result: torch.Tensor, content: torch.Tensor) -> tuple[float, float]:
+    """Mean absolute difference from the content in the left and in the right half."""
+    diff = (result - resize_to(content, *result.shape[-2:])).abs().mean(0)
+    half = diff.shape[1] // 2
+    return float(diff[:, :half].mean()), float(diff[:, half:].mean())
+
+
+def test_unstyled_half_stays_the_content(tiny_network, tmp_path):
+    content = picture(H, W, seed=1)
+    style = picture(40, 40, seed=2, tint=(0.2, 0.3, 1.0))
+    mask = np.full((H, W), 255, np.uint8)
+    mask[:, : W // 2] = 0  # left half: "no style"
+    masks = load_masks(save(tmp_path / "mask.png", mask), 1, (H, W))
+    plain = left_right_change(stylize.stylize(content, style, FAST), content)
+    masked = left_right_change(stylize.stylize(content, style, FAST, masks=masks), content)
+    assert plain[0] > 0.05 and plain[1] > 0.05, plain  # without a mask both halves change
+    assert masked[1] > 0.05, masked
+    assert masked[0] < masked[1] / 20, masked  # with it, the left half keeps the content
+
+
+def test_grey_mask_paints_partly(tiny_network):
+    content = picture(H, W, seed=1)
+    style = picture(40, 40, seed=2, tint=(0.2, 0.3, 1.0))
+    full = stylize.stylize(content, style, FAST, masks=torch.ones(1, H, W))
+    half = stylize.stylize(content, style, FAST, masks=torch.full((1, H, W), 0.5))
+    full_change = (full - content).abs().mean()
+    half_change = (half - content).abs().mean()
+    assert 0.3 * full_change < half_change < 0.7 * full_change
+
+
+def tilt(rgb: torch.Tensor) -> torch.Tensor:
+    """Mean blue minus mean red of (3, H, W): positive is bluer."""
+    return rgb[2].mean() - rgb[0].mean()
+
+
+def test_each_region_of_a_colour_map_takes_its_own_style(tiny_network, tmp_path):
+    content = picture(H, W, seed=1) * 0.5 + 0.25
+    blue = picture(40, 40, seed=2, tint=(0.2, 0.3, 1.0))
+    red = picture(40, 40, seed=3, tint=(1.0, 0.3, 0.2))
+    path = save(tmp_path / "map.png", stripes([RED, GREEN], H, W // 2))
+    masks = load_masks(path, 2, (H, W))
+
+    def tilts(masks):
+        result = stylize.stylize(content, [blue, red], FAST, masks=masks)
+        left, right = slice(0, W // 2), slice(W // 2, W)
+        return [float(tilt(result[:, :, s]) - tilt(content[:, :, s])) for s in (left, right)]
+
+    left, right = tilts(masks)
+    assert left > 0 > right and left - right > 0.15, (left, right)  # measured 0.08, -0.24
+    # Blended everywhere (no map), both halves go the same way.
+    left, right = tilts(None)
+    assert abs(left - right) < 0.05, (left, right)
+
+
+def test_interrupted_picture_keeps_the_content_where_unstyled(tiny_network):
+    content = picture(H, W, seed=1)
+    style = picture(40, 40, seed=2, tint=(0.2, 0.3, 1.0))
+    masks = torch.ones(1, H, W)
+    masks[:, :, : W // 2] = 0
+
+    def interrupt(p: stylize.Progress) -> None:
+        if p.step == 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(stylize.Interrupted) as info:
+        stylize.stylize(content, style, FAST, masks=masks, progress=interrupt)
+    left, right = left_right_change(info.value.image, content)
+    assert left < 0.002 and right > 0.02, (left, right)
