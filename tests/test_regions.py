@@ -13,6 +13,7 @@ import torch
 from PIL import Image
 
 from impasto import regions, stylize
+from impasto.cli import main
 from impasto.config import StyleConfig
 from impasto.errors import ConfigError, ImageError
 from impasto.image import load_image, resize_to
@@ -297,3 +298,113 @@ def test_interrupted_picture_keeps_the_content_where_unstyled(tiny_network):
         stylize.stylize(content, style, FAST, masks=masks, progress=interrupt)
     left, right = left_right_change(info.value.image, content)
     assert left < 0.002 and right > 0.02, (left, right)
+
+
+# ------------------------------------------------------------------------------ the CLI
+
+
+def cli_pics(tmp_path: Path) -> dict[str, Path]:
+    rng = np.random.default_rng(0)
+    (tmp_path / "out").mkdir()
+    return {
+        "content": save(tmp_path / "content.png", rng.integers(0, 256, (30, 40, 3))),
+        "style": save(tmp_path / "style.png", rng.integers(0, 256, (32, 32, 3))),
+        "style2": save(tmp_path / "style2.png", rng.integers(0, 256, (32, 32, 3))),
+        "out": tmp_path / "out",
+    }
+
+
+CLI_FAST = ["--size", "40", "--min-size", "0", "--iterations", "3", "-q"]
+
+
+def test_cli_mask_reaches_stylize(tiny_network, tmp_path, monkeypatch, capsys):
+    pics = cli_pics(tmp_path)
+    seen = {}
+    real = stylize.stylize
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(stylize, "stylize", spy)
+    mask = save(tmp_path / "mask.png", np.full((15, 20), 255, np.uint8))  # half size: resized
+    out = pics["out"] / "r.png"
+    code = main([str(a) for a in (pics["content"], pics["style"], "--mask", mask, "-o", out)])
+    assert code == 0, capsys.readouterr().err
+    assert seen["masks"].shape == (1, 30, 40) and out.is_file()
+
+
+def test_cli_colour_map_for_two_styles(tiny_network, tmp_path, monkeypatch, capsys):
+    pics = cli_pics(tmp_path)
+    path = save(tmp_path / "map.png", stripes([RED, GREEN], 30, 20))
+    out = pics["out"] / "r.png"
+    argv = [pics["content"], pics["style"], pics["style2"], "--mask", path, "-o", out]
+    assert main([str(a) for a in argv + CLI_FAST]) == 0, capsys.readouterr().err
+    assert Image.open(out).size == (40, 30)
+
+
+@pytest.mark.parametrize(
+    ("case", "fragments"),
+    [
+        ("missing", ["nope.png", "not found"]),
+        ("aspect", ["square.png", "10x10", "40x30"]),
+        ("count", ["2 mask files given for 1 style image;"]),
+        ("colour", ["map.png", "yellow", "style 4"]),
+        ("seed", ["--mask", "--loss-form seed"]),
+    ],
+)
+def test_cli_bad_mask_is_one_line_exit_2_nothing_written(
+    case, fragments, tiny_network, tmp_path, capsys
+):
+    pics = cli_pics(tmp_path)
+    square = save(tmp_path / "square.png", np.zeros((10, 10), np.uint8))
+    colour = save(tmp_path / "map.png", stripes([RED, YELLOW], 30, 20))
+    masks = {
+        "missing": [tmp_path / "nope.png"],
+        "aspect": [square],
+        "count": [square, square],
+        "colour": [colour],
+        "seed": [square, "--loss-form", "seed"],
+    }[case]
+    before = sorted(tmp_path.rglob("*"))
+    out = pics["out"] / "r.png"
+    code = main([str(a) for a in (pics["content"], pics["style"], "-o", out, "--mask", *masks)])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("impasto: error:"), captured.err
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    assert sorted(tmp_path.rglob("*")) == before
+    assert tiny_network == []  # refused before the network loads
+
+
+def test_cli_help_describes_masks(capsys):
+    assert main(["--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--mask FILE [FILE ...]" in text
+    assert "1 red, 2 green, 3 blue, 4 yellow, 5 cyan, 6 magenta" in text
+
+
+# ------------------------------------------------------------------------ real weights
+
+TUBINGEN = Path(__file__).resolve().parents[1] / "examples" / "tubingen.jpg"
+STARRY = Path(__file__).resolve().parents[1] / "examples" / "starry_night.jpg"
+
+
+@pytest.mark.weights
+def test_cli_with_real_weights_keeps_the_unstyled_half(tmp_path, capsys):
+    mask = np.full((768, 1024), 255, np.uint8)
+    mask[384:] = 0  # the lower half (river and bank) stays the photo
+    mask_path = save(tmp_path / "lower.png", mask)
+    out = tmp_path / "out.png"
+    argv = [TUBINGEN, STARRY, "--mask", mask_path, "-o", out, "--size", 128, "--iterations", 5]
+    code = main([str(a) for a in [*argv, "-q"]])
+    assert code == 0, capsys.readouterr().err
+    result = torch.from_numpy(np.array(Image.open(out).convert("RGB"))).permute(2, 0, 1)
+    result = result.float() / 255
+    content = resize_to(load_image(TUBINGEN).rgb, *result.shape[-2:])
+    diff = (result - content).abs().mean(0)
+    assert result.shape[-2:] == (96, 128)
+    top, bottom = float(diff[:40].mean()), float(diff[56:].mean())  # away from the seam
+    assert bottom < 0.01 and top > 0.05, (top, bottom)
