@@ -13,6 +13,7 @@ _EXPORTS = {
     "StyleConfig": "config",
     "load_image": "image",
     "save_image": "image",
+    "load_masks": "regions",
     "ImpastoError": "errors",
 }
 

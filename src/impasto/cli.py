@@ -255,8 +255,9 @@ A content file literally named 'weights' or 'explain' must be written as ./weigh
 Exit status: 0 done, 1 the optimisation diverged, 2 bad input or usage,
 130 interrupted by Ctrl-C (the best picture so far is saved to the output).
 
-Example:
+Examples:
   impasto tubingen.jpg starry_night.jpg -o tubingen_starry.png --size 512
+  impasto tubingen.jpg starry_night.jpg --mask sky.png      # paint only the white of sky.png
 """
 _EXPLAIN_LINE = "\n  impasto explain --help                what the settings do, step by step"
 
@@ -278,7 +279,9 @@ def stylize_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=_version())
     _add_output_options(parser.add_argument_group("output"))
-    add_config_options(parser.add_argument_group("painting"))
+    painting = parser.add_argument_group("painting")
+    add_config_options(painting)
+    _add_mask_option(painting)
     _add_run_options(parser.add_argument_group("running"))
     return parser
 
@@ -304,6 +307,16 @@ def _add_output_options(group: Any) -> None:
         "--save-every", type=_at_least(1), metavar="N",
         help="every N steps also write the current picture, at the size being worked on, "
         "to OUT with _NNNN (the step) before the extension (default: off)",
+    )  # fmt: skip
+
+
+def _add_mask_option(group: Any) -> None:
+    group.add_argument(
+        "--mask", nargs="+", metavar="FILE", dest="masks",
+        help="where to paint, in images of the content's shape: one greyscale mask (white: "
+        "styled, black: kept as the content, grey: partly), one colour map (style 1 red, 2 "
+        "green, 3 blue, 4 yellow, 5 cyan, 6 magenta; black or white: kept), or one greyscale "
+        "mask per style; edges are softened (default: style everywhere)",
     )  # fmt: skip
 
 
@@ -467,6 +480,7 @@ class _Job:
     init_image: torch.Tensor | None
     final_hw: tuple[int, int]
     estimate: Any  # budget.Estimate: time, peak memory and tiling of the run
+    masks: torch.Tensor | None = None  # (R, H, W) at the content's size, see regions.py
 
 
 def config_from_args(args: argparse.Namespace) -> tuple[StyleConfig, str | None]:
@@ -538,21 +552,28 @@ def _check_outputs(args: argparse.Namespace, out: Path, plan: list[Scale]) -> No
 
 def _prepare(args: argparse.Namespace) -> _Job:
     """Validate everything cheap first, then decode the images (slow, but before the network)."""
-    from . import image, stylize
+    from . import image, regions, stylize
 
     config, init_path = config_from_args(args)
     plan = stylize.plan_for(config)
     _check_network(config)
     style_paths = _expand_styles(args.styles)
     config.blend(len(style_paths))
+    if args.masks:
+        regions.check_count(len(args.masks), len(style_paths))
+        if config.loss_form == "seed":
+            raise ConfigError("--mask needs the relative loss form, not --loss-form seed")
     out = _output_path(args)
     _check_outputs(args, out, plan)
     content = image.load_image(args.content)
+    masks = None
+    if args.masks:
+        masks = regions.load_masks(args.masks, len(style_paths), content.rgb.shape[-2:])
     styles = [image.load_image(p).rgb for p in style_paths]
     init_image = image.load_image(init_path).rgb if init_path else None
     final_hw = stylize.output_size(*content.rgb.shape[-2:], plan[-1].size)
     estimate = stylize.estimate(tuple(content.rgb.shape[-2:]), config)  # too big: ConfigError
-    return _Job(config, plan, out, content, styles, init_image, final_hw, estimate)
+    return _Job(config, plan, out, content, styles, init_image, final_hw, estimate, masks)
 
 
 def _load_network(job: _Job, quiet: bool) -> Any:
@@ -608,6 +629,7 @@ def _run_stylize(args: argparse.Namespace) -> int:
             job.config,
             network=network,
             init_image=job.init_image,
+            masks=job.masks,
             progress=progress,
         )
     except stylize.Interrupted as e:

@@ -203,6 +203,23 @@ def _region_blends(
     return [[1.0 if i == r else 0.0 for i in range(n_styles)] for r in range(n_styles)]
 
 
+def _keep_content(
+    image: torch.Tensor, content: torch.Tensor, masks: torch.Tensor | None
+) -> torch.Tensor:
+    """Put back the content's pixels in the share where the masks sum to less than 1.
+
+    Departs from Gatys et al. (2017), whose unmasked pixels answer only to the content cost.
+    Alone, that cost lets an unstyled region drift from the photo: total variation blurs it,
+    the deep content layer does not hold its colours, and strokes spread across the boundary
+    as far as the network sees. Mixing with the masks' (soft) sum keeps the photo exactly
+    where no style was asked for, blends across soft edges, and makes grey mean "partly".
+    """
+    if masks is None:
+        return image
+    keep = resize_to(masks, *image.shape[-2:]).sum(0, keepdim=True).clamp(0, 1)
+    return (content + keep * (image - content)).clamp(0, 1)
+
+
 def tiles_for(net: VGGFeatures, height: int, width: int, tile: int) -> list[Tile] | None:
     """Tiles for a picture of this size, or None when it is evaluated whole."""
     if not tile or max(height, width) <= tile:
@@ -241,7 +258,7 @@ def stylize(
 
     ``masks`` (R,H,W in 0..1, any size) confines style to regions: one mask per style image
     gives each style its region; a single mask places the blend of all styles. Where the masks
-    sum to less than 1 the picture keeps more of the content.
+    sum to less than 1 the picture keeps that share of the content's pixels (0: the content).
     ``network`` defaults to the config's network with its cached weights (``weights.py``).
     Ctrl-C raises ``Interrupted`` carrying the best picture so far at the output size.
     ``config.preserve_color`` recolours the inputs before the optimisation and its pictures
@@ -313,7 +330,9 @@ def _stylize(
             else:
                 image = _upsample(image, content_s)
             image = _optimise_scale(objective, targets, image, scale.iterations, run, index, tiles)
+            image = _keep_content(image, content_s, masks_s)
     except KeyboardInterrupt:
         best = run.best if run.best is not None else content
-        raise Interrupted(resize_to(best, *final_hw)) from None
+        best = _keep_content(resize_to(best, *final_hw), resize_to(content, *final_hw), masks)
+        raise Interrupted(best) from None
     return image.clamp(0, 1)
