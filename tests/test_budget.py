@@ -84,3 +84,32 @@ def test_default_budget_is_capped_at_8_gb(monkeypatch):
 def test_negative_budget_is_refused():
     with pytest.raises(ConfigError, match="max_memory"):
         StyleConfig(max_memory=-1)
+
+
+def test_stylize_uses_the_planned_history_and_tiles(tiny_network, monkeypatch):
+    """A tight budget reaches the optimiser: a short L-BFGS history and tiled evaluations."""
+    import torch
+
+    from impasto.objective import Objective
+
+    histories, tilings = [], []
+    real_lbfgs, real_vg = stylize.lbfgs, Objective.value_and_grad
+
+    def lbfgs(x, iterations, history=50):
+        histories.append(history)
+        return real_lbfgs(x, iterations, history)
+
+    def value_and_grad(self, image, targets, tiles=None):
+        tilings.append(None if tiles is None else len(tiles))
+        return real_vg(self, image, targets, tiles)
+
+    monkeypatch.setattr(stylize, "lbfgs", lbfgs)
+    monkeypatch.setattr(Objective, "value_and_grad", value_and_grad)
+    monkeypatch.setattr(budget, "HISTORY_SHARE", 1e-6)  # no room for history
+    monkeypatch.setattr(budget, "EVAL_BYTES_PER_PIXEL", 4e4)  # as if the network were huge
+    g = torch.Generator().manual_seed(0)
+    content, style = torch.rand(3, 300, 400, generator=g), torch.rand(3, 100, 100, generator=g)
+    config = StyleConfig(size=400, min_size=0, iterations=2, max_memory=5)
+    stylize.stylize(content, style, config)
+    assert histories == [budget.MIN_HISTORY]
+    assert tilings and all(n is not None and n > 1 for n in tilings)

@@ -329,7 +329,16 @@ def _stylize(
                 image = _initial_image(config, content_s, init_image)
             else:
                 image = _upsample(image, content_s)
-            image = _optimise_scale(objective, targets, image, scale.iterations, run, index, tiles)
+            image = _optimise_scale(
+                objective,
+                targets,
+                image,
+                scale.iterations,
+                run,
+                index,
+                tiles,
+                plans[index].history,
+            )
             image = _keep_content(image, content_s, masks_s)
     except KeyboardInterrupt:
         best = run.best if run.best is not None else content
