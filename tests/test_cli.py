@@ -107,7 +107,7 @@ def test_run_writes_png_of_requested_size_with_plain_progress(
     assert stdout.startswith(f"wrote {out} (48x36) in ")
     lines = err.splitlines()
     assert lines[0] == f"plan: 34px x3 -> 48px x2; output 48x36 -> {out}"
-    assert lines[1].startswith("estimate: about 5 s, peak memory about 0.5 GB of ")
+    assert lines[1].startswith("estimate: about 5 s, peak memory about 0.6 GB of ")
     assert lines[2].startswith("scale 1/2 34x26: 3 iterations, loss ")
     assert lines[3].startswith("scale 2/2 48x36: 2 iterations, loss ")
     assert len(lines) == 4 and "\r" not in err

@@ -164,3 +164,14 @@ def test_moments_detach_and_normalise():
     assert (
         n.count.tolist() == [1.0] and n.total.tolist() == [[2.0]] and n.outer.tolist() == [[[5.0]]]
     )
+
+
+def test_float64_sums_keep_a_small_covariance_under_a_large_mean():
+    """Covariance is E[ff^T] - mean mean^T: in float32 that difference drowns in rounding."""
+    g = torch.Generator().manual_seed(16)
+    a = (1000.0 + torch.randn(1, 3, 40, 40, generator=g, dtype=torch.float64)).float()
+    exact = np.cov(a[0].reshape(3, -1).double().numpy(), bias=True)
+    single = moments.matrix(moments.moments(a), "covariance")[0].double().numpy()
+    double = moments.matrix(moments.moments(a, dtype=torch.float64), "covariance")[0].numpy()
+    np.testing.assert_allclose(double, exact, rtol=1e-6, atol=1e-6)
+    assert np.abs(single - exact).max() > 0.01  # what float32 sums would give

@@ -7,6 +7,7 @@ A tiny random VGG in float64 makes the comparison exact to rounding; a float32 r
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import pytest
 import torch
@@ -119,3 +120,20 @@ def test_tiled_run_paints_the_same_picture(tiny_network):
     diff = (tiled - plain).abs()
     assert diff.mean() < 1e-3 and diff.max() < 0.05  # L-BFGS amplifies float rounding a bit
     assert (plain - content).abs().mean() > 0.01  # and the picture did change
+
+
+@pytest.mark.parametrize("kind", ["covariance", "correlation", "w2"])
+def test_every_representation_optimises_steadily(tiny_network, kind):
+    content, style = rand(3, 40, 48, seed=9).float(), rand(3, 40, 40, seed=10).float()
+    config = StyleConfig(
+        size=48,
+        min_size=0,
+        iterations=12,
+        style_representation=kind,
+        content_layers=("relu2_2",),
+        style_layers=("relu1_1", "relu2_1", "relu3_1"),
+    )
+    totals = []
+    stylize.stylize(content, style, config, progress=lambda p: totals.append(p.losses["total"]))
+    assert all(map(math.isfinite, totals))
+    assert min(totals) < 0.7 * totals[0]

@@ -20,11 +20,11 @@ from .errors import ConfigError
 from .tiling import plan_tiles
 
 GB = 1e9
-BASE_BYTES = 0.5 * GB  # Python, torch and the network's weights
+BASE_BYTES = 0.6 * GB  # Python, torch, the network's weights, the style targets
 EVAL_BYTES_PER_PIXEL = 2200  # one forward+backward of VGG-16 to relu5_1 (measured 2050)
 PICTURE_BYTES_PER_PIXEL = 12  # one float32 RGB picture
 CONTENT_BYTES_PER_PIXEL = 32  # relu4_2's 512 channels at 1/64 of the pixels, float32
-WHOLE_PICTURES = 8  # picture, gradient, best so far and L-BFGS's own working vectors
+WHOLE_PICTURES = 12  # picture, gradient, best so far, L-BFGS's working vectors, copies
 HISTORY, MIN_HISTORY = 50, 5
 HISTORY_SHARE = 0.25  # of the budget, at most, for L-BFGS's history
 DEFAULT_CAP = 8.0  # GB: the default budget never exceeds what an ordinary laptop can spare

@@ -23,6 +23,7 @@ import torch
 
 EPS = 1e-8
 REPRESENTATIONS = ("gram", "covariance", "correlation", "w2")
+CENTRED = ("covariance", "correlation", "w2")  # summed in float64 (see ``moments``)
 
 
 @dataclass
@@ -50,18 +51,23 @@ class Moments:
         )
 
 
-def moments(a: torch.Tensor, weights: torch.Tensor | None = None) -> Moments:
+def moments(
+    a: torch.Tensor, weights: torch.Tensor | None = None, dtype: torch.dtype | None = None
+) -> Moments:
     """Sums of activations ``a`` (1,C,H,W) over positions, one row per region.
 
     ``weights`` (R,H,W) weighs each position for each region (a soft mask at the layer's size);
-    None means one region made of every position with weight 1.
+    None means one region made of every position with weight 1. ``dtype`` float64 keeps the
+    centred statistics exact: a covariance is a small difference of large sums.
     """
     _, c, h, w = a.shape
     f = a.permute(0, 2, 3, 1).reshape(h * w, c)  # a free view for channels-last activations
+    if dtype is not None:
+        f = f.to(dtype)
     if weights is None:
         count = a.new_full((1,), float(h * w))
         return Moments(count, f.sum(0, keepdim=True), (f.T @ f).unsqueeze(0))
-    m = weights.reshape(weights.shape[0], h * w).to(a.dtype)
+    m = weights.reshape(weights.shape[0], h * w).to(f.dtype)
     outer = torch.stack([f.T @ (f * m_r[:, None]) for m_r in m])
     return Moments(m.sum(1), m @ f, outer)
 
@@ -163,7 +169,7 @@ class StyleTarget:
             scale = (mean.pow(2).sum(-1) + trace).clamp_min(EPS)
             # A small ridge keeps the square roots' gradients finite for rank-deficient
             # covariances (dead channels, flat regions).
-            ridge = (1e-4 * trace / cov.shape[-1]).clamp_min(EPS)[:, None, None]
+            ridge = (1e-2 * trace / cov.shape[-1]).clamp_min(EPS)[:, None, None]
             cov = cov + ridge * torch.eye(cov.shape[-1], dtype=cov.dtype)
             return cls(kind, cov, mean, sqrtm(cov), scale, ridge)
         mat = matrix(m, kind)

@@ -60,6 +60,7 @@ class Objective:
         self.layer_weights = config.layer_weights()
         self.seed_form = config.loss_form == "seed"
         self.kind = config.style_representation
+        self.sum_dtype = torch.float64 if self.kind in moments.CENTRED else None
         # Strength below 1 moves the style targets towards the content's own statistics (see
         # ``prepare``); above 1 it pulls harder towards the style.
         self.strength = config.strength
@@ -111,7 +112,7 @@ class Objective:
         own: dict[str, Moments] = {}  # the content's own style statistics
         for feats, tile in self._sweep(content, tiles):
             for name in config.style_layers:
-                part = moments.moments(feats[name])
+                part = moments.moments(feats[name], dtype=self.sum_dtype)
                 own[name] = part if name not in own else own[name] + part
             for name in config.content_layers:
                 if tile is None:
@@ -132,7 +133,7 @@ class Objective:
             sums: dict[str, Moments] = {}
             for feats, _ in self._sweep(style, s_tiles):
                 for name in config.style_layers:
-                    part = moments.moments(feats[name])
+                    part = moments.moments(feats[name], dtype=self.sum_dtype)
                     sums[name] = part if name not in sums else sums[name] + part
             per_style.append(sums)
 
@@ -202,7 +203,7 @@ class Objective:
             if mask is not None and tile is not None:
                 rows, cols = tile.global_owned(layer_stride(name))
                 mask = mask[:, rows, cols]
-            out[name] = moments.moments(feats[name], mask)
+            out[name] = moments.moments(feats[name], mask, self.sum_dtype)
         return out
 
     def _terms(self, image, content, style) -> dict[str, torch.Tensor]:
