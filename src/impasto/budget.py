@@ -108,11 +108,16 @@ def plan_scale(height: int, width: int, budget: float, tile: int = 0) -> ScalePl
         if need <= budget:
             seconds = seconds_per_evaluation(height, width, core, threads)
             return ScalePlan(height, width, core, history, need, seconds)
-    smallest = memory(height, width, candidates[-1], MIN_HISTORY)
+    smallest = minimum_memory(height, width)
     raise ConfigError(
         f"a {width}x{height} picture needs about {smallest / GB:.1f} GB, more than the "
         f"{budget / GB:.1f} GB budget"
     )
+
+
+def minimum_memory(height: int, width: int) -> float:
+    """The least memory a (height, width) picture can run in: smallest tiles, shortest history."""
+    return memory(height, width, TILE_CORES[-1], MIN_HISTORY)
 
 
 @dataclass(frozen=True)

@@ -235,12 +235,17 @@ def scale_sizes(content_hw: tuple[int, int], plan: list[schedule.Scale]):
 def estimate(content_hw: tuple[int, int], config: StyleConfig) -> budget.Estimate:
     """Time and peak memory of a run, or ConfigError naming the largest size that fits."""
     limit = budget.budget_bytes(config.max_memory)
+    sizes = scale_sizes(content_hw, plan_for(config))
     try:
-        return budget.estimate(scale_sizes(content_hw, plan_for(config)), limit, config.tile)
-    except ConfigError as e:
+        return budget.estimate(sizes, limit, config.tile)
+    except ConfigError:
+        height, width = max(sizes, key=lambda s: s[0] * s[1])[:2]
+        need = budget.minimum_memory(height, width) / budget.GB
         largest = budget.largest_size(content_hw[0] / content_hw[1], limit)
         raise ConfigError(
-            f"{e}; the largest size that fits is about {largest} px (or raise --max-memory)"
+            f"a {width}x{height} picture needs about {need:.1f} GB, more than the "
+            f"{limit / budget.GB:.1f} GB budget; the largest size that fits is about "
+            f"{largest} px (or raise --max-memory)"
         ) from None
 
 
