@@ -80,6 +80,12 @@ class Objective:
                 feats = self.net(image[None, :, top:bottom, left:right])
                 yield {n: _own(a, tile, n) for n, a in feats.items()}, tile
 
+    def _accumulate(self, sums: dict[str, Moments], feats: dict[str, torch.Tensor]) -> None:
+        """Add one piece's (unmasked) style-layer moments to ``sums``."""
+        for name in self.config.style_layers:
+            part = moments.moments(feats[name], dtype=self.sum_dtype)
+            sums[name] = part if name not in sums else sums[name] + part
+
     def layer_masks(
         self, regions: torch.Tensor | None, height: int, width: int
     ) -> dict[str, torch.Tensor | None]:
@@ -111,9 +117,7 @@ class Objective:
         content_t: dict[str, torch.Tensor] = {}
         own: dict[str, Moments] = {}  # the content's own style statistics
         for feats, tile in self._sweep(content, tiles):
-            for name in config.style_layers:
-                part = moments.moments(feats[name], dtype=self.sum_dtype)
-                own[name] = part if name not in own else own[name] + part
+            self._accumulate(own, feats)
             for name in config.content_layers:
                 if tile is None:
                     content_t[name] = feats[name]
@@ -132,9 +136,7 @@ class Objective:
         for style, s_tiles in zip(styles, style_tiles):
             sums: dict[str, Moments] = {}
             for feats, _ in self._sweep(style, s_tiles):
-                for name in config.style_layers:
-                    part = moments.moments(feats[name], dtype=self.sum_dtype)
-                    sums[name] = part if name not in sums else sums[name] + part
+                self._accumulate(sums, feats)
             per_style.append(sums)
 
         masks = self.layer_masks(regions, height, width)
