@@ -10,17 +10,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
-from PIL import Image, ImageDraw
+from strips import example_inputs, save_strip
 
-from impasto import features
 from impasto.config import StyleConfig
-from impasto.image import load_image, resize_to
+from impasto.image import resize_to
 from impasto.stylize import output_size, stylize
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZE = 256
-LABEL_HEIGHT = 18
 STRIPS = {
     "strength": [("strength", v) for v in (0.25, 0.5, 0.75, 1.0, 2.0)],
     "representations": [
@@ -29,33 +26,8 @@ STRIPS = {
 }
 
 
-def to_pil(rgb: torch.Tensor) -> Image.Image:
-    pixels = (rgb.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
-    return Image.fromarray(pixels)
-
-
-def save_strip(panels: list[tuple[str, torch.Tensor]], out: Path) -> None:
-    height = panels[0][1].shape[-2]
-    width = sum(p.shape[-1] for _, p in panels) + 4 * (len(panels) - 1)
-    strip = Image.new("RGB", (width, height + LABEL_HEIGHT), "white")
-    draw = ImageDraw.Draw(strip)
-    x = 0
-    for label, picture in panels:
-        strip.paste(to_pil(picture), (x, LABEL_HEIGHT))
-        draw.text((x + 4, 3), label, fill="black")
-        x += picture.shape[-1] + 4
-    strip.save(out, optimize=True)
-    print(f"wrote {out} ({strip.width}x{strip.height})", flush=True)
-
-
 def main() -> None:
-    torch.set_num_threads(1)
-    content = load_image(ROOT / "examples" / "tubingen.jpg").rgb
-    style = load_image(ROOT / "examples" / "starry_night.jpg").rgb
-    base = StyleConfig(size=SIZE)
-    network = features.load_features(
-        base.network, base.content_layers + base.style_layers, base.pooling
-    )
+    content, style, network = example_inputs()
     hw = output_size(*content.shape[-2:], SIZE)
     for name, settings in STRIPS.items():
         panels = [("content", resize_to(content, *hw))]

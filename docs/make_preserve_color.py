@@ -9,33 +9,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
-from PIL import Image, ImageDraw
+from strips import example_inputs, save_strip
 
-from impasto import color, features
+from impasto import color
 from impasto.config import StyleConfig
-from impasto.image import load_image, resize_to
+from impasto.image import resize_to
 from impasto.stylize import output_size, stylize
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZE = 256
 MODES = ("none", "luminance", "histogram", "yuv")
-LABEL_HEIGHT = 18
-
-
-def to_pil(rgb: torch.Tensor) -> Image.Image:
-    pixels = (rgb.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
-    return Image.fromarray(pixels)
 
 
 def main() -> None:
-    torch.set_num_threads(1)
-    content = load_image(ROOT / "examples" / "tubingen.jpg").rgb
-    style = load_image(ROOT / "examples" / "starry_night.jpg").rgb
-    base = StyleConfig(size=SIZE)
-    network = features.load_features(
-        base.network, base.content_layers + base.style_layers, base.pooling
-    )
+    content, style, network = example_inputs()
     hw = output_size(*content.shape[-2:], SIZE)
     panels = [("content", resize_to(content, *hw))]
     style_width = round(hw[0] * style.shape[-1] / style.shape[-2])  # the same height
@@ -46,17 +33,7 @@ def main() -> None:
         panels.append((mode, result))
         u, v = color.rgb_to_yuv(result)[1:].reshape(2, -1).mean(1).tolist()
         print(f"{mode}: mean U {u:+.3f} V {v:+.3f}", flush=True)
-    width = sum(p.shape[-1] for _, p in panels) + 4 * (len(panels) - 1)
-    strip = Image.new("RGB", (width, hw[0] + LABEL_HEIGHT), "white")
-    draw = ImageDraw.Draw(strip)
-    x = 0
-    for label, picture in panels:
-        strip.paste(to_pil(picture), (x, LABEL_HEIGHT))
-        draw.text((x + 4, 3), label, fill="black")
-        x += picture.shape[-1] + 4
-    out = ROOT / "docs" / "img" / "preserve_color.png"
-    strip.save(out, optimize=True)
-    print(f"wrote {out} ({strip.width}x{strip.height})")
+    save_strip(panels, ROOT / "docs" / "img" / "preserve_color.png")
 
 
 if __name__ == "__main__":

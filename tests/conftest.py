@@ -19,6 +19,14 @@ def shared_images() -> Path:
     return SHARED_IMAGES
 
 
+def picture(h: int, w: int, seed: int) -> torch.Tensor:
+    """A smooth random picture in 0..1 (noise upsampled), more like a photo than pure noise."""
+    g = torch.Generator().manual_seed(seed)
+    coarse = torch.rand(1, 3, max(2, h // 6), max(2, w // 6), generator=g)
+    smooth = torch.nn.functional.interpolate(coarse, size=(h, w), mode="bilinear")
+    return (0.8 * smooth + 0.2 * torch.rand(1, 3, h, w, generator=g))[0].clamp(0, 1)
+
+
 @functools.cache
 def _tiny_state_dict(arch: str) -> dict[str, torch.Tensor]:
     """VGG layer names with at most 8 channels: the same code paths, a fraction of the work."""

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import picture
 from PIL import Image
 
 from impasto import color, stylize
@@ -32,14 +33,6 @@ def keep_global_rng():
     """Leave torch's global generator as found (see test_stylize.py)."""
     with torch.random.fork_rng(devices=[]):
         yield
-
-
-def picture(h: int, w: int, seed: int) -> torch.Tensor:
-    """A smooth random picture in 0..1, as in test_stylize.py."""
-    g = torch.Generator().manual_seed(seed)
-    coarse = torch.rand(1, 3, max(2, h // 6), max(2, w // 6), generator=g)
-    smooth = torch.nn.functional.interpolate(coarse, size=(h, w), mode="bilinear")
-    return (0.8 * smooth + 0.2 * torch.rand(1, 3, h, w, generator=g))[0].clamp(0, 1)
 
 
 def random_image(*shape: int, seed: int) -> torch.Tensor:

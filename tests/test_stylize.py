@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from conftest import picture
 
 from impasto import features, stylize
 from impasto.config import StyleConfig
@@ -35,14 +36,6 @@ def keep_global_rng():
     """
     with torch.random.fork_rng(devices=[]):
         yield
-
-
-def picture(h: int, w: int, seed: int) -> torch.Tensor:
-    """A smooth random picture in 0..1 (noise upsampled), more like a photo than pure noise."""
-    g = torch.Generator().manual_seed(seed)
-    coarse = torch.rand(1, 3, max(2, h // 6), max(2, w // 6), generator=g)
-    smooth = torch.nn.functional.interpolate(coarse, size=(h, w), mode="bilinear")
-    return (0.8 * smooth + 0.2 * torch.rand(1, 3, h, w, generator=g))[0].clamp(0, 1)
 
 
 @pytest.fixture

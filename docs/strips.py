@@ -1,0 +1,47 @@
+"""Side-by-side labelled strips of pictures, for the README's example images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from PIL import Image, ImageDraw
+
+ROOT = Path(__file__).resolve().parents[1]
+LABEL_HEIGHT = 18
+GAP = 4
+
+
+def example_inputs():
+    """Tübingen, The Starry Night and the default network, on one torch thread."""
+    from impasto import features
+    from impasto.config import StyleConfig
+    from impasto.image import load_image
+
+    torch.set_num_threads(1)
+    content = load_image(ROOT / "examples" / "tubingen.jpg").rgb
+    style = load_image(ROOT / "examples" / "starry_night.jpg").rgb
+    base = StyleConfig()
+    layers = base.content_layers + base.style_layers
+    return content, style, features.load_features(base.network, layers, base.pooling)
+
+
+def to_pil(rgb: torch.Tensor) -> Image.Image:
+    """(3,H,W) in 0..1 -> an 8-bit PIL image."""
+    pixels = (rgb.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
+    return Image.fromarray(pixels)
+
+
+def save_strip(panels: list[tuple[str, torch.Tensor]], out: Path) -> None:
+    """Write the pictures left to right, each with its label above, all the first's height."""
+    height = panels[0][1].shape[-2]
+    width = sum(p.shape[-1] for _, p in panels) + GAP * (len(panels) - 1)
+    strip = Image.new("RGB", (width, height + LABEL_HEIGHT), "white")
+    draw = ImageDraw.Draw(strip)
+    x = 0
+    for label, picture in panels:
+        strip.paste(to_pil(picture), (x, LABEL_HEIGHT))
+        draw.text((x + 4, 3), label, fill="black")
+        x += picture.shape[-1] + GAP
+    strip.save(out, optimize=True)
+    print(f"wrote {out} ({strip.width}x{strip.height})", flush=True)
