@@ -23,7 +23,7 @@ from impasto.cli import main
 from impasto.config import StyleConfig
 from impasto.stylize import Progress
 
-FAST = ["--size", "48", "--min-size", "32", "--iterations", "2"]  # plan: 34px x3 -> 48px x2
+FAST = ["--size", "48", "--min-size", "32", "--iterations", "2"]  # plan: 34px x2 -> 48px x2
 
 
 # ------------------------------------------------------------------------------- helpers
@@ -106,9 +106,9 @@ def test_run_writes_png_of_requested_size_with_plain_progress(
     assert Image.open(out).size == (48, 36)  # 1024x768 with long side --size
     assert stdout.startswith(f"wrote {out} (48x36) in ")
     lines = err.splitlines()
-    assert lines[0] == f"plan: 34px x3 -> 48px x2; output 48x36 -> {out}"
+    assert lines[0] == f"plan: 34px x2 -> 48px x2; output 48x36 -> {out}"
     assert lines[1].startswith("estimate: about 5 s, peak memory about 0.6 GB of ")
-    assert lines[2].startswith("scale 1/2 34x26: 3 iterations, loss ")
+    assert lines[2].startswith("scale 1/2 34x26: 2 iterations, loss ")
     assert lines[3].startswith("scale 2/2 48x36: 2 iterations, loss ")
     assert len(lines) == 4 and "\r" not in err
 
@@ -186,7 +186,7 @@ def test_verbose_prints_schedule_and_losses(tiny_network, pics, capsys):
     out = pics["out"] / "r.png"
     code, _, err = run(capsys, pics["content"], pics["style"], "-o", out, "-v", *FAST)
     assert code == 0, err
-    assert "  scale 1/2: 34x26, 3 iterations" in err
+    assert "  scale 1/2: 34x26, 2 iterations" in err
     assert "(content " in err and ", style " in err
 
 

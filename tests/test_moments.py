@@ -175,3 +175,14 @@ def test_float64_sums_keep_a_small_covariance_under_a_large_mean():
     double = moments.matrix(moments.moments(a, dtype=torch.float64), "covariance")[0].numpy()
     np.testing.assert_allclose(double, exact, rtol=1e-6, atol=1e-6)
     assert np.abs(single - exact).max() > 0.01  # what float32 sums would give
+
+
+def test_outer_sum_gradient_is_exact():
+    a = activations(c=3, h=4, w=5, seed=17).requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda x: moments.moments(x).outer, (a,))
+    # and equals what autograd gives for the plain product
+    g = torch.rand(1, 3, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(18))
+    (fast,) = torch.autograd.grad((moments.moments(a).outer * g).sum(), a)
+    f = a.permute(0, 2, 3, 1).reshape(20, 3)
+    (plain,) = torch.autograd.grad(((f.T @ f) * g[0]).sum(), a)
+    torch.testing.assert_close(fast, plain)

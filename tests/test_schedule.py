@@ -46,8 +46,8 @@ def test_plan_iterations_grow_going_coarser(size, min_size, iterations, growth):
         assert iters == sorted(iters, reverse=True) and iters[0] > iters[-1]
 
 
-def test_plan_iterations_default_growth_is_one_and_a_half():
-    assert [s.iterations for s in schedule.plan(512, 128, 20)] == [101, 68, 45, 30, 20]
+def test_plan_iterations_default_growth_is_one_point_two():
+    assert [s.iterations for s in schedule.plan(512, 128, 20)] == [41, 35, 29, 24, 20]
 
 
 def test_plan_costs_about_iterations_over_one_minus_half_growth():
@@ -60,10 +60,10 @@ def test_plan_costs_about_iterations_over_one_minus_half_growth():
 
 
 def test_coarse_scales_get_at_most_growth_to_the_fourth():
-    scales = schedule.plan(4096, 128, 30)
+    scales = schedule.plan(4096, 128, 30, growth=1.5)
     assert [s.iterations for s in scales] == [152] * 7 + [101, 68, 45, 30]
     # The default 512 px plan is below the cap, so unchanged by it.
-    assert [s.iterations for s in schedule.plan(512, 128, 30)] == [152, 101, 68, 45, 30]
+    assert [s.iterations for s in schedule.plan(512, 181, 40)] == [69, 58, 48, 40]
 
 
 @pytest.mark.parametrize("min_size", [0, 512, 513, 10_000])

@@ -71,8 +71,8 @@ class StyleConfig:
     init: str = _opt("content", "start from the content image, noise, or an image file")
     optimizer: str = _opt("lbfgs", "lbfgs or adam", choices=OPTIMIZERS)
     learning_rate: float = _opt(0.02, "Adam step size (pixels in 0..1); L-BFGS ignores it")
-    iterations: int = _opt(30, "iterations at the final size; coarser sizes get more")
-    min_size: int = _opt(128, "long side of the first, coarsest scale; 0 = single scale")
+    iterations: int = _opt(40, "iterations at the final size; each coarser size gets 1.2x more")
+    min_size: int = _opt(181, "long side of the first, coarsest scale; 0 = single scale")
     schedule: str | None = _opt(
         None, "explicit plan SIZE:ITERS,... (e.g. 128:150,256:80,512:30), overrides the above"
     )

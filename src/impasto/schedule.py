@@ -24,12 +24,15 @@ class Scale:
 MAX_GROWTH_STEPS = 4
 
 
-def plan(size: int, min_size: int, iterations: int, growth: float = 1.5) -> list[Scale]:
+GROWTH = 1.2  # measured: 1.5 spent a third of the run on coarse scales that had converged
+
+
+def plan(size: int, min_size: int, iterations: int, growth: float = GROWTH) -> list[Scale]:
     """Long sides from ``min_size`` up to ``size`` by factors of about sqrt(2).
 
     ``iterations`` is the count at the final size; each coarser scale gets ``growth`` times the
-    next finer one, up to ``growth**MAX_GROWTH_STEPS`` times (152 for 30): by then a coarse
-    scale has converged, and a 4096 px plan would otherwise spend 1730 iterations on 128 px.
+    next finer one, up to ``growth**MAX_GROWTH_STEPS`` times (83 for 40): by then a coarse
+    scale has converged, and a 4096 px plan would not spend most of its iterations on thumbnails.
     ``min_size`` of 0, or not below ``size``, gives a single scale.
     """
     if size < 1 or iterations < 1:
