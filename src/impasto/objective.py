@@ -189,8 +189,8 @@ class Objective:
         for name, m in sums.items():
             if self.seed_form:
                 # The notes' 1/(2 nH nW nC)^2 ||G(S) - G(G)||^2 with raw Gram matrices.
-                n_pos, c = float(m.count[0]), m.total.shape[1]
-                cost = (targets.seed_style[name] - m.outer[0]).pow(2).sum() / (2 * n_pos * c) ** 2
+                shape = (1, m.total.shape[1], float(m.count[0]), 1)  # nH nW = positions
+                cost = losses.style_cost_seed(targets.seed_style[name], m.outer[0], shape)
             else:
                 distance = moments.relative_distance(m, targets.style[name])
                 cost = (targets.shares[name].to(distance.dtype) * distance).sum()
