@@ -111,6 +111,7 @@ def main() -> None:
     parser.add_argument("--save", default=None, help="(child) save the picture here")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--baseline-iterations", type=int, default=500)
+    parser.add_argument("--no-baseline", action="store_true", help="skip the slow baseline")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "out"))
     args = parser.parse_args()
     if args.child:
@@ -119,11 +120,13 @@ def main() -> None:
     Path(args.out).mkdir(parents=True, exist_ok=True)
     runs = {
         "default (multi-scale)": ({}, args.repeats),
-        f"baseline: single-scale L-BFGS x{args.baseline_iterations}": (
+        "--precision bf16": ({"precision": "bf16"}, args.repeats),
+    }
+    if not args.no_baseline:
+        runs[f"baseline: single-scale L-BFGS x{args.baseline_iterations}"] = (
             {"min_size": 0, "iterations": args.baseline_iterations},
             1,
-        ),
-    }
+        )
     print(
         f"machine: {platform.processor() or platform.machine()}, "
         f"{platform.python_version()}, date {time.strftime('%Y-%m-%d')}"
@@ -134,7 +137,7 @@ def main() -> None:
     for label, (config, repeats) in runs.items():
         results = []
         for i in range(repeats):
-            name = "default" if not config else "baseline"
+            name = "baseline" if "iterations" in config else config.get("precision", "default")
             results.append(run_child(config, str(Path(args.out) / f"{name}_{i}.png")))
         losses = results[-1]["losses"]
         print(

@@ -137,3 +137,34 @@ def test_every_representation_optimises_steadily(tiny_network, kind):
     stylize.stylize(content, style, config, progress=lambda p: totals.append(p.losses["total"]))
     assert all(map(math.isfinite, totals))
     assert min(totals) < 0.7 * totals[0]
+
+
+@pytest.mark.parametrize("real", [False, pytest.param(True, marks=pytest.mark.weights)])
+def test_bf16_evaluation_matches_fp32(tiny_network_or_real, real):
+    """The bfloat16 fast path: the same cost and nearly the same gradient as float32."""
+    net = tiny_network_or_real(real)
+    content, image = rand(3, 96, 128, seed=11).float(), rand(3, 96, 128, seed=12).float()
+    style = rand(3, 90, 120, seed=13).float()
+    results = {}
+    for precision in ("fp32", "bf16"):
+        objective = Objective(net, StyleConfig(precision=precision))
+        targets = objective.prepare(content, [style], [[1.0]])
+        results[precision] = objective.value_and_grad(image, targets)
+    (t32, g32), (t16, g16) = results["fp32"], results["bf16"]
+    assert float(t16["total"]) == pytest.approx(float(t32["total"]), rel=0.03)
+    cosine = torch.nn.functional.cosine_similarity(g16.flatten(), g32.flatten(), dim=0)
+    assert cosine > 0.97, float(cosine)
+    assert not torch.equal(g16, g32)  # bfloat16 really ran
+
+
+@pytest.fixture
+def tiny_network_or_real():
+    def make(real: bool) -> features.VGGFeatures:
+        config = StyleConfig()
+        layers = config.content_layers + config.style_layers
+        if real:
+            return features.load_features(config.network, layers)
+        spec = weights.NETWORKS[config.network]
+        return features.VGGFeatures(_tiny_state_dict(spec.arch), spec.arch, spec.convention, layers)
+
+    return make

@@ -86,6 +86,12 @@ class StyleConfig:
         "memory budget in GB; bigger pictures are tiled to fit (0: the smaller of 8 GB and "
         "what is free)",
     )
+    precision: str = _opt(
+        "fp32",
+        "network precision: fp32, or bf16 (about 1.5x faster on CPUs with AVX-512 BF16 or AMX, "
+        "slower on others)",
+        choices=("fp32", "bf16"),
+    )
     pooling: str = _opt("avg", "pooling in the network: avg or max", choices=("avg", "max"))
     network: str = _opt("vgg16-hed", "network: vgg16-hed (default), vgg16, vgg19")
     weights: str | None = _opt(
@@ -118,6 +124,7 @@ class StyleConfig:
             ("pooling", ("avg", "max")),
             ("style_representation", REPRESENTATIONS),
             ("preserve_color", PRESERVE_COLORS),
+            ("precision", ("fp32", "bf16")),
         ):
             if getattr(self, name) not in allowed:
                 raise ConfigError(

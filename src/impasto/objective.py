@@ -61,11 +61,24 @@ class Objective:
         self.seed_form = config.loss_form == "seed"
         self.kind = config.style_representation
         self.sum_dtype = torch.float64 if self.kind in moments.CENTRED else None
+        self.bf16 = config.precision == "bf16"
         # Strength below 1 moves the style targets towards the content's own statistics (see
         # ``prepare``); above 1 it pulls harder towards the style.
         self.strength = config.strength
         self.style_weight = config.style_weight * max(config.strength, 1.0)
         self.tv_weight = config.tv_weight * min(config.strength, 1.0)
+
+    def features(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The network's activations, in float32 whatever precision the network ran in.
+
+        ``precision="bf16"`` runs the convolutions in bfloat16 (about 1.5x faster on a CPU
+        with AVX-512 BF16, measured in benchmarks/); the costs and statistics stay float32.
+        """
+        if not self.bf16:
+            return self.net(batch)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            feats = self.net(batch)
+        return {name: a.float() for name, a in feats.items()}
 
     # -- targets -----------------------------------------------------------------------------
 
@@ -73,11 +86,11 @@ class Objective:
         """(owned features, global box) per tile without gradients; one piece if untiled."""
         with torch.no_grad():
             if tiles is None:
-                yield self.net(image.unsqueeze(0)), None
+                yield self.features(image.unsqueeze(0)), None
                 return
             for tile in tiles:
                 top, bottom, left, right = tile.crop
-                feats = self.net(image[None, :, top:bottom, left:right])
+                feats = self.features(image[None, :, top:bottom, left:right])
                 yield {n: _own(a, tile, n) for n, a in feats.items()}, tile
 
     def _accumulate(self, sums: dict[str, Moments], feats: dict[str, torch.Tensor]) -> None:
@@ -221,7 +234,7 @@ class Objective:
 
     def __call__(self, image: torch.Tensor, targets: Targets) -> dict[str, torch.Tensor]:
         """The weighted terms and their total for the whole picture, differentiable."""
-        feats = self.net(image.unsqueeze(0))
+        feats = self.features(image.unsqueeze(0))
         content = self.content_cost(feats, targets)
         style = self.style_cost(self._style_sums(feats, targets, None), targets)
         return self._terms(image, content, style)
@@ -258,7 +271,7 @@ class Objective:
         for tile in tiles:
             top, bottom, left, right = tile.crop
             crop = image[:, top:bottom, left:right].clone().requires_grad_(True)
-            feats = self.net(crop.unsqueeze(0))
+            feats = self.features(crop.unsqueeze(0))
             owned = {n: _own(a, tile, n) for n, a in feats.items()}
             surrogate = crop.new_zeros(())
             for name, m in self._style_sums(owned, targets, tile).items():
