@@ -40,9 +40,6 @@ class Moments:
     def scaled(self, factor: float) -> Moments:
         return Moments(self.count * factor, self.total * factor, self.outer * factor)
 
-    def detach(self) -> Moments:
-        return Moments(self.count.detach(), self.total.detach(), self.outer.detach())
-
     def normalised(self) -> Moments:
         """The same statistics per unit weight (count 1): a mean and a second moment."""
         n = self.count.clamp_min(EPS)

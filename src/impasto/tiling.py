@@ -36,10 +36,6 @@ class Tile:
             slice(cl // stride, math.ceil(cr / stride)),
         )
 
-    @property
-    def crop_size(self) -> tuple[int, int]:
-        return self.crop[1] - self.crop[0], self.crop[3] - self.crop[2]
-
 
 def _cuts(length: int, core: int, align: int) -> list[int]:
     """Core boundaries along one axis: multiples of ``align``, cores at most ``core`` long."""
