@@ -29,8 +29,8 @@ def child(args: argparse.Namespace) -> None:
     import torch
 
     from impasto.config import StyleConfig
-    from impasto.image import load_image, save_image
-    from impasto.stylize import stylize
+    from impasto.engine.pyramid import stylize
+    from impasto.io.images import load_image, save_image
 
     config = StyleConfig(**json.loads(args.config))
     last = {}
@@ -68,7 +68,7 @@ def throughput() -> dict:
     import torch
 
     from impasto.config import StyleConfig
-    from impasto.features import load_features
+    from impasto.network.vgg import load_features
 
     config = StyleConfig()
     net = load_features(config.network, config.content_layers + config.style_layers)

@@ -13,8 +13,9 @@ from pathlib import Path
 from strips import example_inputs, save_strip
 
 from impasto.config import StyleConfig
-from impasto.image import load_image, resize_to
-from impasto.stylize import output_size, stylize
+from impasto.engine.pyramid import stylize
+from impasto.io.images import load_image
+from impasto.ops.resize import output_size, resize_to
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZE = 256

@@ -16,7 +16,7 @@ def example_inputs():
     """Tübingen, The Starry Night and the default network, on one torch thread."""
     from impasto import features
     from impasto.config import StyleConfig
-    from impasto.image import load_image
+    from impasto.io.images import load_image
 
     torch.set_num_threads(1)
     content = load_image(ROOT / "examples" / "tubingen.jpg").rgb

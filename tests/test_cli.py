@@ -7,7 +7,7 @@ mistake (with nothing written), the best picture saved on Ctrl-C, and honest pro
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
+import importlib.metadata
 import io
 import subprocess
 import sys
@@ -18,10 +18,14 @@ import pytest
 import torch
 from PIL import Image
 
-from impasto import cli, stylize, weights
-from impasto.cli import main
+from helpers import EXAMPLES
+from impasto import jobs
+from impasto.apps.cli import display, options
+from impasto.apps.cli.main import main
 from impasto.config import StyleConfig
-from impasto.stylize import Progress
+from impasto.engine import pyramid
+from impasto.engine.progress import Progress
+from impasto.network import registry
 
 FAST = ["--size", "48", "--min-size", "32", "--iterations", "2"]  # plan: 34px x2 -> 48px x2
 
@@ -66,7 +70,7 @@ def spy(monkeypatch):
         calls: list[dict] = []
         on_progress = None
 
-    real = stylize.stylize
+    real = pyramid.stylize
 
     def wrapper(content, styles, config=None, **kw):
         Spy.calls.append({"styles": list(styles), "config": config, **kw})
@@ -80,7 +84,7 @@ def spy(monkeypatch):
         return real(content, styles, config, **{**kw, "progress": hooked})
 
     Spy.calls = []
-    monkeypatch.setattr(stylize, "stylize", wrapper)
+    monkeypatch.setattr(pyramid, "stylize", wrapper)
     return Spy
 
 
@@ -95,12 +99,10 @@ def assert_one_error_line(err: str, *fragments: str) -> None:
 # ------------------------------------------------------------------------------- success
 
 
-def test_run_writes_png_of_requested_size_with_plain_progress(
-    tiny_network, shared_images, tmp_path, capsys
-):
+def test_run_writes_png_of_requested_size_with_plain_progress(tiny_network, tmp_path, capsys):
     out = tmp_path / "tubingen.png"
-    content = shared_images / "content" / "tubingen.jpg"
-    style = shared_images / "style" / "starry_night.jpg"
+    content = EXAMPLES / "tubingen.jpg"
+    style = EXAMPLES / "starry_night.jpg"
     code, stdout, err = run(capsys, content, style, "-o", out, *FAST)
     assert code == 0, err
     assert Image.open(out).size == (48, 36)  # 1024x768 with long side --size
@@ -108,8 +110,9 @@ def test_run_writes_png_of_requested_size_with_plain_progress(
     lines = err.splitlines()
     assert lines[0] == f"plan: 34px x2 -> 48px x2; output 48x36 -> {out}"
     assert lines[1].startswith("estimate: about 5 s, peak memory about 0.6 GB of ")
-    assert lines[2].startswith("scale 1/2 34x26: 2 iterations, loss ")
-    assert lines[3].startswith("scale 2/2 48x36: 2 iterations, loss ")
+    assert lines[2].startswith("scale 1/2 34x26: 2 iterations in ")
+    assert " so far, ~" in lines[2] and " left" in lines[2]
+    assert lines[3].startswith("scale 2/2 48x36: 2 iterations in ") and " so far" in lines[3]
     assert len(lines) == 4 and "\r" not in err
 
 
@@ -197,7 +200,7 @@ def test_terminal_gets_a_redrawn_progress_bar(tiny_network, pics, monkeypatch, c
 
     terminal = Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
-    monkeypatch.setattr(cli, "DRAW_INTERVAL", 0.0)
+    monkeypatch.setattr(display, "DRAW_INTERVAL", 0.0)
     assert main([str(pics["content"]), str(pics["style"]), "-o", str(pics["out"]), *FAST]) == 0
     text = terminal.getvalue()
     assert "\r" in text and "scale 2/2 48x36 it 2/2" in text and "left" in text
@@ -333,7 +336,7 @@ def test_ctrl_c_before_the_run_writes_nothing(tiny_network, pics, monkeypatch, c
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("impasto.features.load_features", interrupted)
+    monkeypatch.setattr(jobs, "load_features", interrupted)
     out = pics["out"] / "r.png"
     code, _, err = run(capsys, pics["content"], pics["style"], "-o", out, *FAST)
     assert code == 130 and not out.exists()
@@ -382,8 +385,8 @@ def test_help_shows_every_config_field_with_its_default(capsys):
 
 
 def test_defaults_flow_unchanged_into_the_config():
-    args = cli.stylize_parser().parse_args(["c.png", "s.png"])
-    assert cli.config_from_args(args) == (StyleConfig(), None)
+    args = options.stylize_parser().parse_args(["c.png", "s.png"])
+    assert options.config_from_args(args) == (StyleConfig(), None)
 
 
 def test_lists_and_flags_are_built_generically_from_fields():
@@ -396,8 +399,8 @@ def test_lists_and_flags_are_built_generically_from_fields():
         names: tuple[str, ...] = dataclasses.field(default=("a", "b"), metadata={"help": "n"})
         label: str | None = dataclasses.field(default=None, metadata={"help": "100%"})
 
-    parser = cli._Parser(prog="fake")
-    cli.add_config_options(parser, Fake)
+    parser = options._Parser(prog="fake")
+    options.add_config_options(parser, Fake)
     args = parser.parse_args(["--no-sharpen", "--gains", "1, 2.5", "--names", "x", "--label", "y"])
     assert (args.sharpen, args.gains, args.names, args.label) == (False, (1.0, 2.5), ("x",), "y")
     assert parser.parse_args(["--gains", ""]).gains is None
@@ -405,25 +408,37 @@ def test_lists_and_flags_are_built_generically_from_fields():
     assert "(--no-sharpen to turn off; default: on)" in parser.format_help()
 
 
-def test_version(capsys):
-    code, out, _ = run(capsys, "--version")
-    assert code == 0 and out.startswith("impasto ")
+def test_version_is_the_one_in_the_package_and_needs_no_torch():
+    """--version answers from impasto.__version__ (the one place it lives) without torch."""
+    code = (
+        "import sys, impasto\n"
+        "from impasto.apps.cli.main import main\n"
+        "status = main(['--version'])\n"
+        "print(status, impasto.__version__, 'torch' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    printed, last = result.stdout.splitlines()
+    status, version, torch_loaded = last.split()
+    assert status == "0" and torch_loaded == "False", result.stderr
+    assert printed == f"impasto {version}"
+    assert importlib.metadata.version("impasto") == version  # pyproject reads the same one
+
+
+def test_help_needs_no_torch():
+    code = (
+        "import sys\n"
+        "from impasto.apps.cli.main import main\n"
+        "main(['--help'])\n"
+        "print('torch' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.splitlines()[-1] == "False" and "CONTENT STYLE" in result.stdout
 
 
 def test_default_output_name():
-    assert cli.default_output("a/cat.jpg", ["s/starry.jpg"]) == "cat_starry.png"
+    assert jobs.default_output("a/cat.jpg", ["s/starry.jpg"]) == "cat_starry.png"
     five = ["1.png", "2.png", "3.png", "4.png", "5.png"]
-    assert cli.default_output("cat.jpg", five) == "cat_1+2+3+2more.png"
-
-
-def test_time_left_is_weighted_by_pixels():
-    """A step at 2x the pixels costs 2x: time left extrapolates per pixel-step."""
-    display = cli._Display.__new__(cli._Display)
-    display.pixels, display.iterations = [100, 200], [10, 10]
-    display.total, display.scale_start = 3000, 0.0
-    p = Progress(1, 2, (10, 10), 5, 10, 5, 20, {"total": 1.0}, elapsed=5.0)
-    assert display.done_work(p) == 500
-    assert display.seconds_left(p) == pytest.approx(25.0)  # 2500 pixel-steps at 0.01 s
+    assert jobs.default_output("cat.jpg", five) == "cat_1+2+3+2more.png"
 
 
 # ---------------------------------------------------------------------- other commands
@@ -434,7 +449,7 @@ def test_weights_lists_the_three_networks(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     code, out, err = run(capsys, "weights")
     assert code == 0, err
-    for name in weights.NETWORKS:
+    for name in registry.NETWORKS:
         assert any(line.startswith(name) for line in out.splitlines()), out
     assert "not cached" in out and f"cache folder: {tmp_path}" in out
 
@@ -457,12 +472,9 @@ def test_weights_fetch_unknown_network_is_a_usage_error(capsys):
     assert_one_error_line(err, "alexnet")
 
 
-def test_explain_is_offered_only_when_present(capsys):
-    code, _, err = run(capsys, "explain", "--help")
-    if importlib.util.find_spec("impasto.explain_cli") is None:
-        assert code == 2 and "invalid choice: 'explain'" in err
-    else:
-        assert code == 0
+def test_explain_help_lists_its_three_commands(capsys):
+    code, out, _ = run(capsys, "explain", "--help")
+    assert code == 0 and all(name in out for name in ("units", "style", "layers"))
 
 
 def test_python_dash_m_help():
@@ -478,7 +490,7 @@ def test_unknown_types_are_reported_to_the_developer():
         mapping: dict = dataclasses.field(default_factory=dict)
 
     with pytest.raises(TypeError, match="mapping"):
-        cli.add_config_options(cli._Parser(prog="fake"), Fake)
+        options.add_config_options(options._Parser(prog="fake"), Fake)
 
 
 def test_threads_option_sets_torch_threads(tiny_network, pics, monkeypatch, capsys):

@@ -1,5 +1,5 @@
 """Keeping the content's colours: the colour maths on small tensors, then --preserve-color
-through stylize() and the CLI with the tiny random network, and once with the real weights.
+through stylize() and the CLI with the tiny random network, and once with the real store.
 
 The pipeline tests paint a warm (orange) content with a cold (blue) style: a mode that keeps
 the content's colours gives a picture whose chroma statistics (mean and spread of U and V) sit
@@ -14,25 +14,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import picture
 from PIL import Image
 
-from impasto import color, stylize
-from impasto.cli import main
+from helpers import EXAMPLES, picture
+from impasto.apps.cli.main import main
 from impasto.config import StyleConfig
+from impasto.engine import pyramid
+from impasto.engine.progress import Cancelled, Progress
 from impasto.errors import ConfigError
-from impasto.image import load_image, resize_to
-from impasto.stylize import Interrupted, Progress, output_size
+from impasto.io.images import load_image
+from impasto.ops import color
+from impasto.ops.resize import output_size, resize_to
 
 MODES = ("luminance", "histogram", "yuv")
 LAYERS = {"content_layers": ("relu2_2",), "style_layers": ("relu1_1", "relu2_1", "relu3_1")}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def keep_global_rng():
-    """Leave torch's global generator as found (see test_stylize.py)."""
-    with torch.random.fork_rng(devices=[]):
-        yield
 
 
 def random_image(*shape: int, seed: int) -> torch.Tensor:
@@ -213,7 +208,7 @@ COLOR_RUN = {"size": 48, "min_size": 32, "iterations": 10, **LAYERS}
 @pytest.mark.parametrize("mode", MODES)
 def test_mode_keeps_the_contents_colours(tiny_network, warm, cold, mode):
     assert chroma_distance(warm, cold) > 0.3  # measured 0.41
-    out = stylize.stylize(warm, cold, StyleConfig(**COLOR_RUN, preserve_color=mode))
+    out = pyramid.stylize(warm, cold, StyleConfig(**COLOR_RUN, preserve_color=mode))
     assert out.shape == (3, *output_size(30, 45, 48))
     assert out.min() >= 0 and out.max() <= 1
     to_content, to_style = chroma_distance(out, warm), chroma_distance(out, cold)
@@ -225,7 +220,7 @@ def test_mode_keeps_the_contents_colours(tiny_network, warm, cold, mode):
 
 def test_none_lets_the_style_recolour(tiny_network, warm, cold):
     """The control: without preserve_color the same run moves the colours towards the style's."""
-    out = stylize.stylize(warm, cold, StyleConfig(**COLOR_RUN))
+    out = pyramid.stylize(warm, cold, StyleConfig(**COLOR_RUN))
     to_content, to_style = chroma_distance(out, warm), chroma_distance(out, cold)
     assert to_style < to_content, (to_content, to_style)  # measured 0.20 vs 0.29
     assert to_content > 0.1
@@ -241,8 +236,8 @@ def test_luminance_progress_and_interrupt_show_the_recoloured_picture(tiny_netwo
         if p.step == 15:  # into the second scale
             raise KeyboardInterrupt
 
-    with pytest.raises(Interrupted) as info:
-        stylize.stylize(warm, cold, config, progress=progress)
+    with pytest.raises(Cancelled) as info:
+        pyramid.stylize(warm, cold, config, progress=progress)
     first = records[0].snapshot  # the start: the content, grey then recoloured: itself
     torch.testing.assert_close(first, resize_to(warm, *first.shape[-2:]), rtol=0, atol=0.02)
     for p in records:
@@ -255,16 +250,16 @@ def test_luminance_progress_and_interrupt_show_the_recoloured_picture(tiny_netwo
 
 def test_luminance_turns_the_init_image_grey(tiny_network, warm, cold, monkeypatch):
     seen: list[torch.Tensor] = []
-    core = stylize._stylize
+    core = pyramid._Painting.__call__
 
-    def spy(content, styles, config, network, init_image, *rest):
+    def spy(self, content, styles, init_image):
         seen.append(init_image)
-        return core(content, styles, config, network, init_image, *rest)
+        return core(self, content, styles, init_image)
 
-    monkeypatch.setattr(stylize, "_stylize", spy)
+    monkeypatch.setattr(pyramid._Painting, "__call__", spy)
     init = tinted(picture(20, 30, seed=9), (0.1, 1.0, 0.3))  # green
     config = StyleConfig(schedule="40:0", **LAYERS, preserve_color="luminance")
-    out = stylize.stylize(warm, cold, config, init_image=init)
+    out = pyramid.stylize(warm, cold, config, init_image=init)
     torch.testing.assert_close(seen[0], color.grey(init))  # the optimisation starts grey
     # No iterations: the init's brightness with the content's colours.
     hw = output_size(30, 45, 40)
@@ -317,9 +312,9 @@ def test_cli_refuses_an_unknown_mode(tiny_network, tmp_path, capsys):
 
 
 @pytest.mark.weights
-def test_luminance_with_real_weights(shared_images, tmp_path, capsys):
-    content = shared_images / "content" / "tubingen.jpg"
-    style = shared_images / "style" / "starry_night.jpg"
+def test_luminance_with_real_weights(tmp_path, capsys):
+    content = EXAMPLES / "tubingen.jpg"
+    style = EXAMPLES / "starry_night.jpg"
     out = tmp_path / "tubingen_starry_luminance.png"
     argv = [content, style, "-o", out, "--size", "128", "--min-size", "96", "--iterations", "8"]
     code = main([str(a) for a in argv] + ["--preserve-color", "luminance", "--threads", "1"])

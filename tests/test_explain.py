@@ -11,10 +11,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from impasto import explain, explain_cli, losses, weights
+from impasto import explain
+from impasto.apps.cli import explain as explain_cli
+from impasto.apps.cli.main import main
+from impasto.cost import losses
 from impasto.errors import ConfigError
-from impasto.features import VGGFeatures
-from impasto.image import load_image, save_image
+from impasto.io.images import load_image, save_image
+from impasto.network import layers, registry, vgg
+from impasto.network.vgg import VGGFeatures
 
 # Receptive field sides of VGG-16 (3x3 convs, 2x2/2 pools), as published for the architecture.
 VGG16_FIELDS = {
@@ -29,8 +33,7 @@ def one_thread():
     """Tiny convolutions gain nothing from threads and lose a lot when others share the CPU."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    with torch.random.fork_rng(devices=[]):
-        yield
+    yield
     torch.set_num_threads(threads)
 
 
@@ -38,7 +41,7 @@ def _state() -> dict[str, torch.Tensor]:
     generator = torch.Generator().manual_seed(0)
     return {
         key: torch.randn(shape, generator=generator) * 0.05
-        for key, shape in weights.conv_shapes("vgg16").items()
+        for key, shape in layers.conv_shapes("vgg16").items()
     }
 
 
@@ -183,7 +186,7 @@ def test_fields_over_the_border_are_grey_outside() -> None:
     t, lf, b, r = patch.box
     assert crop.shape == (3, size, size)
     assert torch.equal(crop[:, t - top : b - top, lf - left : r - left], tiny[0][:, t:b, lf:r])
-    assert (crop == explain.OUTSIDE).float().mean() > 0.2
+    assert (crop == explain.analysis.OUTSIDE).float().mean() > 0.2
 
 
 def test_patches_of_one_image_keep_apart(net) -> None:
@@ -323,7 +326,7 @@ def test_layers_figure_shows_both_rows(net) -> None:
     ]
     assert {tuple(im.shape) for im in rows.content + rows.style} == {(3, 18, 24)}
     figure = explain.layers_figure(IMAGES[0], IMAGES[2], rows)
-    assert figure.shape[0] == 3 and figure.shape[1] == 2 * (44 + 18 + explain.GAP)
+    assert figure.shape[0] == 3 and figure.shape[1] == 2 * (44 + 18 + explain.figures.GAP)
     assert figure.shape[2] > 3 * 24
 
 
@@ -335,9 +338,9 @@ def cli(monkeypatch, tmp_path):
     """explain_cli with the tiny random network, run from an empty folder."""
 
     def load_features(network, layers, pooling="avg", weights_path=None, on_progress=None):
-        return VGGFeatures(STATE, weights.NETWORKS[network].arch, "caffe", layers, pooling)
+        return VGGFeatures(STATE, registry.NETWORKS[network].arch, "caffe", layers, pooling)
 
-    monkeypatch.setattr(explain_cli, "load_features", load_features)
+    monkeypatch.setattr(vgg, "load_features", load_features)
     monkeypatch.chdir(tmp_path)
     photos = tmp_path / "photos"
     photos.mkdir()
@@ -347,7 +350,7 @@ def cli(monkeypatch, tmp_path):
 
 
 def _run(capsys, *argv: str) -> tuple[int, str, str]:
-    status = explain_cli.main(list(argv))
+    status = main(["explain", *argv])
     out, err = capsys.readouterr()
     return status, out, err
 
@@ -419,8 +422,8 @@ def test_real_network_first_units_see_edges_and_give_back_the_photo() -> None:
     """vgg16-hed on the shipped Tübingen photo: the patches relu1_1 likes most are edges (a
     luminance spread of ~0.48 against ~0.12 for random 3x3 patches, measured), and the photo
     comes back from relu1_1 alone (mean error ~0.004)."""
-    from impasto.features import load_features
-    from impasto.image import resize_long_side
+    from impasto.network.vgg import load_features
+    from impasto.ops.resize import resize_long_side
 
     photo = load_image(Path(__file__).resolve().parents[1] / "examples" / "tubingen.jpg").rgb
     net = load_features("vgg16-hed", ["relu2_1"])

@@ -2,7 +2,7 @@
 weight layouts (torchvision state dict, HED's Keras HDF5) giving the same network.
 
 The reference network here is written from scratch with plain torch modules, and the input
-conventions from the published numbers, so a mistake in ``features.py`` can't hide in both.
+conventions from the published numbers, so a mistake in ``vgg.py`` can't hide in both.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from impasto import features, weights
 from impasto.errors import ConfigError
-from impasto.features import VGGFeatures
+from impasto.network import convert, layers, store, vgg
+from impasto.network.vgg import VGGFeatures
 
 VGG16 = (2, 2, 3, 3, 3)
 VGG19 = (2, 2, 4, 4, 4)
@@ -29,15 +29,6 @@ TORCHVISION_VGG16_CONVS = (0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28)
 CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 IMAGENET_MEAN_RGB = (0.485, 0.456, 0.406)
 IMAGENET_STD_RGB = (0.229, 0.224, 0.225)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def keep_global_rng():
-    """Leave torch's global generator as found (building nn.Conv2d layers draws from it), so
-    tests in other files that use unseeded torch.rand see the same numbers with or without us.
-    """
-    with torch.random.fork_rng(devices=[]):
-        yield
 
 
 @pytest.fixture(autouse=True)
@@ -119,7 +110,7 @@ def assert_features_close(got: torch.Tensor, want: torch.Tensor, name: str) -> N
 
 
 def test_layer_names_vgg16():
-    names = features.layer_names("vgg16")
+    names = layers.layer_names("vgg16")
     assert len(names) == 31  # 13 conv + 13 relu + 5 pool, the length of torchvision's features
     assert names[:5] == ["conv1_1", "relu1_1", "conv1_2", "relu1_2", "pool1"]
     assert names[-3:] == ["conv5_3", "relu5_3", "pool5"]
@@ -132,7 +123,7 @@ def test_layer_names_vgg16():
 
 
 def test_layer_names_vgg19():
-    names = features.layer_names("vgg19")
+    names = layers.layer_names("vgg19")
     assert len(names) == 37  # 16 conv + 16 relu + 5 pool
     assert [n for n in names if n.startswith("relu")] == [
         f"relu{b}_{i}" for b, n in enumerate(VGG19, start=1) for i in range(1, n + 1)
@@ -150,13 +141,13 @@ def test_layer_names_vgg19():
 )
 def test_check_layers_rejects_unknown_names(arch, layer):
     with pytest.raises(ConfigError, match=f"unknown layer '{layer}' for {arch}") as info:
-        features.check_layers(arch, ["relu1_1", layer])
+        layers.check_layers(arch, ["relu1_1", layer])
     assert "relu4_2" in str(info.value)  # the message lists what is available
 
 
 def test_check_layers_accepts_every_known_name():
-    features.check_layers("vgg19", features.layer_names("vgg19"))
-    features.check_layers("vgg16", ["relu1_1", "conv4_2", "pool3"])
+    layers.check_layers("vgg19", layers.layer_names("vgg19"))
+    layers.check_layers("vgg16", ["relu1_1", "conv4_2", "pool3"])
 
 
 def test_vgg_features_validates_arguments():
@@ -173,7 +164,7 @@ def test_vgg_features_validates_arguments():
 
 def test_load_features_unknown_network():
     with pytest.raises(ConfigError, match="unknown network 'vgg11'"):
-        features.load_features("vgg11", ["relu1_1"])
+        vgg.load_features("vgg11", ["relu1_1"])
 
 
 # ----------------------------------------------------------------------- truncation
@@ -184,8 +175,7 @@ def test_truncated_at_deepest_requested_layer():
     assert net.layers == ("relu2_1", "relu1_1")  # duplicates dropped, order kept
     assert list(net.convs) == ["conv1_1", "conv1_2", "conv2_1"]
     assert (
-        net.names
-        == features.layer_names("vgg16")[: features.layer_names("vgg16").index("relu2_1") + 1]
+        net.names == layers.layer_names("vgg16")[: layers.layer_names("vgg16").index("relu2_1") + 1]
     )
     out = net(random_image(16, 16))
     assert set(out) == {"relu1_1", "relu2_1"}
@@ -230,7 +220,7 @@ def test_weights_are_copied_not_shared():
 
 def test_output_shapes_37x50_with_ceil_mode_pooling():
     widths = (4, 5, 6, 7, 8)
-    names = features.layer_names("vgg16")
+    names = layers.layer_names("vgg16")
     net = VGGFeatures(random_state(widths=widths), "vgg16", "caffe", names)
     out = net(random_image(37, 50))
     # ceil-mode pooling: 37x50 -> 19x25 -> 10x13 -> 5x7 -> 3x4 -> 2x2
@@ -260,7 +250,7 @@ def test_accepts_chw_and_batches():
 @pytest.mark.parametrize("pooling", ["avg", "max"])
 def test_matches_plain_torch_reference(convention, pooling):
     state = random_state(seed=3)
-    names = features.layer_names("vgg16")
+    names = layers.layer_names("vgg16")
     net = VGGFeatures(state, "vgg16", convention, names, pooling=pooling)
     image = random_image(23, 30, seed=5)
     got = net(image)
@@ -344,7 +334,7 @@ def test_max_and_avg_pooling_differ_after_first_pool():
 def full_vgg16() -> dict[str, torch.Tensor]:
     """Random full-size VGG-16 weights in the canonical layout (~59 MB)."""
     state = random_state(VGG16, FULL_WIDTHS, seed=11)
-    assert {k: tuple(v.shape) for k, v in state.items()} == weights.conv_shapes("vgg16")
+    assert {k: tuple(v.shape) for k, v in state.items()} == layers.conv_shapes("vgg16")
     return state
 
 
@@ -390,13 +380,13 @@ def assert_same_state(a: dict, b: dict) -> None:
 
 
 def test_both_layouts_load_to_the_same_canonical_weights(full_vgg16, weight_files):
-    from_pth = weights.load_weights("vgg16", weight_files["pth"])
-    from_h5 = weights.load_weights("vgg16-hed", weight_files["h5"])
-    direct_tv = weights.from_torchvision(
+    from_pth = store.load_weights("vgg16", weight_files["pth"])
+    from_h5 = store.load_weights("vgg16-hed", weight_files["h5"])
+    direct_tv = convert.from_torchvision(
         torch.load(weight_files["pth"], weights_only=True), "vgg16"
     )
-    direct_h5 = weights.from_hed_h5(weight_files["h5"])
-    assert list(from_pth) == list(weights.conv_shapes("vgg16"))
+    direct_h5 = convert.from_hed_h5(weight_files["h5"])
+    assert list(from_pth) == list(layers.conv_shapes("vgg16"))
     for loaded in (from_h5, direct_tv, direct_h5):
         assert_same_state(from_pth, loaded)
     assert_same_state(from_pth, full_vgg16)
@@ -407,10 +397,8 @@ def test_both_layouts_give_the_same_features(weight_files, convention):
     layers = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu4_2", "relu5_1"]
     image = random_image(20, 28, seed=9)
     nets = [
-        VGGFeatures(
-            weights.load_weights("vgg16", weight_files["pth"]), "vgg16", convention, layers
-        ),
-        VGGFeatures(weights.from_hed_h5(weight_files["h5"]), "vgg16", convention, layers),
+        VGGFeatures(store.load_weights("vgg16", weight_files["pth"]), "vgg16", convention, layers),
+        VGGFeatures(convert.from_hed_h5(weight_files["h5"]), "vgg16", convention, layers),
     ]
     a, b = (net(image) for net in nets)
     for name in layers:

@@ -11,11 +11,13 @@ import math
 
 import pytest
 import torch
-from conftest import _tiny_state_dict
 
-from impasto import features, stylize, tiling, weights
+from helpers import tiny_state_dict
 from impasto.config import StyleConfig
-from impasto.objective import Objective
+from impasto.cost import tiling
+from impasto.cost.objective import Objective
+from impasto.engine import pyramid
+from impasto.network import registry, vgg
 
 
 def rand(*shape, seed):
@@ -23,10 +25,10 @@ def rand(*shape, seed):
     return torch.rand(*shape, generator=g, dtype=torch.float64)
 
 
-def tiny_net(config: StyleConfig) -> features.VGGFeatures:
-    spec = weights.NETWORKS[config.network]
-    net = features.VGGFeatures(
-        _tiny_state_dict(spec.arch),
+def tiny_net(config: StyleConfig) -> vgg.VGGFeatures:
+    spec = registry.NETWORKS[config.network]
+    net = vgg.VGGFeatures(
+        tiny_state_dict(spec.arch),
         spec.arch,
         spec.convention,
         config.content_layers + config.style_layers,
@@ -53,11 +55,11 @@ def test_tiled_value_and_gradient_equal_the_whole(form, kind, masked):
     styles = [rand(3, 200, 230, seed=3), rand(3, 90, 120, seed=4)]
     masks = rand(2, h, w, seed=5) if masked else None
     blends = [[1.0, 0.0], [0.3, 0.7]] if masked else [[0.5, 0.5]]
-    tiles = stylize.tiles_for(net, h, w, 100)
+    tiles = pyramid.tiles_for(net, h, w, 100)
     assert len(tiles) == 12
     whole = objective.prepare(content, styles, blends, masks)
     tiled = objective.prepare(
-        content, styles, blends, masks, tiles, [stylize.tiles_for(net, 200, 230, 100), None]
+        content, styles, blends, masks, tiles, [pyramid.tiles_for(net, 200, 230, 100), None]
     )
     for name in config.content_layers:
         torch.testing.assert_close(tiled.content[name], whole.content[name])
@@ -115,8 +117,8 @@ def test_tiled_run_paints_the_same_picture(tiny_network):
         content_layers=("relu2_2",),
         style_layers=("relu1_1", "relu2_1", "relu3_1"),
     )
-    plain = stylize.stylize(content, style, base)
-    tiled = stylize.stylize(content, style, dataclasses.replace(base, tile=96))
+    plain = pyramid.stylize(content, style, base)
+    tiled = pyramid.stylize(content, style, dataclasses.replace(base, tile=96))
     diff = (tiled - plain).abs()
     assert diff.mean() < 1e-3 and diff.max() < 0.05  # L-BFGS amplifies float rounding a bit
     assert (plain - content).abs().mean() > 0.01  # and the picture did change
@@ -134,7 +136,7 @@ def test_every_representation_optimises_steadily(tiny_network, kind):
         style_layers=("relu1_1", "relu2_1", "relu3_1"),
     )
     totals = []
-    stylize.stylize(content, style, config, progress=lambda p: totals.append(p.losses["total"]))
+    pyramid.stylize(content, style, config, progress=lambda p: totals.append(p.losses["total"]))
     assert all(map(math.isfinite, totals))
     assert min(totals) < 0.7 * totals[0]
 
@@ -159,12 +161,12 @@ def test_bf16_evaluation_matches_fp32(tiny_network_or_real, real):
 
 @pytest.fixture
 def tiny_network_or_real():
-    def make(real: bool) -> features.VGGFeatures:
+    def make(real: bool) -> vgg.VGGFeatures:
         config = StyleConfig()
         layers = config.content_layers + config.style_layers
         if real:
-            return features.load_features(config.network, layers)
-        spec = weights.NETWORKS[config.network]
-        return features.VGGFeatures(_tiny_state_dict(spec.arch), spec.arch, spec.convention, layers)
+            return vgg.load_features(config.network, layers)
+        spec = registry.NETWORKS[config.network]
+        return vgg.VGGFeatures(tiny_state_dict(spec.arch), spec.arch, spec.convention, layers)
 
     return make

@@ -1,6 +1,6 @@
 """Region masks: reading what users draw (greyscale, colour maps, one file per style), soft edges,
 clear errors, and what the picture looks like: unstyled parts stay the photo, each region takes
-its own style. The pipeline tests use the tiny random network; one CLI run uses the real weights.
+its own style. The pipeline tests use the tiny random network; one CLI run uses the real store.
 """
 
 from __future__ import annotations
@@ -12,22 +12,18 @@ import pytest
 import torch
 from PIL import Image
 
-from impasto import regions, stylize
-from impasto.cli import main
+from impasto.apps.cli.main import main
 from impasto.config import StyleConfig
+from impasto.engine import pyramid
+from impasto.engine.progress import Cancelled, Progress
 from impasto.errors import ConfigError, ImageError
-from impasto.image import load_image, resize_to
-from impasto.regions import load_masks
+from impasto.io.images import load_image
+from impasto.io.masks import load_masks
+from impasto.ops import masks as ops_masks
+from impasto.ops.resize import resize_to
 
 RED, GREEN, BLUE, YELLOW = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0)
 BLACK, WHITE, GREY = (0, 0, 0), (255, 255, 255), (128, 128, 128)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def keep_global_rng():
-    """Leave torch's global generator as found for tests in other files."""
-    with torch.random.fork_rng(devices=[]):
-        yield
 
 
 def save(path: Path, pixels: np.ndarray, **options) -> Path:
@@ -60,7 +56,7 @@ def test_colour_map_pixels_go_to_the_nearest_palette_colour():
     rgb = torch.tensor(
         [[0.85, 0.1, 0.12], [0.1, 0.8, 0.2], [0.05, 0.0, 0.1], [0.95, 1.0, 0.9], [0.5, 0.5, 0.5]]
     ).T[:, None, :]  # (3, 1, 5)
-    labels = regions.colour_labels(rgb, n_styles=2)
+    labels = ops_masks.colour_labels(rgb, n_styles=2)
     assert labels.shape == (2, 1, 5)
     assert labels[0, 0].tolist() == [1, 0, 0, 0, 0]  # style 1: red
     assert labels[1, 0].tolist() == [0, 1, 0, 0, 0]  # style 2: green
@@ -68,11 +64,11 @@ def test_colour_map_pixels_go_to_the_nearest_palette_colour():
 
 
 def test_palette_order_is_the_documented_one():
-    names = [name for name, _ in regions.PALETTE]
+    names = [name for name, _ in ops_masks.PALETTE]
     assert names == ["red", "green", "blue", "yellow", "cyan", "magenta"]
     pixels = stripes([RED, GREEN, BLUE, YELLOW, (0, 255, 255), (255, 0, 255)], 1, 1)
     rgb = torch.from_numpy(pixels).permute(2, 0, 1).float() / 255
-    assert torch.equal(regions.colour_labels(rgb, 6)[:, 0], torch.eye(6))
+    assert torch.equal(ops_masks.colour_labels(rgb, 6)[:, 0], torch.eye(6))
 
 
 def test_jpeg_colour_map_labels_its_regions(tmp_path):
@@ -96,7 +92,7 @@ def test_greyscale_files_are_recognised_as_such(tmp_path, kind):
     else:
         rgb = np.repeat(grey[..., None], 3, -1)
         path = save(tmp_path / ("m.jpg" if "jpeg" in kind else "m.png"), rgb, quality=60)
-    assert regions.is_greyscale(load_image(path).rgb)
+    assert ops_masks.is_greyscale(load_image(path).rgb)
     masks = load_masks(path, 3, (30, 40), softness=0)
     assert masks.shape == (1, 30, 40)  # one mask: the blend of all three styles
     torch.testing.assert_close(masks[0, 0], torch.linspace(0, 1, 40), atol=0.03, rtol=0)
@@ -104,7 +100,7 @@ def test_greyscale_files_are_recognised_as_such(tmp_path, kind):
 
 def test_a_colour_map_is_not_greyscale(tmp_path):
     path = save(tmp_path / "map.png", stripes([BLACK, RED]))
-    assert not regions.is_greyscale(load_image(path).rgb)
+    assert not ops_masks.is_greyscale(load_image(path).rgb)
 
 
 def test_one_greyscale_file_per_style(tmp_path):
@@ -145,7 +141,7 @@ def test_blur_keeps_sums_at_most_one_and_makes_edges_soft(tmp_path):
 def test_sigma_is_a_share_of_the_long_side():
     step = torch.zeros(1, 50, 400)
     step[:, :, 200:] = 1
-    soft = regions.soften(step, 0.01 * 400, (50, 400))[0, 25]
+    soft = ops_masks.soften(step, 0.01 * 400, (50, 400))[0, 25]
     # A Gaussian of sigma 4 px: 0.5 at the edge, ~0.16 and ~0.84 one sigma away.
     assert abs(float(soft[196]) - 0.16) < 0.04 and abs(float(soft[203]) - 0.84) < 0.04
     assert float(soft[185]) < 0.01 and float(soft[215]) > 0.99
@@ -155,8 +151,8 @@ def test_wide_blur_at_reduced_size_matches_the_direct_blur():
     g = torch.Generator().manual_seed(0)
     masks = (torch.rand(2, 12, 16, generator=g) > 0.5).float()
     masks = torch.nn.functional.interpolate(masks[None], size=(120, 160), mode="nearest")[0]
-    direct = regions.gaussian_blur(masks, 9.0)
-    error = (regions.soften(masks, 9.0, (120, 160)) - direct).abs()
+    direct = ops_masks.gaussian_blur(masks, 9.0)
+    error = (ops_masks.soften(masks, 9.0, (120, 160)) - direct).abs()
     assert error[:, 5:-5, 5:-5].max() < 0.03 and error.max() < 0.05  # the corners differ most
 
 
@@ -243,8 +239,8 @@ def test_unstyled_half_stays_the_content(tiny_network, tmp_path):
     mask = np.full((H, W), 255, np.uint8)
     mask[:, : W // 2] = 0  # left half: "no style"
     masks = load_masks(save(tmp_path / "mask.png", mask), 1, (H, W))
-    plain = left_right_change(stylize.stylize(content, style, FAST), content)
-    masked = left_right_change(stylize.stylize(content, style, FAST, masks=masks), content)
+    plain = left_right_change(pyramid.stylize(content, style, FAST), content)
+    masked = left_right_change(pyramid.stylize(content, style, FAST, masks=masks), content)
     assert plain[0] > 0.05 and plain[1] > 0.05, plain  # without a mask both halves change
     assert masked[1] > 0.05, masked
     assert masked[0] < masked[1] / 20, masked  # with it, the left half keeps the content
@@ -253,8 +249,8 @@ def test_unstyled_half_stays_the_content(tiny_network, tmp_path):
 def test_grey_mask_paints_partly(tiny_network):
     content = picture(H, W, seed=1)
     style = picture(40, 40, seed=2, tint=(0.2, 0.3, 1.0))
-    full = stylize.stylize(content, style, FAST, masks=torch.ones(1, H, W))
-    half = stylize.stylize(content, style, FAST, masks=torch.full((1, H, W), 0.5))
+    full = pyramid.stylize(content, style, FAST, masks=torch.ones(1, H, W))
+    half = pyramid.stylize(content, style, FAST, masks=torch.full((1, H, W), 0.5))
     full_change = (full - content).abs().mean()
     half_change = (half - content).abs().mean()
     assert 0.3 * full_change < half_change < 0.7 * full_change
@@ -273,7 +269,7 @@ def test_each_region_of_a_colour_map_takes_its_own_style(tiny_network, tmp_path)
     masks = load_masks(path, 2, (H, W))
 
     def tilts(masks):
-        result = stylize.stylize(content, [blue, red], FAST, masks=masks)
+        result = pyramid.stylize(content, [blue, red], FAST, masks=masks)
         left, right = slice(0, W // 2), slice(W // 2, W)
         return [float(tilt(result[:, :, s]) - tilt(content[:, :, s])) for s in (left, right)]
 
@@ -290,12 +286,12 @@ def test_interrupted_picture_keeps_the_content_where_unstyled(tiny_network):
     masks = torch.ones(1, H, W)
     masks[:, :, : W // 2] = 0
 
-    def interrupt(p: stylize.Progress) -> None:
+    def interrupt(p: Progress) -> None:
         if p.step == 5:
             raise KeyboardInterrupt
 
-    with pytest.raises(stylize.Interrupted) as info:
-        stylize.stylize(content, style, FAST, masks=masks, progress=interrupt)
+    with pytest.raises(Cancelled) as info:
+        pyramid.stylize(content, style, FAST, masks=masks, progress=interrupt)
     left, right = left_right_change(info.value.image, content)
     assert left < 0.002 and right > 0.02, (left, right)
 
@@ -320,13 +316,13 @@ CLI_FAST = ["--size", "40", "--min-size", "0", "--iterations", "3", "-q"]
 def test_cli_mask_reaches_stylize(tiny_network, tmp_path, monkeypatch, capsys):
     pics = cli_pics(tmp_path)
     seen = {}
-    real = stylize.stylize
+    real = pyramid.stylize
 
     def spy(*args, **kwargs):
         seen.update(kwargs)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(stylize, "stylize", spy)
+    monkeypatch.setattr(pyramid, "stylize", spy)
     mask = save(tmp_path / "mask.png", np.full((15, 20), 255, np.uint8))  # half size: resized
     out = pics["out"] / "r.png"
     code = main([str(a) for a in (pics["content"], pics["style"], "--mask", mask, "-o", out)])

@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from impasto import schedule
+from impasto.engine import schedule
+from impasto.engine.schedule import Scale
 from impasto.errors import ConfigError
-from impasto.schedule import Scale
 
 REALISTIC = [(512, 128), (512, 150), (1000, 100), (128, 64), (300, 64), (768, 256), (2048, 128)]
 

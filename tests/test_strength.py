@@ -7,10 +7,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from impasto import moments, stylize
+from helpers import EXAMPLES
 from impasto.config import StyleConfig
-from impasto.image import load_image, resize_to
-from impasto.objective import Objective
+from impasto.cost import moments
+from impasto.cost.objective import Objective
+from impasto.engine import pyramid
+from impasto.io.images import load_image
+from impasto.ops import resize
+from impasto.ops.resize import resize_to
 
 LAYERS = {"content_layers": ("relu2_2",), "style_layers": ("relu1_1", "relu2_1", "relu3_1")}
 
@@ -22,14 +26,14 @@ def pic(h, w, seed):
 
 def test_strength_zero_returns_the_content(tiny_network):
     content = pic(30, 40, 1)
-    out = stylize.stylize(content, pic(30, 30, 2), StyleConfig(size=40, strength=0, **LAYERS))
+    out = pyramid.stylize(content, pic(30, 30, 2), StyleConfig(size=40, strength=0, **LAYERS))
     torch.testing.assert_close(out, content)
     assert tiny_network == []  # not even the network is loaded
 
 
 def test_strength_below_one_mixes_the_contents_own_statistics(tiny_network):
     content, style = pic(32, 32, 3), pic(32, 32, 4)
-    net = stylize.load_features("vgg16-hed", LAYERS["content_layers"] + LAYERS["style_layers"])
+    net = pyramid.load_features("vgg16-hed", LAYERS["content_layers"] + LAYERS["style_layers"])
     half = Objective(net, StyleConfig(strength=0.5, **LAYERS)).prepare(content, [style], [[1.0]])
     full = Objective(net, StyleConfig(**LAYERS)).prepare(content, [style], [[1.0]])
     own = Objective(net, StyleConfig(**LAYERS)).prepare(content, [content], [[1.0]])
@@ -58,9 +62,9 @@ def style_left(out, content, style, size) -> float:
     """The style distance left in ``out``, as a share of the content's own (1 = no style)."""
     config = StyleConfig(style_weight=1, content_weight=1, tv_weight=0)
     objective = Objective(
-        stylize.load_features(config.network, config.content_layers + config.style_layers), config
+        pyramid.load_features(config.network, config.content_layers + config.style_layers), config
     )
-    style_s = resize_to(style, *stylize.output_size(*style.shape[-2:], size))
+    style_s = resize_to(style, *resize.output_size(*style.shape[-2:], size))
     content_s = resize_to(content, *out.shape[-2:])
     config_targets = objective.prepare(content_s, [style_s], [[1.0]])
     with torch.no_grad():
@@ -73,13 +77,13 @@ def style_left(out, content, style, size) -> float:
 
 
 @pytest.mark.weights
-def test_the_same_strength_balances_alike_at_two_sizes(shared_images):
-    content = load_image(shared_images / "content" / "tubingen.jpg").rgb
-    style = load_image(shared_images / "style" / "starry_night.jpg").rgb
+def test_the_same_strength_balances_alike_at_two_sizes():
+    content = load_image(EXAMPLES / "tubingen.jpg").rgb
+    style = load_image(EXAMPLES / "starry_night.jpg").rgb
     left = {}
     for size, strength in ((96, 0.5), (192, 0.5), (96, 0.25), (96, 0.75)):
         config = StyleConfig(size=size, schedule=f"{size}:20", strength=strength)
-        out = stylize.stylize(content, style, config)
+        out = pyramid.stylize(content, style, config)
         left[size, strength] = style_left(out, content, style, size)
     # Measured 0.265 and 0.263: the same share of the style distance remains at both sizes.
     assert left[96, 0.5] == pytest.approx(left[192, 0.5], rel=0.25)

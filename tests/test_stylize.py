@@ -13,29 +13,21 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from conftest import picture
 
-from impasto import features, stylize
+from helpers import picture
 from impasto.config import StyleConfig
+from impasto.cost.objective import Objective
+from impasto.engine import pyramid, schedule
+from impasto.engine.progress import Cancelled, Progress
 from impasto.errors import ConfigError
-from impasto.image import resize_to
-from impasto.objective import Objective
-from impasto.stylize import Interrupted, Progress, output_size
+from impasto.network import vgg
+from impasto.ops.resize import output_size, resize_to
 
 FAST = {"size": 48, "min_size": 32, "iterations": 4}  # two scales: 34 px, then 48 px
 LAYERS = {
     "content_layers": ("relu2_2",),
     "style_layers": ("relu1_1", "relu2_1", "relu3_1"),
 }
-
-
-@pytest.fixture(scope="module", autouse=True)
-def keep_global_rng():
-    """Leave torch's global generator as found (building nn.Conv2d layers draws from it), so
-    tests in other files that use unseeded torch.rand see the same numbers with or without us.
-    """
-    with torch.random.fork_rng(devices=[]):
-        yield
 
 
 @pytest.fixture
@@ -61,15 +53,15 @@ def run(content, styles, config, **kwargs) -> tuple[torch.Tensor, list[Progress]
         records.append(p)
         images.append(p.image())
 
-    out = stylize.stylize(content, styles, config, progress=progress, **kwargs)
+    out = pyramid.stylize(content, styles, config, progress=progress, **kwargs)
     for p, image in zip(records, images):
         p.snapshot = image  # the picture as it was when reported
     return out, records
 
 
-def net_for(config: StyleConfig) -> features.VGGFeatures:
+def net_for(config: StyleConfig) -> vgg.VGGFeatures:
     """The (patched, tiny) network stylize() would load for ``config``."""
-    return features.load_features(
+    return vgg.load_features(
         config.network, config.content_layers + config.style_layers, config.pooling
     )
 
@@ -96,7 +88,7 @@ def test_output_size(hw, long_side, expected):
 def test_output_shape_and_range(tiny_network, style, shape):
     content = picture(*shape, seed=4)
     config = StyleConfig(**FAST, **LAYERS)
-    out = stylize.stylize(content, style, config)
+    out = pyramid.stylize(content, style, config)
     assert out.shape == (3, *output_size(*shape, 48))
     assert out.dtype == torch.float32
     assert out.min() >= 0 and out.max() <= 1
@@ -106,13 +98,13 @@ def test_output_shape_and_range(tiny_network, style, shape):
 
 def test_default_network_is_loaded_from_config(tiny_network, content, style):
     config = StyleConfig(**FAST, **LAYERS, network="vgg19")
-    stylize.stylize(content, style, config)
+    pyramid.stylize(content, style, config)
     assert tiny_network == [{"network": "vgg19", "weights_path": None}]
 
 
 def test_needs_a_style(tiny_network, content):
     with pytest.raises(ConfigError, match="at least one style image"):
-        stylize.stylize(content, [], StyleConfig(**FAST))
+        pyramid.stylize(content, [], StyleConfig(**FAST))
 
 
 @contextlib.contextmanager
@@ -137,7 +129,7 @@ def _torch_warns_on_float_of_a_graph_scalar() -> bool:
 def test_a_run_emits_no_warnings(tiny_network, content, style):
     config = StyleConfig(size=32, min_size=0, iterations=2, **LAYERS)
     with all_warnings() as caught:
-        stylize.stylize(content, style, config, progress=lambda p: None)
+        pyramid.stylize(content, style, config, progress=lambda p: None)
     assert [str(w.message) for w in caught] == []
 
 
@@ -160,7 +152,7 @@ def test_single_scale_run_reduces_the_cost(tiny_network, content, style, optimiz
 def test_every_scale_reduces_its_cost(tiny_network, content, style, optimizer):
     config = StyleConfig(**FAST, **LAYERS, optimizer=optimizer)
     out, records = run(content, style, config)
-    plan = stylize.plan_for(config)
+    plan = schedule.plan_for(config)
     for index in range(1, len(plan) + 1):
         totals = [p.losses["total"] for p in records if p.scale == index]
         assert min(totals) < 0.9 * totals[0], (index, totals)  # measured 0.27-0.74
@@ -178,7 +170,7 @@ def test_every_scale_reduces_its_cost(tiny_network, content, style, optimizer):
 def test_progress_fields_are_consistent(tiny_network, content, style, optimizer):
     config = StyleConfig(**FAST, **LAYERS, optimizer=optimizer, tv_weight=0.1)
     out, records = run(content, style, config)
-    plan = stylize.plan_for(config)
+    plan = schedule.plan_for(config)
     assert len(plan) == 2
     extra = 1 if optimizer == "adam" else 0  # Adam scores its final step once more
     steps = sum(s.iterations + extra for s in plan)
@@ -245,7 +237,7 @@ def test_style_scale_sets_the_style_image_size(tiny_network, content, style, mon
 
     monkeypatch.setattr(Objective, "prepare", spy)
     config = StyleConfig(size=40, min_size=0, iterations=1, style_scale=1.5, **LAYERS)
-    stylize.stylize(content, style, config)
+    pyramid.stylize(content, style, config)
     assert seen == [(60, 48)]  # style 40x32, long side 40 * 1.5 = 60
 
 
@@ -254,17 +246,17 @@ def test_style_scale_sets_the_style_image_size(tiny_network, content, style, mon
 
 def test_same_config_same_picture(tiny_network, content, style):
     config = StyleConfig(**FAST, **LAYERS)
-    a = stylize.stylize(content, style, config)
-    b = stylize.stylize(content, style, config)
+    a = pyramid.stylize(content, style, config)
+    b = pyramid.stylize(content, style, config)
     assert torch.equal(a, b)
 
 
 def test_noise_init_depends_on_seed_only(tiny_network, content, style):
     config = StyleConfig(**FAST, **LAYERS, init="noise", seed=7)
-    a = stylize.stylize(content, style, config)
+    a = pyramid.stylize(content, style, config)
     torch.manual_seed(12345)  # the global generator must not matter
-    b = stylize.stylize(content, style, config)
-    c = stylize.stylize(content, style, dataclasses.replace(config, seed=8))
+    b = pyramid.stylize(content, style, config)
+    c = pyramid.stylize(content, style, dataclasses.replace(config, seed=8))
     assert torch.equal(a, b)
     assert not torch.allclose(a, c, atol=1e-3)
 
@@ -295,7 +287,7 @@ def test_init_image(tiny_network, content, style):
     torch.testing.assert_close(records[0].snapshot, resize_to(init, *hw), rtol=0, atol=0)
     assert out.shape == (3, *output_size(30, 45, 48))
     # Without iterations the result is just the init image, resized.
-    out0 = stylize.stylize(content, style, StyleConfig(schedule="40:0", **LAYERS), init_image=init)
+    out0 = pyramid.stylize(content, style, StyleConfig(schedule="40:0", **LAYERS), init_image=init)
     torch.testing.assert_close(out0, resize_to(init, *output_size(30, 45, 40)), rtol=0, atol=0)
 
 
@@ -423,15 +415,15 @@ def test_objective_gradient_reaches_the_pixels(tiny_network):
 
 def test_blend_one_zero_equals_the_single_style(tiny_network, content, style, style2):
     base = StyleConfig(**FAST, **LAYERS)
-    single = stylize.stylize(content, style, base)
-    blended = stylize.stylize(
+    single = pyramid.stylize(content, style, base)
+    blended = pyramid.stylize(
         content, [style, style2], dataclasses.replace(base, style_blend=(1.0, 0.0))
     )
     assert torch.equal(blended, single)
-    second = stylize.stylize(
+    second = pyramid.stylize(
         content, [style, style2], dataclasses.replace(base, style_blend=(0.0, 3.0))
     )
-    assert torch.equal(second, stylize.stylize(content, style2, base))
+    assert torch.equal(second, pyramid.stylize(content, style2, base))
     assert not torch.allclose(single, second, atol=1e-3)
 
 
@@ -470,9 +462,9 @@ def interrupt_at(step: int, records: list):
 def test_interrupt_returns_best_so_far_at_output_size(tiny_network, content, style, step):
     config = StyleConfig(**FAST, **LAYERS)
     records: list[Progress] = []
-    with pytest.raises(Interrupted) as info:
-        stylize.stylize(content, style, config, progress=interrupt_at(step, records))
-    assert isinstance(info.value, KeyboardInterrupt)
+    with pytest.raises(Cancelled) as info:
+        pyramid.stylize(content, style, config, progress=interrupt_at(step, records))
+    assert info.value.reason == "interrupted"
     assert len(records) == step
     final_hw = output_size(*content.shape[-2:], 48)
     image = info.value.image
@@ -486,8 +478,8 @@ def test_interrupt_returns_best_so_far_at_output_size(tiny_network, content, sty
 def test_interrupt_with_adam(tiny_network, content, style):
     config = StyleConfig(**FAST, **LAYERS, optimizer="adam")
     records: list[Progress] = []
-    step = stylize.plan_for(config)[0].iterations + 1 + 2  # 2 evaluations into scale 2
-    with pytest.raises(Interrupted) as info:
-        stylize.stylize(content, style, config, progress=interrupt_at(step, records))
+    step = schedule.plan_for(config)[0].iterations + 1 + 2  # 2 evaluations into scale 2
+    with pytest.raises(Cancelled) as info:
+        pyramid.stylize(content, style, config, progress=interrupt_at(step, records))
     assert records[-1].scale == 2
     assert info.value.image.shape == (3, *output_size(30, 45, 48))

@@ -1,19 +1,21 @@
 """impasto: neural style transfer (Gatys, Ecker & Bethge 2015) that is fast on an ordinary CPU.
 
-``impasto.stylize(content, styles, StyleConfig(...), progress=...)`` is the entry point; the
-names below are imported on first use so that ``impasto --help`` does not wait for torch.
+``impasto.stylize(content, styles, StyleConfig(...), progress=...)`` paints tensors;
+``impasto.jobs`` paints files (prepare, run, save) as every front end does. The names below
+are imported on first use, so that ``impasto --help`` does not wait for torch.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _EXPORTS = {
-    "stylize": "stylize",
-    "Progress": "stylize",
-    "Interrupted": "stylize",
+    "stylize": "engine.pyramid",
+    "Progress": "engine.progress",
+    "Cancelled": "engine.progress",
+    "CancelToken": "engine.progress",
     "StyleConfig": "config",
-    "load_image": "image",
-    "save_image": "image",
-    "load_masks": "regions",
+    "load_image": "io.images",
+    "save_image": "io.images",
+    "load_masks": "io.masks",
     "ImpastoError": "errors",
 }
 

@@ -1,5 +1,7 @@
 """Every default of a stylisation run, in one frozen dataclass validated on creation.
 
+No torch here: the command line imports this to build ``--help`` and must answer at once.
+
 The CLI builds its options from these fields (name, default and the ``help`` metadata), so the
 defaults live here and nowhere else.
 """
@@ -9,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 
 from .errors import ConfigError
-from .moments import REPRESENTATIONS
 
 INITS = ("content", "noise")
 OPTIMIZERS = ("lbfgs", "adam")
 LOSS_FORMS = ("relative", "seed")
 PRESERVE_COLORS = ("none", "luminance", "histogram", "yuv")
+REPRESENTATIONS = ("gram", "covariance", "correlation", "w2")  # see cost/moments.py
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 
 

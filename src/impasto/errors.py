@@ -15,3 +15,10 @@ class WeightsError(ImpastoError):
 
 class ConfigError(ImpastoError):
     """An option has a value outside what it accepts."""
+
+
+def first_line(exc: BaseException) -> str:
+    """A short, single-line rendering of an exception, for a one-line error message."""
+    lines = str(exc).strip().splitlines()
+    text = lines[0] if lines else type(exc).__name__
+    return text if len(text) <= 200 else text[:197] + "..."

@@ -10,7 +10,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .errors import ConfigError
+from ..config import StyleConfig
+from ..errors import ConfigError
+from ..ops.resize import output_size
 
 
 @dataclass(frozen=True)
@@ -72,3 +74,31 @@ def parse(text: str) -> list[Scale]:
 def describe(scales: list[Scale]) -> str:
     """One line such as ``128px x150 -> 256px x80 -> 512px x30``."""
     return " -> ".join(f"{s.size}px x{s.iterations}" for s in scales)
+
+
+def plan_for(config: StyleConfig) -> list[Scale]:
+    """The schedule a config asks for: explicit, or planned from size, min_size, iterations."""
+    if config.schedule:
+        return parse(config.schedule)
+    return plan(config.size, config.min_size, config.iterations)
+
+
+MIN_SIDE = 16
+"""The shortest side worth optimising: below it, the smoothing term and the deeper layers see
+almost nothing, and a 1-pixel side has no neighbours at all."""
+
+
+def fit(scales: list[Scale], content_hw: tuple[int, int]) -> list[Scale]:
+    """The plan for a content of this shape: coarse scales whose short side would fall below
+    ``MIN_SIDE`` are dropped (their iterations go nowhere useful); a too-small output is a
+    ConfigError naming the size it would have."""
+    final = output_size(*content_hw, scales[-1].size)
+    if min(final) < MIN_SIDE:
+        raise ConfigError(
+            f"size {scales[-1].size} gives a {final[1]}x{final[0]} px picture for this "
+            f"{content_hw[1]}x{content_hw[0]} content; its short side must be at least "
+            f"{MIN_SIDE} px (raise size, or crop the content)"
+        )
+    return [s for s in scales[:-1] if min(output_size(*content_hw, s.size)) >= MIN_SIDE] + [
+        scales[-1]
+    ]

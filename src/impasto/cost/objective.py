@@ -20,10 +20,11 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from ..config import StyleConfig
+from ..errors import ConfigError
+from ..network.layers import layer_stride
+from ..network.vgg import VGGFeatures
 from . import losses, moments
-from .config import StyleConfig
-from .errors import ConfigError
-from .features import VGGFeatures, layer_stride
 from .moments import Moments, StyleTarget
 from .tiling import Tile
 
@@ -105,7 +106,7 @@ class Objective:
         """Each region's weight at each position of each style layer (area-averaged)."""
         if regions is None:
             return {name: None for name in self.config.style_layers}
-        out = {}
+        out: dict[str, torch.Tensor | None] = {}
         for name in self.config.style_layers:
             size = layer_size(height, width, layer_stride(name))
             out[name] = F.interpolate(regions[None].float(), size=size, mode="area")[0]
@@ -153,7 +154,9 @@ class Objective:
             per_style.append(sums)
 
         masks = self.layer_masks(regions, height, width)
-        style_t, shares, seed_t = {}, {}, {}
+        style_t: dict[str, StyleTarget] = {}
+        shares: dict[str, torch.Tensor] = {}
+        seed_t: dict[str, torch.Tensor] = {}
         mix = min(self.strength, 1.0)
         for name in config.style_layers:
             rows = []
@@ -173,7 +176,8 @@ class Objective:
             shares[name] = torch.ones(1) if mask is None else mask.flatten(1).mean(1)
             if self.seed_form:
                 blend = region_blends[0]
-                seed_t[name] = sum(w * s[name].outer[0] for w, s in zip(blend, per_style) if w)
+                outers = [w * s[name].outer[0] for w, s in zip(blend, per_style) if w]
+                seed_t[name] = torch.stack(outers).sum(0)
         return Targets(content_t, norms, style_t, masks, shares, seed_t or None)
 
     # -- the cost ----------------------------------------------------------------------------
@@ -203,12 +207,14 @@ class Objective:
             if self.seed_form:
                 # The notes' 1/(2 nH nW nC)^2 ||G(S) - G(G)||^2 with raw Gram matrices.
                 shape = (1, m.total.shape[1], float(m.count[0]), 1)  # nH nW = positions
+                assert targets.seed_style is not None
                 cost = losses.style_cost_seed(targets.seed_style[name], m.outer[0], shape)
             else:
                 distance = moments.relative_distance(m, targets.style[name])
                 cost = (targets.shares[name].to(distance.dtype) * distance).sum()
             cost = self.layer_weights[name] * cost
             total = cost if total is None else total + cost
+        assert total is not None  # style_layers is never empty (config)
         return self.style_weight * total
 
     def _style_sums(self, feats, targets: Targets, tile: Tile | None) -> dict[str, Moments]:

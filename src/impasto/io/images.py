@@ -1,4 +1,4 @@
-"""Read and write image files as float tensors, and resize them.
+"""Read and write image files as float tensors.
 
 Every failure a user can cause (a missing, corrupt, huge or unsupported file, a bad output
 path) raises `ImageError` with one line that names the file, so the CLI can print it as is.
@@ -7,23 +7,25 @@ Tensors are channels-first float32 in 0..1: rgb (3, H, W), alpha (1, H, W).
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
+import stat
 import struct
 import sys
 import warnings
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from io import BytesIO
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image, ImageFile, ImageOps, TiffImagePlugin, UnidentifiedImageError
 
-from impasto.errors import ImageError
+from ..errors import ImageError
 
 MAX_PIXELS = 100_000_000
 """Default limit on width x height: larger files are refused before decoding (bomb guard)."""
@@ -73,18 +75,29 @@ def _error(name: str, problem: str) -> ImageError:
 # --------------------------------------------------------------------------------- loading
 
 
+STDIN = "-"
+"""The name that reads an image from standard input."""
+
+MAX_STREAM_BYTES = 1 << 30
+"""A pipe or standard input is read whole; more than this many bytes is refused."""
+
+
 def load_image(path: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> LoadedImage:
-    """Decode an image file fully (so corruption surfaces here, not mid-run) into tensors."""
+    """Decode an image file fully (so corruption surfaces here, not mid-run) into tensors.
+
+    ``path`` may also be a pipe (``<(cat a.png)``, a FIFO) or ``"-"`` for standard input:
+    those are read into memory first, since decoding needs to seek.
+    """
     name = str(path)
     file = Path(path)
-    _check_readable_file(file, name)
-    with _open(file, name, max_pixels) as im:
+    source = _source(file, name)
+    with _open(source, name, max_pixels) as im:
         rawmode = _rawmode(im)
         if rawmode == _GREY_ALPHA_16:
             array, bits = _grey_alpha_16(_decode(im, name, "RGBA")), 16
         elif rawmode is not None and (low := _low_byte_rawmode(rawmode)) is not None:
             high = np.asarray(_decode(im, name))
-            with _open(file, name, max_pixels) as again:
+            with _open(source, name, max_pixels) as again:
                 array = _join_bytes(high, np.asarray(_decode(again, name, low)))
             bits = 16
         else:
@@ -93,34 +106,53 @@ def load_image(path: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> Load
     return LoadedImage(rgb=rgb, alpha=alpha, path=file, bits=bits)
 
 
-def _check_readable_file(file: Path, name: str) -> None:
-    """Catch the commonest mistakes with a clearer word than Pillow's."""
+def _source(file: Path, name: str) -> Path | bytes:
+    """A regular file as its path; a pipe, device or standard input as its bytes."""
+    if name == STDIN:
+        return _read_stream(sys.stdin.buffer, "standard input")
     try:
         if file.is_dir():
             raise _error(name, "is a folder, not an image file")
-        size = file.stat().st_size
+        info = file.stat()
     except FileNotFoundError:
         raise _error(name, "file not found; check the path") from None
     except PermissionError:
         raise _error(name, "permission denied; check the file's permissions") from None
     except OSError as e:
         raise _error(name, f"cannot read file ({e.strerror or e})") from None
-    if size == 0:
-        raise _error(name, "empty file (0 bytes)")
+    if stat.S_ISREG(info.st_mode):
+        if info.st_size == 0:
+            raise _error(name, "empty file (0 bytes)")
+        return file
+    try:
+        with open(file, "rb") as stream:
+            return _read_stream(stream, name)
+    except OSError as e:
+        raise _error(name, f"cannot read ({e.strerror or e})") from None
 
 
-def _open(file: Path, name: str, max_pixels: int) -> Image.Image:
+def _read_stream(stream: BinaryIO, name: str) -> bytes:
+    data = stream.read(MAX_STREAM_BYTES + 1)
+    if not data:
+        raise _error(name, "nothing to read (0 bytes)")
+    if len(data) > MAX_STREAM_BYTES:
+        raise _error(name, f"more than {MAX_STREAM_BYTES >> 20} MB; save it to a file first")
+    return data
+
+
+def _open(source: Path | bytes, name: str, max_pixels: int) -> Image.Image:
     """Open lazily (header only) and refuse absurd sizes before any pixel is decoded."""
     try:
         with warnings.catch_warnings():
             # Our own max_pixels check below is the policy; Pillow's warning would only repeat it.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            im = Image.open(file)
+            im = Image.open(BytesIO(source) if isinstance(source, bytes) else source)
     except Image.DecompressionBombError:
-        limit = 2 * (Image.MAX_IMAGE_PIXELS or 0)
-        raise _error(name, f"image is too large (over {limit} pixels); shrink it first") from None
+        raise _error(
+            name, f"image is too large (over {max_pixels} pixels, the limit); shrink it first"
+        ) from None
     except UnidentifiedImageError:
-        raise _error(name, _why_unidentified(file)) from None
+        raise _error(name, _why_unidentified(source)) from None
     except PermissionError:
         raise _error(name, "permission denied; check the file's permissions") from None
     except (OSError, SyntaxError, ValueError, EOFError, struct.error) as e:
@@ -139,16 +171,19 @@ def _open(file: Path, name: str, max_pixels: int) -> Image.Image:
     return im
 
 
-def _why_unidentified(file: Path) -> str:
+def _why_unidentified(source: Path | bytes) -> str:
     """Say more than 'cannot identify' for the cases a user can act on."""
-    with open(file, "rb") as f:
-        head = f.read(32)
+    if isinstance(source, bytes):
+        head = source[:32]
+    else:
+        with open(source, "rb") as f:
+            head = f.read(32)
     if head.startswith(b"\x89PNG\r\n\x1a\n") and len(head) >= 24:
         width, height = struct.unpack(">II", head[16:24])
         if width == 0 or height == 0:
             return f"image has zero size ({width}x{height} pixels)"
     if head[:4] in (b"II*\x00", b"MM\x00*"):
-        return _tiff_problem(file)
+        return _tiff_problem(source)
     if head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"mif1", b"msf1"):
         return "HEIC/HEIF images cannot be read; export it as JPEG or PNG"
     for magic, kind in _MAGIC:
@@ -157,10 +192,10 @@ def _why_unidentified(file: Path) -> str:
     return f"not an image file, or a format that cannot be read (use {_READABLE})"
 
 
-def _tiff_problem(file: Path) -> str:
+def _tiff_problem(source: Path | bytes) -> str:
     """Name the sample layout of a TIFF Pillow cannot decode (e.g. 64-bit float pages)."""
     try:
-        with open(file, "rb") as f:
+        with BytesIO(source) if isinstance(source, bytes) else open(source, "rb") as f:
             ifd = TiffImagePlugin.ImageFileDirectory_v2(f.read(8))
             f.seek(ifd.next)
             ifd.load(f)
@@ -176,7 +211,7 @@ def _tiff_problem(file: Path) -> str:
 
 def _rawmode(im: Image.Image) -> str | None:
     """How the file's samples are unpacked, when every tile agrees (None otherwise)."""
-    modes = {_tile_rawmode(t) for t in im.tile}
+    modes = {_tile_rawmode(t) for t in im.tile}  # type: ignore[attr-defined]
     return modes.pop() if len(modes) == 1 else None
 
 
@@ -196,7 +231,7 @@ def _low_byte_rawmode(rawmode: str) -> str | None:
 def _decode(im: Image.Image, name: str, rawmode: str | None = None) -> Image.Image:
     """Decode every pixel now (so truncation is caught), optionally with another rawmode."""
     if rawmode is not None:
-        im.tile = [_with_rawmode(t, rawmode) for t in im.tile]
+        im.tile = [_with_rawmode(t, rawmode) for t in im.tile]  # type: ignore[attr-defined]
     try:
         im.load()
     except MemoryError:
@@ -210,7 +245,7 @@ def _decode(im: Image.Image, name: str, rawmode: str | None = None) -> Image.Ima
 
 
 def _with_rawmode(tile: ImageFile._Tile, rawmode: str) -> ImageFile._Tile:
-    args = rawmode if isinstance(tile.args, str) else (rawmode, *tile.args[1:])
+    args = rawmode if isinstance(tile.args, str) else (rawmode, *(tile.args or ())[1:])
     return tile._replace(args=args)
 
 
@@ -263,7 +298,11 @@ def _split_channels(array: np.ndarray, bits: int) -> tuple[torch.Tensor, torch.T
 
 
 def check_output_path(path: str | os.PathLike, overwrite: bool = False, *, bits: int = 8) -> Path:
-    """Fail now, not after a long run, if `path` cannot take the result."""
+    """Fail now, not after a long run, if ``path`` cannot take the result.
+
+    The folder is proven writable by writing (and removing) a small file in it: permission
+    bits lie for root and on some filesystems.
+    """
     name = str(path)
     dest = Path(path)
     fmt = SAVE_FORMATS.get(dest.suffix.lower())
@@ -275,15 +314,64 @@ def check_output_path(path: str | os.PathLike, overwrite: bool = False, *, bits:
     if bits == 16 and fmt not in SIXTEEN_BIT_FORMATS:
         raise _error(name, "16-bit output needs .png or .tif/.tiff")
     folder = dest.parent
+    if folder.exists() and not folder.is_dir():
+        raise _error(name, f"'{folder}' is a file, not a folder")
     if not folder.is_dir():
         raise _error(name, f"output folder '{folder}' does not exist; create it first")
-    if not os.access(folder, os.W_OK):
-        raise _error(name, f"output folder '{folder}' is not writable")
+    limit = _name_max(folder)
+    if len(dest.name.encode()) > limit:
+        raise _error(
+            name, f"file name is {len(dest.name.encode())} bytes, longer than the {limit} "
+            "this filesystem allows; choose a shorter name",
+        )  # fmt: skip
     if dest.is_dir():
         raise _error(name, "is a folder; give a file name")
     if dest.exists() and not overwrite:
         raise _error(name, "already exists; pass --overwrite to replace it")
+    _probe_write(folder, name)
     return dest
+
+
+def _name_max(folder: Path) -> int:
+    try:
+        return int(os.pathconf(folder, "PC_NAME_MAX"))
+    except (AttributeError, OSError, ValueError):
+        return 255
+
+
+def _probe_write(folder: Path, name: str) -> None:
+    probe = folder / f".impasto-probe-{secrets.token_hex(4)}"
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise _error(name, f"output folder '{folder}' is not writable ({_why(e)})") from None
+
+
+def _why(e: OSError) -> str:
+    if e.errno == errno.ENOSPC:
+        return "no space left on the device"
+    return e.strerror or str(e)
+
+
+def encode_image(
+    rgb: torch.Tensor,
+    alpha: torch.Tensor | None = None,
+    *,
+    fmt: str = "PNG",
+    quality: int = 95,
+    bits: int = 8,
+) -> bytes:
+    """The file's bytes, encoded in memory (so an encoder never meets a full disk)."""
+    if fmt == "JPEG":
+        alpha = None  # JPEG has no alpha channel
+    pixels = _to_integers(rgb, alpha, bits)
+    if bits == 16:
+        return _png16_bytes(pixels) if fmt == "PNG" else _tiff16_bytes(pixels)
+    buffer = BytesIO()
+    Image.fromarray(pixels).save(buffer, format=fmt, **_save_options(fmt, quality))
+    return buffer.getvalue()
 
 
 def save_image(
@@ -300,15 +388,8 @@ def save_image(
     if not 1 <= quality <= 100:
         raise _error(str(path), f"quality must be between 1 and 100, not {quality}")
     fmt = SAVE_FORMATS[dest.suffix.lower()]
-    if fmt == "JPEG":
-        alpha = None  # JPEG has no alpha channel
-    pixels = _to_integers(rgb, alpha, bits)
-    if bits == 16:
-        data = _png16_bytes(pixels) if fmt == "PNG" else _tiff16_bytes(pixels)
-        _write_atomic(dest, lambda f: f.write(data))
-    else:
-        im = Image.fromarray(pixels)
-        _write_atomic(dest, lambda f: im.save(f, format=fmt, **_save_options(fmt, quality)))
+    data = encode_image(rgb, alpha, fmt=fmt, quality=quality, bits=bits)
+    _write_atomic(dest, lambda f: f.write(data))
     return dest
 
 
@@ -343,12 +424,12 @@ def _save_options(fmt: str, quality: int) -> dict:
 def _write_atomic(dest: Path, write: Callable[[BinaryIO], object]) -> None:
     """Write to a hidden temp file beside dest, fsync, rename; remove the temp on any error."""
     name = str(dest)
-    tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.tmp")
+    tmp = dest.with_name(f".impasto-{secrets.token_hex(4)}.tmp")  # short: any name fits
     try:
         # os.open with 0o666 lets the umask decide permissions, as for any new file
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     except OSError as e:
-        raise _error(name, f"cannot write ({e.strerror or e})") from None
+        raise _error(name, f"cannot write ({_why(e)})") from None
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -358,7 +439,7 @@ def _write_atomic(dest: Path, write: Callable[[BinaryIO], object]) -> None:
     except BaseException as e:
         tmp.unlink(missing_ok=True)
         if isinstance(e, OSError):
-            raise _error(name, f"cannot write ({e.strerror or e})") from None
+            raise _error(name, f"cannot write ({_why(e)})") from None
         raise
 
 
@@ -432,37 +513,6 @@ def _tiff_file(data: bytes, tags: list[tuple[int, int, list[int]]]) -> bytes:
     directory = struct.pack("<H", len(tags)) + entries + struct.pack("<I", 0)
     padding = b"\0" * (len(data) % 2)
     return b"II*\x00" + struct.pack("<I", ifd_offset) + data + padding + extra + directory
-
-
-# -------------------------------------------------------------------------------- resizing
-
-
-def resize_long_side(img: torch.Tensor, long_side: int) -> torch.Tensor:
-    """Scale so the longer side is `long_side` px, keeping the aspect ratio."""
-    if long_side < 1:
-        raise ValueError(f"long_side must be at least 1, got {long_side}")
-    height, width = img.shape[-2:]
-    scale = long_side / max(height, width)
-    return resize_to(img, max(1, round(height * scale)), max(1, round(width * scale)))
-
-
-def resize_to(img: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """Bicubic resize of (C, H, W) or (N, C, H, W), antialiased when shrinking, kept in 0..1."""
-    if img.dim() not in (3, 4):
-        raise ValueError(f"expected (C, H, W) or (N, C, H, W), got {tuple(img.shape)}")
-    if height < 1 or width < 1:
-        raise ValueError(f"size must be at least 1x1, got {height}x{width}")
-    if not img.is_floating_point():
-        raise ValueError(f"expected a float tensor, got {img.dtype}")
-    if tuple(img.shape[-2:]) == (height, width):
-        return img
-    batch = img if img.dim() == 4 else img.unsqueeze(0)
-    shrinking = height < batch.shape[-2] or width < batch.shape[-1]
-    out = F.interpolate(
-        batch, size=(height, width), mode="bicubic", align_corners=False, antialias=shrinking
-    )
-    out = out.clamp(0.0, 1.0)  # bicubic overshoots at edges
-    return out if img.dim() == 4 else out.squeeze(0)
 
 
 # --------------------------------------------------------------------------------- folders

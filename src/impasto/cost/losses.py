@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import torch
 
+from . import moments
+
 EPS = 1e-8
 
 
@@ -32,24 +34,15 @@ def gram_matrix(a: torch.Tensor) -> torch.Tensor:
 
 
 def style_matrix(a: torch.Tensor, kind: str = "gram") -> torch.Tensor:
-    """Per-position style statistics of activations, shape (N, C, C).
+    """Per-position style statistics of activations (N, C, H, W), shape (N, C, C).
 
     ``gram``: G / (nH nW), the mean of outer products (so it does not grow with image size);
-    ``covariance``: the same after removing each channel's mean (seed 004, 1/(n-1) form);
-    ``correlation``: covariance scaled to unit diagonal (seed 004).
+    ``covariance``: the same after removing each channel's mean (deck 004; the population
+    1/n form that the style cost matches, see ``moments.py``); ``correlation``: covariance
+    scaled to unit diagonal. The very matrices the painting's cost compares, so that
+    ``explain style`` draws what is matched.
     """
-    n_pos = a.shape[2] * a.shape[3]
-    if kind == "gram":
-        return gram_matrix(a) / n_pos
-    m = _flatten(a)
-    m = m - m.mean(dim=1, keepdim=True)
-    cov = m.transpose(1, 2) @ m / max(n_pos - 1, 1)
-    if kind == "covariance":
-        return cov
-    if kind == "correlation":
-        std = cov.diagonal(dim1=1, dim2=2).clamp_min(EPS).sqrt()
-        return cov / (std.unsqueeze(2) * std.unsqueeze(1))
-    raise ValueError(f"unknown style representation {kind!r}")
+    return torch.cat([moments.matrix(moments.moments(x[None]), kind) for x in a])
 
 
 def content_cost_seed(a_content: torch.Tensor, a_generated: torch.Tensor) -> torch.Tensor:

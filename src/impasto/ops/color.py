@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import torch
 
-from .image import resize_to
+from .resize import resize_to
 
 # BT.601: Y = KR R + (1 - KR - KB) G + KB B; U and V are B - Y and R - Y scaled to +-0.436
 # and +-0.615, so every grey has U = V = 0 exactly.

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 
 import torch
 
+from ..config import REPRESENTATIONS  # noqa: F401  (re-exported: the names of the statistics)
+
 EPS = 1e-8
-REPRESENTATIONS = ("gram", "covariance", "correlation", "w2")
 CENTRED = ("covariance", "correlation", "w2")  # summed in float64 (see ``moments``)
 
 
@@ -94,10 +95,12 @@ def blend(parts: list[tuple[float, Moments]]) -> Moments:
     covariance of the mixture, which also accounts for the styles' different means.
     """
     total = sum(w for w, _ in parts)
-    out = None
+    out: Moments | None = None
     for weight, part in parts:
         term = part.normalised().scaled(weight / total)
         out = term if out is None else out + term
+    if out is None:
+        raise ValueError("blend needs at least one part")
     return out
 
 
@@ -197,7 +200,9 @@ def relative_distance(current: Moments, target: StyleTarget) -> torch.Tensor:
     For matrices: ||X - T||_F^2 / ||T||_F^2, impasto's relative cost. For w2: the squared
     Wasserstein-2 distance divided by ||mean||^2 + tr(C) of the target, likewise unit-free.
     """
+    assert target.scale is not None
     if target.kind == "w2":
+        assert target.ridge is not None
         mean = current.total / current.count.clamp_min(EPS)[:, None]
         cov = _covariance(current) + target.ridge * torch.eye(mean.shape[-1], dtype=mean.dtype)
         return wasserstein2(mean, cov, target.mean, target.matrix, target.sqrt_cov) / target.scale

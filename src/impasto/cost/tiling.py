@@ -57,7 +57,9 @@ def plan_tiles(height: int, width: int, core: int, halo: int, align: int) -> lis
     tiles = []
     for top, bottom in zip(rows, rows[1:]):
         for left, right in zip(cols, cols[1:]):
-            crop = (max(0, top - halo), min(height, bottom + halo))
-            crop += (max(0, left - halo), min(width, right + halo))
+            crop = (max(0, top - halo), min(height, bottom + halo)) + (
+                max(0, left - halo),
+                min(width, right + halo),
+            )
             tiles.append(Tile(crop, (top, bottom, left, right)))
     return tiles

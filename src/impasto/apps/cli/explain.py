@@ -1,9 +1,9 @@
 """``impasto explain``: pictures of what the network sees, written to image files.
 
-Three subcommands, each a thin shell around ``explain.py``: ``units`` (the patches that excite
+Three subcommands, each a thin shell around ``impasto.explain``: ``units`` (the patches that excite
 units most, Zeiler & Fergus 2013), ``style`` (Gram and correlation heat maps) and ``layers``
 (single-layer reconstructions, Gatys et al. 2015 Fig. 1). The main CLI calls ``add_parser`` and
-``run``; ``python -m impasto.explain_cli`` runs them on their own.
+``run``; torch is imported only when a subcommand runs.
 """
 
 from __future__ import annotations
@@ -12,15 +12,17 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+from ...config import STYLE_LAYERS
+from ...errors import ConfigError, ImpastoError
+from ...network.registry import DEFAULT_NETWORK, NETWORKS
+from .messages import EXIT_DIVERGED, EXIT_OK, EXIT_USAGE, say
 
-from . import explain
-from .config import STYLE_LAYERS
-from .errors import ConfigError, ImpastoError
-from .features import check_layers, layer_names, load_features
-from .image import check_output_path, list_images, load_image, save_image
-from .weights import DEFAULT_NETWORK, NETWORKS
+if TYPE_CHECKING:
+    import torch
+
+    from ... import explain
 
 DESCRIPTION = "See what the network that stylises sees: unit patches, style matrices, layers."
 
@@ -70,6 +72,8 @@ def _common(parser: argparse.ArgumentParser, output: str, size: int, size_help: 
 
 def add_parser(subparsers) -> None:
     """Add ``explain`` with its subcommands units, style and layers to ``subparsers``."""
+    from ... import explain  # its defaults; imports torch, which this command needs anyway
+
     parser = subparsers.add_parser("explain", help=DESCRIPTION, description=DESCRIPTION)
     commands = parser.add_subparsers(dest="explain_command", metavar="WHAT", required=True)
 
@@ -169,12 +173,16 @@ class _Images(Sequence):
     def __len__(self) -> int:
         return len(self.paths)
 
-    def __getitem__(self, index: int) -> torch.Tensor:
+    def __getitem__(self, index: int) -> torch.Tensor:  # type: ignore[override]
+        from ...io.images import load_image
+
         return load_image(self.paths[index]).rgb
 
 
 def _image_paths(arguments: Sequence[str]) -> list[Path]:
     """Files as given, folders expanded to their images; each file once."""
+    from ...io.images import list_images
+
     paths: list[Path] = []
     for argument in arguments:
         path = Path(argument)
@@ -190,6 +198,9 @@ def _positive(**values: int) -> None:
 
 def _network(args: argparse.Namespace, layers: Sequence[str]):
     """The network up to the deepest of ``layers`` (checked first, for a clear message)."""
+    from ...network.layers import check_layers, layer_names
+    from ...network.vgg import load_features
+
     if not layers:
         raise ConfigError("--layer needs at least one layer name")
     arch = NETWORKS[args.network].arch
@@ -200,10 +211,14 @@ def _network(args: argparse.Namespace, layers: Sequence[str]):
 
 
 def _output(args: argparse.Namespace, default: str) -> Path:
+    from ...io.images import check_output_path
+
     return check_output_path(args.output or default, args.overwrite)
 
 
 def _units(args: argparse.Namespace) -> tuple[Path, torch.Tensor]:
+    from ... import explain
+
     _positive(units=args.units, patches=args.patches, cell=args.cell, size=args.size)
     output = _output(args, f"explain_units_{'-'.join(args.layer)}.png")
     net = _network(args, args.layer)
@@ -219,6 +234,9 @@ def _units(args: argparse.Namespace) -> tuple[Path, torch.Tensor]:
 
 
 def _style(args: argparse.Namespace) -> tuple[Path, torch.Tensor]:
+    from ... import explain
+    from ...io.images import load_image
+
     _positive(size=args.size)
     if args.channels < 2:
         raise ConfigError(f"--channels must be at least 2, got {args.channels}")
@@ -229,6 +247,9 @@ def _style(args: argparse.Namespace) -> tuple[Path, torch.Tensor]:
 
 
 def _layers(args: argparse.Namespace) -> tuple[Path, torch.Tensor]:
+    from ... import explain
+    from ...io.images import load_image
+
     _positive(size=args.size, iterations=args.iterations)
     output = _output(args, "explain_layers.png")
     net = _network(args, args.layer)
@@ -257,6 +278,10 @@ _RUNNERS = {"units": _units, "style": _style, "layers": _layers}
 def run(args: argparse.Namespace) -> int:
     """Make and save the picture ``args.explain_command`` asks for: 0 done, 2 bad input,
     1 a reconstruction diverged."""
+    import torch
+
+    from ...io.images import save_image
+
     try:
         if args.threads is not None:
             _positive(threads=args.threads)
@@ -264,21 +289,10 @@ def run(args: argparse.Namespace) -> int:
         output, picture = _RUNNERS[args.explain_command](args)
         save_image(output, picture, overwrite=args.overwrite)
     except ImpastoError as exc:
-        print(f"impasto: error: {exc}", file=sys.stderr)
-        return 2
+        say(f"error: {exc}")
+        return EXIT_USAGE
     except FloatingPointError as exc:  # a reconstruction diverged: the main CLI's status 1
-        print(f"impasto: error: {exc}; try another --seed or fewer --iterations", file=sys.stderr)
-        return 1
+        say(f"error: {exc}; try another --seed or fewer --iterations")
+        return EXIT_DIVERGED
     print(f"wrote {output}")
-    return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``explain`` on its own: ``python -m impasto.explain_cli units photos/``."""
-    parser = argparse.ArgumentParser(prog="impasto")
-    add_parser(parser.add_subparsers(dest="command", required=True))
-    return run(parser.parse_args(["explain", *(sys.argv[1:] if argv is None else argv)]))
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return EXIT_OK

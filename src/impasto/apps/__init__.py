@@ -1,0 +1,1 @@
+"""Front ends: the only code that prints or exits."""

@@ -1,0 +1,74 @@
+"""How the command line speaks: one line per message on stderr, options as the user types them.
+
+Exit status: 0 done, 1 the optimisation diverged, 2 bad input or usage, 3 out of memory,
+4 an internal error (a bug: please report it), 130 interrupted by Ctrl-C, 143 by SIGTERM.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import sys
+from collections.abc import Sequence
+
+from ...config import StyleConfig
+from ...errors import ConfigError, ImpastoError
+
+EXIT_OK = 0
+EXIT_DIVERGED = 1
+EXIT_USAGE = 2
+EXIT_MEMORY = 3
+EXIT_BUG = 4
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+
+
+def say(message: str) -> None:
+    """One line on stderr: newlines in a message would break the one-line promise."""
+    print(f"impasto: {' '.join(message.strip().splitlines())}", file=sys.stderr, flush=True)
+
+
+def fail(error: ImpastoError) -> int:
+    say(f"error: {cli_words(error)}")
+    return EXIT_USAGE
+
+
+def flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+# Library words that are not StyleConfig fields but have a command-line form.
+_EXTRA_FIELDS = ("quality", "masks", "init_image")
+_EXTRA_FLAGS = {"masks": "--mask", "init_image": "--init"}
+
+
+def cli_words(error: ImpastoError) -> str:
+    """Speak of options as the user typed them: ``size must be > 0`` -> ``--size must be > 0``.
+
+    The library names its fields (``max_memory``); only the command line knows them as flags.
+    """
+    text = str(error)
+    if not isinstance(error, ConfigError):
+        return text
+    names = [f.name for f in dataclasses.fields(StyleConfig)] + list(_EXTRA_FIELDS)
+    for name in names:
+        # Names with "_" are unambiguous anywhere; plain words ("size") only as the subject.
+        pattern = rf"\b{name}\b" if "_" in name else rf"^{name}\b"
+        text = re.sub(pattern, _EXTRA_FLAGS.get(name, flag(name)), text)
+    return text
+
+
+def clock(seconds: float) -> str:
+    """m:ss or h:mm:ss, for the progress bar where width must not jump around."""
+    minutes, secs = divmod(max(0, round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def num(value: float) -> str:
+    return f"{value:.3g}"
+
+
+def hw(size: Sequence[int]) -> str:
+    """(height, width) -> 'WxH', the order people read image sizes in."""
+    return f"{size[1]}x{size[0]}"

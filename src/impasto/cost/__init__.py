@@ -1,0 +1,1 @@
+"""The cost: losses (pure functions), style moments, the objective, exact tiling."""

@@ -1,0 +1,1 @@
+"""Running the optimisation: schedule, budget, progress and ETA, optimiser, coarse to fine."""

@@ -1,0 +1,298 @@
+"""The coarse-to-fine run: targets, initial image, one scale after another.
+
+Gatys et al. minimise J = alpha J_content + beta J_style over the pixels of G. impasto does the
+same, at a sequence of growing sizes (``engine/schedule.py``): each scale starts from the previous
+result, upsampled, so most iterations happen where pixels are cheap.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Sequence
+
+import torch
+
+from ..config import StyleConfig
+from ..cost.objective import Objective, Targets
+from ..cost.tiling import Tile, plan_tiles
+from ..errors import ConfigError
+from ..network.vgg import VGGFeatures, load_features
+from ..ops import color
+from ..ops.pictures import as_masks, as_picture
+from ..ops.resize import output_size, resize_to, size_of
+from . import budget, schedule
+from .optimise import BestIterate, minimise
+from .progress import Cancelled, CancelToken, Progress, ProgressCallback, TimeLeft
+
+
+def _initial_image(
+    config: StyleConfig, content: torch.Tensor, init_image: torch.Tensor | None
+) -> torch.Tensor:
+    """Start from the content (default), seeded uniform noise as in the notes, or an image."""
+    if init_image is not None:
+        return resize_to(init_image, *content.shape[-2:])
+    if config.init == "noise":
+        generator = torch.Generator().manual_seed(config.seed)
+        return torch.rand(content.shape, generator=generator)
+    return content.clone()
+
+
+def _upsample(image: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
+    """Carry a coarse result up to the size of ``content``, restoring the content's detail.
+
+    A plain upsampling is blurry: windows and edges finer than the coarse scale are gone, and
+    the few iterations at the fine scale cannot paint them back. Adding the band of detail
+    that the coarse scale could not hold (the content minus its own blurred copy) starts the
+    fine scale with sharp content under the coarse strokes.
+    """
+    small = image.shape[-2:]
+    detail = content - resize_to(resize_to(content, *small), *content.shape[-2:])
+    return (resize_to(image, *content.shape[-2:]) + detail).clamp(0, 1)
+
+
+class _Run:
+    """State shared by the scales of one run: progress counters, ETA, the best image so far."""
+
+    def __init__(
+        self,
+        plan: list[schedule.Scale],
+        estimate: budget.Estimate,
+        config: StyleConfig,
+        callback: ProgressCallback | None,
+        cancel: CancelToken | None,
+    ) -> None:
+        self.plan = plan
+        self.callback = callback
+        self.cancel = cancel
+        # Adam makes one extra evaluation per scale to score its final step.
+        extra = 1 if config.optimizer == "adam" else 0
+        counts = [s.iterations + extra if s.iterations else 0 for s in plan]
+        self.steps = sum(counts)
+        self.time_left = TimeLeft([p.seconds_per_evaluation for p in estimate.scales], counts)
+        self.step = 0
+        self.start = time.perf_counter()
+        self.best: BestIterate | None = None
+
+    def report(self, index: int, image: torch.Tensor, iteration: int, terms) -> None:
+        self.step += 1
+        if self.cancel is not None and self.cancel.cancelled:
+            raise KeyboardInterrupt  # handled like Ctrl-C: the best picture so far comes back
+        if self.callback is None:
+            return
+        elapsed = time.perf_counter() - self.start
+        self.callback(
+            Progress(
+                scale=index + 1,
+                scales=len(self.plan),
+                size=size_of(image),
+                iteration=iteration,
+                iterations=self.plan[index].iterations,
+                step=self.step,
+                steps=self.steps,
+                losses={k: float(v.detach()) for k, v in terms.items()},
+                elapsed=elapsed,
+                seconds_left=self.time_left.seconds_left(index, iteration, elapsed),
+                fraction=self.time_left.fraction(index, iteration),
+                _image=lambda: image.detach().clamp(0, 1).clone(),
+            )
+        )
+
+
+def _optimise_scale(
+    objective: Objective,
+    targets: Targets,
+    image: torch.Tensor,
+    iterations: int,
+    run: _Run,
+    index: int,
+    tiles: list[Tile] | None = None,
+    history: int = 50,
+) -> torch.Tensor:
+    """Minimise the objective from ``image`` for ``iterations``; return the best iterate."""
+    config = objective.config
+    run.best = BestIterate(image)
+    count = 0
+    terms: dict[str, torch.Tensor] = {}
+
+    def evaluate(x: torch.Tensor) -> tuple[float, torch.Tensor]:
+        nonlocal terms
+        terms, grad = objective.value_and_grad(x, targets, tiles)
+        return float(terms["total"]), grad
+
+    def report(x: torch.Tensor) -> None:
+        nonlocal count
+        count += 1
+        run.report(index, x, count, terms)
+
+    return minimise(
+        image,
+        evaluate,
+        iterations,
+        method=config.optimizer,
+        history=history,
+        learning_rate=config.learning_rate,
+        best=run.best,
+        after=report,
+    )
+
+
+def _region_blends(
+    masks: torch.Tensor | None, blend: list[float], n_styles: int
+) -> list[list[float]]:
+    """The style mixture of each region: one mask per style, or one mask for the blend."""
+    if masks is None or masks.shape[0] == 1:
+        return [blend]
+    if masks.shape[0] != n_styles:
+        raise ConfigError(f"{masks.shape[0]} masks given for {n_styles} style images")
+    return [[1.0 if i == r else 0.0 for i in range(n_styles)] for r in range(n_styles)]
+
+
+def _keep_content(
+    image: torch.Tensor, content: torch.Tensor, masks: torch.Tensor | None
+) -> torch.Tensor:
+    """Put back the content's pixels in the share where the masks sum to less than 1.
+
+    Departs from Gatys et al. (2017), whose unmasked pixels answer only to the content cost.
+    Alone, that cost lets an unstyled region drift from the photo: total variation blurs it,
+    the deep content layer does not hold its colours, and strokes spread across the boundary
+    as far as the network sees. Mixing with the masks' (soft) sum keeps the photo exactly
+    where no style was asked for, blends across soft edges, and makes grey mean "partly".
+    """
+    if masks is None:
+        return image
+    keep = resize_to(masks, *image.shape[-2:]).sum(0, keepdim=True).clamp(0, 1)
+    return (content + keep * (image - content)).clamp(0, 1)
+
+
+def tiles_for(net: VGGFeatures, height: int, width: int, tile: int) -> list[Tile] | None:
+    """Tiles for a picture of this size, or None when it is evaluated whole."""
+    if not tile or max(height, width) <= tile:
+        return None
+    return plan_tiles(height, width, tile, net.radius, net.align)
+
+
+def stylize(
+    content: torch.Tensor,
+    styles: Sequence[torch.Tensor] | torch.Tensor,
+    config: StyleConfig | None = None,
+    *,
+    network: VGGFeatures | None = None,
+    init_image: torch.Tensor | None = None,
+    masks: torch.Tensor | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+    estimate: budget.Estimate | None = None,
+) -> torch.Tensor:
+    """Paint ``content`` (3,H,W in 0..1) in the style of ``styles``; return (3,h,w) in 0..1.
+
+    ``masks`` (R,H,W in 0..1, any size) confines style to regions: one mask per style image
+    gives each style its region; a single mask places the blend of all styles. Where the masks
+    sum to less than 1 the picture keeps that share of the content's pixels (0: the content).
+    ``network`` defaults to the config's network with its cached weights (``network/store``);
+    ``estimate`` to ``budget.estimate_run`` (pass it when it was made already, e.g. by a job).
+    ``cancel.cancel()`` (from any thread) or Ctrl-C stops the run with ``Cancelled``, which
+    carries the best picture so far at the output size. ``config.preserve_color`` recolours
+    the inputs before the optimisation and its pictures after (``ops/color.py``): the result,
+    ``Cancelled.image`` and ``Progress.image()`` alike.
+    """
+    config = config or StyleConfig()
+    if isinstance(config, dict):
+        config = StyleConfig(**config)
+    if not isinstance(config, StyleConfig):
+        raise ConfigError(f"config must be a StyleConfig, got {type(config).__name__}")
+    content = as_picture(content, "content")
+    if isinstance(styles, torch.Tensor):
+        styles = [styles]
+    styles = [as_picture(s, f"style {i + 1}") for i, s in enumerate(styles)]
+    if not styles:
+        raise ConfigError("at least one style image is needed")
+    init_image = None if init_image is None else as_picture(init_image, "init_image")
+    masks = None if masks is None else as_masks(masks)
+    if estimate is None:
+        shapes = [size_of(s) for s in styles]
+        estimate = budget.estimate_run(size_of(content), shapes, config)
+    run = _Painting(config, network, estimate, masks, progress, cancel)
+    mode = config.preserve_color
+    if mode == "none":
+        return run(content, styles, init_image)
+
+    def finish(image: torch.Tensor) -> torch.Tensor:
+        return color.finish(mode, image, content)
+
+    if progress is not None:
+        run.progress = lambda p: progress(dataclasses.replace(p, _image=lambda: finish(p.image())))
+    content_in, styles_in, init_in = color.prepare(mode, content, styles, init_image)
+    try:
+        image = run(content_in, styles_in, init_in)
+    except Cancelled as e:
+        raise Cancelled(finish(e.image), e.reason) from None
+    return finish(image)
+
+
+@dataclasses.dataclass
+class _Painting:
+    """One run's settings; called with the pictures the optimisation should see."""
+
+    config: StyleConfig
+    network: VGGFeatures | None
+    estimate: budget.Estimate
+    masks: torch.Tensor | None
+    progress: ProgressCallback | None
+    cancel: CancelToken | None
+
+    def __call__(
+        self,
+        content: torch.Tensor,
+        styles: Sequence[torch.Tensor],
+        init_image: torch.Tensor | None,
+    ) -> torch.Tensor:
+        config, masks = self.config, self.masks
+        region_blends = _region_blends(masks, config.blend(len(styles)), len(styles))
+        plan = list(self.estimate.plan)
+        final_hw = output_size(*size_of(content), plan[-1].size)
+        if config.strength == 0:
+            return resize_to(content, *final_hw).clamp(0, 1)  # no style: the content itself
+        net = self.network or load_features(
+            config.network,
+            config.content_layers + config.style_layers,
+            config.pooling,
+            config.weights,
+        )
+        objective = Objective(net, config)
+        plans = self.estimate.scales
+        run = _Run(plan, self.estimate, config, self.progress, self.cancel)
+        image: torch.Tensor | None = None
+        try:
+            for index, scale in enumerate(plan):
+                hw = output_size(*size_of(content), scale.size)
+                content_s = resize_to(content, *hw)
+                shapes = budget.style_sizes(
+                    [size_of(s) for s in styles], scale.size, config.style_scale
+                )
+                styles_s = [resize_to(s, *shape) for s, shape in zip(styles, shapes)]
+                masks_s = None if masks is None else resize_to(masks, *hw).clamp(0, 1)
+                tiles = tiles_for(net, hw[0], hw[1], plans[index].tile)
+                style_tiles = [tiles_for(net, *size_of(s), plans[index].tile) for s in styles_s]
+                targets = objective.prepare(
+                    content_s, styles_s, region_blends, masks_s, tiles, style_tiles
+                )
+                if image is None:
+                    image = _initial_image(config, content_s, init_image)
+                else:
+                    image = _upsample(image, content_s)
+                image = _optimise_scale(
+                    objective, targets, image, scale.iterations, run, index, tiles,
+                    plans[index].history,
+                )  # fmt: skip
+                image = _keep_content(image, content_s, masks_s)
+        except KeyboardInterrupt:
+            best = run.best.image if run.best is not None else content
+            final_content = resize_to(content, *final_hw)
+            best = _keep_content(resize_to(best, *final_hw), final_content, masks)
+            reason = (
+                "cancelled" if self.cancel is not None and self.cancel.cancelled else "interrupted"
+            )
+            raise Cancelled(best, reason) from None
+        assert image is not None
+        return image.clamp(0, 1)

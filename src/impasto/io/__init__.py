@@ -1,0 +1,1 @@
+"""Files <-> tensors: image decoding and atomic saves, mask files."""

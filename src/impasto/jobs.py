@@ -1,0 +1,244 @@
+"""A job: which files to paint, how, and where the picture goes; checked and planned once.
+
+Every front end (the command line, and later the web page, video and batch) paints through
+this module, so each gets the same checks in the same order: everything cheap first (the
+config, the network's layers, the output path, that no output is an input), then the images are
+decoded, then the run is planned (schedule, tiles, time and memory) before the network loads.
+
+    job = prepare(JobSpec("photo.jpg", ("painting.jpg",), StyleConfig(size=512)))
+    picture = run(job, progress=..., cancel=...)
+    save(job, picture)
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from .config import StyleConfig
+from .engine import budget, pyramid
+from .engine.progress import CancelToken, ProgressCallback
+from .engine.schedule import Scale
+from .errors import ConfigError, ImageError
+from .io import images, masks
+from .network.vgg import VGGFeatures, load_features
+from .ops.resize import output_size, resize_to, size_of
+
+PathLike = str | os.PathLike
+STDOUT = "-"  # as an output: standard output
+STEM_LIMIT = 60  # characters of each name in a default output name, so that it always fits
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What to paint, as a user would say it: files and settings, nothing loaded yet.
+
+    ``output`` is a file, a folder (the default name goes inside it) or None (the default
+    name in the current folder). ``styles`` may name folders: each image in one is a style.
+    ``snapshot_every`` > 0 reserves OUT_NNNN files for pictures taken every that many steps.
+    """
+
+    content: PathLike
+    styles: tuple[PathLike, ...]
+    config: StyleConfig = field(default_factory=StyleConfig)
+    output: PathLike | None = None
+    init: PathLike | None = None
+    masks: tuple[PathLike, ...] = ()
+    overwrite: bool = False
+    quality: int = 95
+    bits: int = 8
+    snapshot_every: int = 0
+
+
+@dataclass
+class Job:
+    """A checked, decoded and planned job, ready to run."""
+
+    spec: JobSpec
+    out: Path
+    content: images.LoadedImage
+    style_paths: list[Path]
+    styles: list[torch.Tensor]
+    init_image: torch.Tensor | None
+    masks: torch.Tensor | None  # (R, H, W) at the content's size, see io/masks.py
+    estimate: budget.Estimate  # time, peak memory and tiling of every scale
+
+    @property
+    def config(self) -> StyleConfig:
+        return self.spec.config
+
+    @property
+    def plan(self) -> list[Scale]:
+        return list(self.estimate.plan)
+
+    @property
+    def final_hw(self) -> tuple[int, int]:
+        return output_size(*size_of(self.content.rgb), self.plan[-1].size)
+
+
+def expand_styles(items: Sequence[PathLike]) -> list[Path]:
+    """Each style as given, a folder replaced by its images (sorted)."""
+    paths: list[Path] = []
+    for item in items:
+        path = Path(item)
+        paths.extend(images.list_images(path) if path.is_dir() else [path])
+    return paths
+
+
+def _stem(item: PathLike) -> str:
+    path = Path(item)
+    stem = path.stem or path.resolve().name or "picture"
+    return stem[:STEM_LIMIT]
+
+
+def default_output(content: PathLike, styles: Sequence[PathLike]) -> str:
+    """CONTENT_STYLE.png; several styles joined by '+', at most three named, each name cut to
+    ``STEM_LIMIT`` characters so the name fits any filesystem."""
+    stems = [_stem(s) for s in styles]
+    named = "+".join(stems[:3]) + (f"+{len(stems) - 3}more" if len(stems) > 3 else "")
+    return f"{_stem(content)}_{named}.png"
+
+
+def output_path(spec: JobSpec) -> Path:
+    """Where the picture goes: ``spec.output``, or the default name (inside it, if a folder).
+
+    ``"-"`` is standard output (a PNG).
+    """
+    if spec.output is not None and str(spec.output) == STDOUT:
+        return Path(STDOUT)
+    name = default_output(spec.content, spec.styles)
+    if spec.output is None:
+        return Path(name)
+    out = Path(spec.output).expanduser()
+    return out / name if out.is_dir() else out
+
+
+def numbered(out: Path, step: int) -> Path:
+    """OUT with the step before the extension: out.png -> out_0050.png."""
+    return out.with_name(f"{out.stem}_{step:04d}{out.suffix}")
+
+
+def _refuse_inputs(outputs: Sequence[Path], inputs: dict[str, Sequence[PathLike]]) -> None:
+    """No output may be an input (the same file, also through a link), overwrite or not."""
+    for out in outputs:
+        for role, paths in inputs.items():
+            for path in paths:
+                if _same_file(out, Path(path)):
+                    raise ImageError(
+                        f"{out}: is the {role} of this run ({path}); an input is never "
+                        "overwritten, choose another output name"
+                    )
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def snapshot_paths(spec: JobSpec, out: Path, plan: Sequence[Scale]) -> list[Path]:
+    """The OUT_NNNN files ``snapshot_every`` will write over this plan."""
+    if spec.snapshot_every <= 0:
+        return []
+    steps = sum(s.iterations for s in plan)
+    return [numbered(out, k) for k in range(spec.snapshot_every, steps + 1, spec.snapshot_every)]
+
+
+def prepare(spec: JobSpec) -> Job:
+    """Check everything cheap, decode the images, plan the run; ImpastoError on any problem."""
+    config = spec.config
+    style_paths = expand_styles(spec.styles)
+    if not style_paths:
+        raise ConfigError("at least one style image is needed")
+    config.blend(len(style_paths))
+    if spec.masks:
+        masks.check_count(len(spec.masks), len(style_paths))
+        if config.loss_form == "seed":
+            raise ConfigError("masks cannot be used with loss_form seed (use the relative form)")
+    if not 1 <= spec.quality <= 100:
+        raise ConfigError(f"quality must be between 1 and 100, got {spec.quality}")
+    out = output_path(spec)
+    if str(out) == STDOUT:
+        if spec.snapshot_every:
+            raise ConfigError("snapshots need an output file, not standard output")
+    else:
+        images.check_output_path(out, spec.overwrite, bits=spec.bits)
+    inputs: dict[str, Sequence[PathLike]] = {
+        "content": [spec.content],
+        "style image": style_paths,
+        "mask": spec.masks,
+        "init image": [spec.init] if spec.init is not None else [],
+    }
+    _refuse_inputs([out], inputs)
+    content = images.load_image(spec.content)
+    hw = size_of(content.rgb)
+    styles = [images.load_image(p).rgb for p in style_paths]
+    estimate = budget.estimate_run(hw, [size_of(s) for s in styles], config)
+    snapshots = snapshot_paths(spec, out, estimate.plan)
+    for path in snapshots:
+        images.check_output_path(path, spec.overwrite, bits=spec.bits)
+    _refuse_inputs(snapshots, inputs)
+    region_masks = None
+    if spec.masks:
+        region_masks = masks.load_masks(spec.masks, len(style_paths), hw)
+    init_image = images.load_image(spec.init).rgb if spec.init is not None else None
+    return Job(spec, out, content, style_paths, styles, init_image, region_masks, estimate)
+
+
+def load_network(job: Job, on_progress=None) -> VGGFeatures:
+    """The job's network with its weights (fetched into the cache the first time)."""
+    config = job.config
+    return load_features(
+        config.network,
+        config.content_layers + config.style_layers,
+        config.pooling,
+        config.weights,
+        on_progress=on_progress,
+    )
+
+
+def run(
+    job: Job,
+    network: VGGFeatures | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> torch.Tensor:
+    """Paint the job; (3, h, w) in 0..1. Raises ``Cancelled`` with the best picture so far."""
+    torch.manual_seed(job.config.seed)
+    return pyramid.stylize(
+        job.content.rgb,
+        job.styles,
+        job.config,
+        network=network or load_network(job),
+        init_image=job.init_image,
+        masks=job.masks,
+        progress=progress,
+        cancel=cancel,
+        estimate=job.estimate,
+    )
+
+
+def save(job: Job, rgb: torch.Tensor, path: Path | None = None) -> Path:
+    """Write the picture atomically to ``path`` (default: the job's output), with the content's
+    alpha (if any) resized to it."""
+    alpha = job.content.alpha
+    if alpha is not None:
+        alpha = resize_to(alpha, *rgb.shape[-2:])
+    spec = job.spec
+    destination = path or job.out
+    if str(destination) == STDOUT:
+        data = images.encode_image(rgb, alpha, fmt="PNG", bits=spec.bits)
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return destination
+    return images.save_image(
+        destination, rgb, alpha, quality=spec.quality, bits=spec.bits, overwrite=spec.overwrite
+    )

@@ -1,0 +1,41 @@
+"""Test helpers (imported by tests; fixtures live in conftest.py): pictures, tiny networks."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"  # the photos and paintings the project ships
+DATA = Path(__file__).resolve().parent / "data"  # odd files for the image tests
+
+
+def picture(h: int, w: int, seed: int) -> torch.Tensor:
+    """A smooth random picture in 0..1 (noise upsampled), more like a photo than pure noise."""
+    g = torch.Generator().manual_seed(seed)
+    coarse = torch.rand(1, 3, max(2, h // 6), max(2, w // 6), generator=g)
+    smooth = torch.nn.functional.interpolate(coarse, size=(h, w), mode="bilinear")
+    return (0.8 * smooth + 0.2 * torch.rand(1, 3, h, w, generator=g))[0].clamp(0, 1)
+
+
+@functools.cache
+def tiny_state_dict(arch: str) -> dict[str, torch.Tensor]:
+    """VGG layer names with at most 8 channels: the same code paths, a fraction of the work."""
+    from impasto.network import layers
+
+    generator = torch.Generator().manual_seed(0)
+    state = {}
+    for key, shape in layers.conv_shapes(arch).items():
+        small = tuple(d if d == 3 or i > 1 else min(d, 8) for i, d in enumerate(shape))
+        state[key] = torch.randn(small, generator=generator) * 0.2
+    return state
+
+
+def tiny_network(network: str, layers, pooling: str = "avg"):
+    """A random narrow VGG standing in for ``network`` (its architecture and convention)."""
+    from impasto.network import registry, vgg
+
+    spec = registry.NETWORKS[network]
+    return vgg.VGGFeatures(tiny_state_dict(spec.arch), spec.arch, spec.convention, layers, pooling)
