@@ -18,6 +18,7 @@ import pytest
 import torch
 from PIL import Image
 
+import impasto
 from helpers import EXAMPLES
 from impasto import jobs
 from impasto.apps.cli import display, options
@@ -408,31 +409,31 @@ def test_lists_and_flags_are_built_generically_from_fields():
     assert "(--no-sharpen to turn off; default: on)" in parser.format_help()
 
 
-def test_version_is_the_one_in_the_package_and_needs_no_torch():
-    """--version answers from impasto.__version__ (the one place it lives) without torch."""
-    code = (
-        "import sys, impasto\n"
-        "from impasto.apps.cli.main import main\n"
-        "status = main(['--version'])\n"
-        "print(status, impasto.__version__, 'torch' in sys.modules)\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    printed, last = result.stdout.splitlines()
-    status, version, torch_loaded = last.split()
-    assert status == "0" and torch_loaded == "False", result.stderr
-    assert printed == f"impasto {version}"
-    assert importlib.metadata.version("impasto") == version  # pyproject reads the same one
-
-
-def test_help_needs_no_torch():
+def _fresh_python_main(argv: list[str]) -> tuple[str, str, str]:
+    """main(argv) in a new interpreter: (what it printed, its status, whether torch loaded)."""
     code = (
         "import sys\n"
         "from impasto.apps.cli.main import main\n"
-        "main(['--help'])\n"
-        "print('torch' in sys.modules)\n"
+        f"status = main({argv!r})\n"
+        "print(status, 'torch' in sys.modules)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.stdout.splitlines()[-1] == "False" and "CONTENT STYLE" in result.stdout
+    *printed, last = result.stdout.splitlines()
+    status, torch_loaded = last.split()
+    return "\n".join(printed), status, torch_loaded
+
+
+def test_version_is_the_one_in_the_package_and_needs_no_torch():
+    """--version answers from impasto.__version__ (the one place it lives) without torch."""
+    printed, status, torch_loaded = _fresh_python_main(["--version"])
+    assert (status, torch_loaded) == ("0", "False")
+    assert printed == f"impasto {impasto.__version__}"
+    assert importlib.metadata.version("impasto") == impasto.__version__  # pyproject reads it
+
+
+def test_help_needs_no_torch():
+    printed, status, torch_loaded = _fresh_python_main(["--help"])
+    assert (status, torch_loaded) == ("0", "False") and "CONTENT STYLE" in printed
 
 
 def test_default_output_name():
