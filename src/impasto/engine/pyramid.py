@@ -265,7 +265,7 @@ class _Painting:
         image: torch.Tensor | None = None
         try:
             for index, scale in enumerate(plan):
-                hw = output_size(*size_of(content), scale.size)
+                hw = (plans[index].height, plans[index].width)  # as planned, and budgeted
                 content_s = resize_to(content, *hw)
                 shapes = budget.style_sizes(
                     [size_of(s) for s in styles], scale.size, config.style_scale

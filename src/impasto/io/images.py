@@ -15,7 +15,6 @@ import struct
 import sys
 import warnings
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
@@ -389,7 +388,7 @@ def save_image(
         raise _error(str(path), f"quality must be between 1 and 100, not {quality}")
     fmt = SAVE_FORMATS[dest.suffix.lower()]
     data = encode_image(rgb, alpha, fmt=fmt, quality=quality, bits=bits)
-    _write_atomic(dest, lambda f: f.write(data))
+    _write_atomic(dest, data)
     return dest
 
 
@@ -421,7 +420,7 @@ def _save_options(fmt: str, quality: int) -> dict:
     return {}
 
 
-def _write_atomic(dest: Path, write: Callable[[BinaryIO], object]) -> None:
+def _write_atomic(dest: Path, data: bytes) -> None:
     """Write to a hidden temp file beside dest, fsync, rename; remove the temp on any error."""
     name = str(dest)
     tmp = dest.with_name(f".impasto-{secrets.token_hex(4)}.tmp")  # short: any name fits
@@ -432,7 +431,7 @@ def _write_atomic(dest: Path, write: Callable[[BinaryIO], object]) -> None:
         raise _error(name, f"cannot write ({_why(e)})") from None
     try:
         with os.fdopen(fd, "wb") as f:
-            write(f)
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, dest)

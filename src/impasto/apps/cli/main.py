@@ -157,7 +157,7 @@ def _run_stylize(args: argparse.Namespace, signals: _Signals) -> int:
     import torch
 
     from ... import jobs
-    from ...engine.progress import Cancelled
+    from ...engine.progress import Cancelled, duration
     from .display import Display, both
 
     start = time.perf_counter()
@@ -189,8 +189,8 @@ def _run_stylize(args: argparse.Namespace, signals: _Signals) -> int:
     with signals.held_off():
         jobs.save(job, result)
     if not args.quiet:
-        took = time.perf_counter() - start
-        print(f"wrote {_where(job)} ({hw(result.shape[-2:])}) in {_took(took)}", flush=True)
+        took = duration(time.perf_counter() - start)
+        print(f"wrote {_where(job)} ({hw(result.shape[-2:])}) in {took}", flush=True)
     if signals.held is not None:
         say("stopped after the picture was written")
         return signals.stopped_status()
@@ -199,12 +199,6 @@ def _run_stylize(args: argparse.Namespace, signals: _Signals) -> int:
 
 def _where(job: Job) -> str:
     return "standard output" if str(job.out) == "-" else str(job.out)
-
-
-def _took(seconds: float) -> str:
-    from ...engine.progress import duration
-
-    return duration(seconds)
 
 
 def _save_stopped(job: Job, best: torch.Tensor, signals: _Signals) -> int:
