@@ -51,6 +51,10 @@ def _upsample(image: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
     return (resize_to(image, *content.shape[-2:]) + detail).clamp(0, 1)
 
 
+class _Stop(Exception):
+    """A CancelToken was set: unwinds the optimiser, then becomes ``Cancelled``."""
+
+
 class _Run:
     """State shared by the scales of one run: progress counters, ETA, the best image so far."""
 
@@ -77,7 +81,7 @@ class _Run:
     def report(self, index: int, image: torch.Tensor, iteration: int, terms) -> None:
         self.step += 1
         if self.cancel is not None and self.cancel.cancelled:
-            raise KeyboardInterrupt  # handled like Ctrl-C: the best picture so far comes back
+            raise _Stop("cancelled")
         if self.callback is None:
             return
         elapsed = time.perf_counter() - self.start
@@ -286,13 +290,11 @@ class _Painting:
                     plans[index].history,
                 )  # fmt: skip
                 image = _keep_content(image, content_s, masks_s)
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, _Stop) as stop:
             best = run.best.image if run.best is not None else content
             final_content = resize_to(content, *final_hw)
             best = _keep_content(resize_to(best, *final_hw), final_content, masks)
-            reason = (
-                "cancelled" if self.cancel is not None and self.cancel.cancelled else "interrupted"
-            )
+            reason = str(stop) if isinstance(stop, _Stop) else "interrupted"
             raise Cancelled(best, reason) from None
         assert image is not None
         return image.clamp(0, 1)
