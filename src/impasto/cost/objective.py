@@ -22,6 +22,7 @@ import torch.nn.functional as F
 
 from ..config import StyleConfig
 from ..errors import ConfigError
+from ..network import precision
 from ..network.layers import layer_stride
 from ..network.vgg import VGGFeatures
 from . import losses, moments
@@ -62,7 +63,7 @@ class Objective:
         self.seed_form = config.loss_form == "seed"
         self.kind = config.style_representation
         self.sum_dtype = torch.float64 if self.kind in moments.CENTRED else None
-        self.bf16 = config.precision == "bf16"
+        self.bf16 = precision.resolve(config.precision) == "bf16"
         # Strength below 1 moves the style targets towards the content's own statistics (see
         # ``prepare``); above 1 it pulls harder towards the style.
         self.strength = config.strength
