@@ -72,19 +72,23 @@ class TimeLeft:
     scale k, in any unit: predicted seconds or pixels), learnt from the time taken so far.
 
     The rate (seconds per unit of cost) is measured on the current scale once it has a few
-    steps, since that is the best guide to the steps that follow; before that, on the whole run
-    so far. Cost units cancel out, so a prediction made for another machine still gives the
-    right proportions between scales.
+    steps, since that is the best guide to the steps that follow. At the start of a scale the
+    rate of the scale before is kept: the whole run's average would also count the one-off
+    work between scales (loading, style targets) as if every step had it, and overestimate.
+    Cost units cancel out, so a prediction made for another machine still gives the right
+    proportions between scales.
     """
 
     def __init__(self, costs: Sequence[float], steps: Sequence[int]) -> None:
         self.costs = list(costs)
         self.steps = list(steps)
         self.total = sum(c * n for c, n in zip(self.costs, self.steps))
-        self._scale_start: tuple[int, float] = (0, 0.0)  # (scale index, elapsed at its start)
+        self._scale = -1  # the scale seen last
+        self._scale_start = 0.0  # elapsed at its first step
+        self._rate: float | None = None  # seconds per cost unit, measured on a whole scale
 
     def work_done(self, scale: int, iteration: int) -> float:
-        """Cost units of all steps before ``iteration`` (1-based) of 0-based ``scale``."""
+        """Cost units of all steps up to ``iteration`` (1-based) of 0-based ``scale``."""
         before = sum(c * n for c, n in zip(self.costs[:scale], self.steps[:scale]))
         return before + min(iteration, self.steps[scale]) * self.costs[scale]
 
@@ -92,15 +96,15 @@ class TimeLeft:
         return min(1.0, self.work_done(scale, iteration) / max(self.total, 1e-12))
 
     def seconds_left(self, scale: int, iteration: int, elapsed: float) -> float:
-        if self._scale_start[0] != scale:
-            # The first report of a new scale: its start is the end of the previous step.
-            self._scale_start = (scale, elapsed)
+        """Estimated seconds after step ``iteration`` of ``scale``, ``elapsed`` into the run."""
+        if scale != self._scale:
+            # The first report of a new scale: its start is the end of its first step.
+            self._scale, self._scale_start = scale, elapsed
         done = self.work_done(scale, iteration)
-        start = self._scale_start[1]
         if iteration >= 3:
-            rate = (elapsed - start) / ((iteration - 1) * self.costs[scale])
-        else:
-            rate = elapsed / max(done, 1e-12)
+            steps = iteration - 1  # those since the scale's first report
+            self._rate = (elapsed - self._scale_start) / (steps * self.costs[scale])
+        rate = self._rate if self._rate is not None else elapsed / max(done, 1e-12)
         return max(0.0, self.total - done) * rate
 
 

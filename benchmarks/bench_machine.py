@@ -1,0 +1,183 @@
+"""impasto's speed as ratios against yardsticks measured in the same run on the same machine.
+
+An absolute time means nothing without its CPU, so this script measures, side by side:
+
+* the machine: one 4096x4096 fp32 matrix product (GFLOP/s), and the CPU model and flags;
+* the network: VGG-16 (vgg16-hed) forward alone at 512x384, and one impasto evaluation
+  (forward + backward through the default costs);
+* a plain textbook Gatys loop with the same network: torch's own L-BFGS at its defaults,
+  squared-error content and Gram style losses (the PyTorch tutorial's recipe), per evaluation;
+  its usual 500- and 1000-iteration runs are that times 500 and 1000;
+* impasto's default 512 px run, whole, in a fresh process at each thread count, with the time
+  left it showed at the end of its first scale against the time that actually followed.
+
+    python benchmarks/bench_machine.py                 # about 12 minutes on 2 AVX2 cores
+    python benchmarks/bench_machine.py --threads 2     # one thread count only
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CONTENT = ROOT / "examples" / "tubingen.jpg"
+STYLE = ROOT / "examples" / "starry_night.jpg"
+LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+
+
+def cpu() -> str:
+    """'model (flags)' from lscpu, with the vector extensions that matter here."""
+    try:
+        text = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return platform.processor() or "unknown CPU"
+    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+    model = fields.get("Model name", "unknown").strip()
+    flags = fields.get("Flags", "").split()
+    wanted = ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16")
+    return f"{model} ({', '.join(f for f in wanted if f in flags) or 'no AVX2'})"
+
+
+def best_of(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def yardsticks(threads: int) -> dict:
+    import torch
+    import torch.nn.functional as F
+
+    from impasto.config import StyleConfig
+    from impasto.cost.objective import Objective
+    from impasto.io.images import load_image
+    from impasto.network.vgg import load_features
+    from impasto.ops.resize import resize_to
+
+    torch.set_num_threads(threads)
+    a, b = torch.randn(4096, 4096), torch.randn(4096, 4096)
+    matmul = best_of(lambda: a @ b, 3)
+    config = StyleConfig(precision="fp32")
+    net = load_features(config.network, config.content_layers + config.style_layers)
+    content = resize_to(load_image(CONTENT).rgb, 384, 512)
+    style = resize_to(load_image(STYLE).rgb, 384, 512)
+    with torch.no_grad():
+        forward = best_of(lambda: net(content[None]), 3)
+    objective = Objective(net, config)
+    targets = objective.prepare(content, [style], [[1.0]])
+    evaluation = best_of(lambda: objective.value_and_grad(content, targets), 3)
+
+    # The textbook loop: torch's L-BFGS at its defaults, MSE content, Gram style losses.
+    with torch.no_grad():
+        c_feats = net(content[None])
+        s_grams = {n: _gram(net(style[None])[n]) for n in LAYERS}
+    x = content.clone()[None].requires_grad_(True)
+    optimizer = torch.optim.LBFGS([x])  # max_iter 20 evaluations per step
+    calls = []
+
+    def closure():
+        start = time.perf_counter()
+        optimizer.zero_grad()
+        feats = net(x)
+        loss = F.mse_loss(feats["relu4_2"], c_feats["relu4_2"])
+        loss = loss + 1e6 * sum(F.mse_loss(_gram(feats[n]), s_grams[n]) for n in LAYERS)
+        loss.backward()
+        calls.append(time.perf_counter() - start)
+        return loss
+
+    optimizer.step(closure)
+    textbook = sorted(calls)[len(calls) // 2]  # the median evaluation
+    return {
+        "threads": threads,
+        "matmul_gflops": 2 * 4096**3 / matmul / 1e9,
+        "forward_s": forward,
+        "evaluation_s": evaluation,
+        "textbook_evaluation_s": textbook,
+    }
+
+
+def _gram(a):
+    n, c, h, w = a.shape
+    f = a.reshape(n * c, h * w)
+    return f @ f.T / (n * c * h * w)
+
+
+def child_run(threads: int) -> None:
+    """One default impasto run from scratch; prints JSON with its times and ETA record."""
+    start = time.perf_counter()
+    import torch
+
+    torch.set_num_threads(threads)
+    from impasto import jobs
+    from impasto.config import StyleConfig
+
+    job = jobs.prepare(jobs.JobSpec(CONTENT, (STYLE,), StyleConfig(), output="-", overwrite=True))
+    record: dict = {}
+
+    def progress(p) -> None:
+        if p.scale == 2 and "eta_after_first_scale" not in record:
+            record["eta_after_first_scale"] = p.seconds_left
+            record["elapsed_after_first_scale"] = p.elapsed
+        record["elapsed"] = p.elapsed
+
+    jobs.run(job, progress=progress)
+    record["run_s"] = time.perf_counter() - start
+    record["estimate_s"] = job.estimate.seconds
+    print(json.dumps(record))
+
+
+def default_run(threads: int) -> dict:
+    cmd = [sys.executable, __file__, "--child", str(threads)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    record = json.loads(out.strip().splitlines()[-1])
+    actual = record["elapsed"] - record["elapsed_after_first_scale"]
+    record["remaining_after_first_scale_s"] = actual
+    record["eta_error"] = record["eta_after_first_scale"] / actual - 1
+    return record
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, action="append", help="default: 2 and 1")
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child_run(args.child)
+        return
+    print(f"# {datetime.date.today()} · {cpu()} · Python {platform.python_version()}")
+    rows = []
+    for threads in args.threads or [2, 1]:
+        y = yardsticks(threads)
+        run = default_run(threads)
+        rows.append((y, run))
+    print()
+    print(
+        "| threads | matmul GFLOP/s | forward s | evaluation s | evaluation / forward | "
+        "textbook evaluation s | default run s | textbook 500 it. / default | "
+        "textbook 1000 it. / default | ETA after scale 1 | actual | error |"
+    )
+    print("| --- " * 12 + "|")
+    for y, run in rows:
+        t500 = 500 * y["textbook_evaluation_s"]
+        print(
+            f"| {y['threads']} | {y['matmul_gflops']:.0f} | {y['forward_s']:.2f} | "
+            f"{y['evaluation_s']:.2f} | {y['evaluation_s'] / y['forward_s']:.2f} | "
+            f"{y['textbook_evaluation_s']:.2f} | {run['run_s']:.0f} | "
+            f"{t500 / run['run_s']:.1f} | {2 * t500 / run['run_s']:.1f} | "
+            f"{run['eta_after_first_scale']:.0f} s | "
+            f"{run['remaining_after_first_scale_s']:.0f} s | {run['eta_error']:+.0%} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
