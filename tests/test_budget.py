@@ -74,7 +74,7 @@ def test_estimate_adds_up_the_scales():
         for s, sc in zip(est.scales, schedule.plan_for(config))
     ]
     styles = sum(h * w for sc in est.plan for h, w in budget.style_sizes([(600, 800)], sc.size, 1))
-    style_pass = styles * budget.SECONDS_PER_PIXEL * 2 / 3 / torch.get_num_threads()
+    style_pass = styles * est.rate * budget.STYLE_PASS_COST
     assert est.seconds == pytest.approx(sum(per_scale) + style_pass)
     assert list(est.plan) == schedule.plan_for(config)
     assert est.memory == max(s.memory for s in est.scales)
@@ -96,7 +96,6 @@ def test_negative_budget_is_refused():
 
 def test_stylize_uses_the_planned_history_and_tiles(tiny_network, monkeypatch):
     """A tight budget reaches the optimiser: a short L-BFGS history and tiled evaluations."""
-    import torch
 
     from impasto.cost.objective import Objective
 

@@ -77,6 +77,17 @@ CONFIGS: dict[str, dict] = {
     "no_tv": {"tv_weight": 0.0},
     "max_pool": {"pooling": "max"},
     "covariance": {"style_representation": "covariance"},
+    "smooth4": {"smooth_steps": 4.0},
+    "smooth8": {"smooth_steps": 8.0},
+    "smooth16": {"smooth_steps": 16.0},
+    "equal_smooth8": {"style_layer_weights": (1, 1, 1, 1, 1), "smooth_steps": 8.0},
+    "mid_smooth8": {"style_layer_weights": (256, 64, 64, 8, 1), "smooth_steps": 8.0},
+    "smooth8_sw300": {"smooth_steps": 8.0, "style_weight": 300.0},
+    "mid_smooth8_sw300": {
+        "style_layer_weights": (256, 64, 64, 8, 1),
+        "smooth_steps": 8.0,
+        "style_weight": 300.0,
+    },
 }
 DEFAULT_CONFIGS = ("default", "equal_layers", "w2", "noise_init")
 

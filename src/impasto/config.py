@@ -73,6 +73,11 @@ class StyleConfig:
     )
     init: str = _opt("content", "start from the content image, noise, or an image file")
     optimizer: str = _opt("lbfgs", "lbfgs or adam", choices=OPTIMIZERS)
+    smooth_steps: float = _opt(
+        0.0,
+        "precondition the optimiser so that its steps favour features larger than this many "
+        "pixels (Fourier basis; stops a fine ripple in flat regions); 0 = steps on raw pixels",
+    )
     learning_rate: float = _opt(0.02, "Adam step size (pixels in 0..1); L-BFGS ignores it")
     iterations: int = _opt(40, "iterations at the final size; each coarser size gets 1.2x more")
     min_size: int = _opt(181, "long side of the first, coarsest scale; 0 = single scale")
@@ -105,7 +110,10 @@ class StyleConfig:
     def __post_init__(self) -> None:
         _positive("size", self.size)
         _positive("iterations", self.iterations)
-        for name in ("content_weight", "style_weight", "tv_weight", "style_scale", "strength"):
+        for name in (
+            "content_weight", "style_weight", "tv_weight", "style_scale", "strength",
+            "smooth_steps",
+        ):  # fmt: skip
             if not getattr(self, name) >= 0:  # "not >=" also catches NaN
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         _positive("style_scale", self.style_scale)

@@ -12,6 +12,7 @@ decoded, then the run is planned (schedule, tiles, time and memory) before the n
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from collections.abc import Sequence
@@ -21,7 +22,7 @@ from pathlib import Path
 import torch
 
 from .config import StyleConfig
-from .engine import budget, pyramid
+from .engine import budget, calibration, pyramid
 from .engine.progress import CancelToken, ProgressCallback
 from .engine.schedule import Scale
 from .errors import ConfigError, ImageError
@@ -206,6 +207,20 @@ def load_network(job: Job, on_progress=None) -> VGGFeatures:
         config.weights,
         on_progress=on_progress,
     )
+
+
+def calibrate(job: Job, network: VGGFeatures) -> Job:
+    """The job with its time estimate at this machine's measured speed.
+
+    The first run on a machine (CPU, threads, torch, precision, network) times one small
+    evaluation first, about a second; later runs use what earlier runs measured.
+    """
+    rate = calibration.learn(network, job.config)
+    if rate == job.estimate.rate:
+        return job
+    styles_hw = [size_of(s) for s in job.styles]
+    estimate = budget.estimate_run(size_of(job.content.rgb), styles_hw, job.config, rate)
+    return dataclasses.replace(job, estimate=estimate)
 
 
 def run(

@@ -16,13 +16,12 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import torch
-
 from ..config import StyleConfig
 from ..cost.tiling import plan_tiles
 from ..errors import ConfigError
 from ..network import layers, registry
 from ..ops.resize import output_size
+from . import calibration
 from .progress import rough_duration
 from .schedule import fit, plan_for
 
@@ -37,7 +36,7 @@ HISTORY_SHARE = 0.25  # of the budget, at most, for L-BFGS's history
 DEFAULT_CAP = 8.0  # GB: the default budget never exceeds what an ordinary laptop can spare
 TILE_CORES = (1536, 1024, 768, 512, 384, 256)
 FORWARD_BYTES_PER_PIXEL = 800  # a forward pass without gradients (style targets), measured 700
-SECONDS_PER_PIXEL = 3.3e-6  # one evaluation, 2 threads: measured 0.59 s at 512 px, 2.6 s at 1024
+STYLE_PASS_COST = 1 / 3  # a style image's forward pass, per pixel, against one evaluation
 # Tiled, each crop pixel costs 1.75 times as much: the extra forward pass that sums the style
 # statistics, and big crops run slower per pixel (measured 20 s for 2048 px in 2 tiles).
 TILED_COST = 1.75
@@ -125,13 +124,13 @@ def memory(
 
 
 def seconds_per_evaluation(
-    height: int, width: int, tile: int, threads: int, geometry: Geometry
+    height: int, width: int, tile: int, rate: float, geometry: Geometry
 ) -> float:
-    """Estimated time of one cost-and-gradient evaluation."""
+    """Estimated time of one cost-and-gradient evaluation at ``rate`` seconds per pixel."""
     largest, total = _crop_pixels(height, width, tile, geometry)
     tiled = total != height * width or largest != total
     work = total * TILED_COST if tiled else total
-    return work * SECONDS_PER_PIXEL * 2 / max(1, threads)  # measured with 2 threads
+    return work * rate
 
 
 def plan_scale(
@@ -141,12 +140,13 @@ def plan_scale(
     geometry: Geometry,
     tile: int = 0,
     styles: Sequence[tuple[int, int]] = (),
+    rate: float = calibration.FALLBACK,
 ) -> ScalePlan:
     """The fastest way to evaluate a (height, width) picture within ``budget`` bytes.
 
-    ``tile`` > 0 forces tiles of that size. Raises ConfigError when nothing fits.
+    ``tile`` > 0 forces tiles of that size; ``rate`` is this machine's seconds per pixel of
+    one evaluation (``calibration.rate``). Raises ConfigError when nothing fits.
     """
-    threads = torch.get_num_threads()
     pixels = height * width
     room = HISTORY_SHARE * budget / (2 * PICTURE_BYTES_PER_PIXEL * pixels)
     history = int(max(MIN_HISTORY, min(HISTORY, room)))
@@ -155,7 +155,7 @@ def plan_scale(
     for core in candidates:
         need = memory(height, width, core, history, geometry, styles)
         if need <= budget:
-            seconds = seconds_per_evaluation(height, width, core, threads, geometry)
+            seconds = seconds_per_evaluation(height, width, core, rate, geometry)
             return ScalePlan(height, width, core, history, need, seconds)
     smallest = minimum_memory(height, width, geometry, styles)
     raise ConfigError(
@@ -180,6 +180,8 @@ class Estimate:
     memory: float  # bytes, the largest scale's peak
     budget: float
     plan: tuple = ()  # the schedule's Scales, fitted to the content (set by estimate_run)
+    rate: float = calibration.FALLBACK  # seconds per pixel of one evaluation it assumed
+    learnt: bool = False  # whether that rate was measured on this machine
 
     def describe(self) -> str:
         tiled = [s for s in self.scales if s.tile]
@@ -188,7 +190,9 @@ class Estimate:
             first = tiled[0]
             tiles = f"; tiles of {first.tile} px from {max(first.height, first.width)} px up"
         return (
-            f"estimate: about {rough_duration(self.seconds)}, peak memory about "
+            f"estimate: about {rough_duration(self.seconds)}"
+            f"{' on this machine' if self.learnt else ' (speed not yet measured here)'}"
+            f", peak memory about "
             f"{self.memory / GB:.1f} GB of {self.budget / GB:.1f} GB{tiles}"
         )
 
@@ -199,18 +203,21 @@ def estimate(
     geometry: Geometry,
     tile: int = 0,
     styles: Sequence[Sequence[tuple[int, int]]] | None = None,
+    rate: float = calibration.FALLBACK,
 ) -> Estimate:
     """Plan every scale ``(height, width, iterations)`` and add up time and peak memory.
 
     ``styles[k]`` lists the style images' sizes at scale k (their forward passes, once per
-    scale, are counted at a third of an evaluation per pixel).
+    scale, are counted at a third of an evaluation per pixel); ``rate`` as in ``plan_scale``.
     """
     styles = styles or [()] * len(sizes)
-    plans = [plan_scale(h, w, budget, geometry, tile, st) for (h, w, _), st in zip(sizes, styles)]
+    plans = [
+        plan_scale(h, w, budget, geometry, tile, st, rate) for (h, w, _), st in zip(sizes, styles)
+    ]
     seconds = sum(p.seconds_per_evaluation * n for p, (_, _, n) in zip(plans, sizes))
     style_pixels = sum(h * w for st in styles for h, w in st)
-    seconds += style_pixels * SECONDS_PER_PIXEL * 2 / 3 / max(1, torch.get_num_threads())
-    return Estimate(plans, seconds, max(p.memory for p in plans), budget)
+    seconds += style_pixels * rate * STYLE_PASS_COST
+    return Estimate(plans, seconds, max(p.memory for p in plans), budget, rate=rate)
 
 
 def style_sizes(
@@ -222,9 +229,17 @@ def style_sizes(
 
 
 def estimate_run(
-    content_hw: tuple[int, int], styles_hw: Sequence[tuple[int, int]], config: StyleConfig
+    content_hw: tuple[int, int],
+    styles_hw: Sequence[tuple[int, int]],
+    config: StyleConfig,
+    rate: float | None = None,
 ) -> Estimate:
-    """Time and peak memory of a run, or ConfigError naming the largest size that fits."""
+    """Time and peak memory of a run, or ConfigError naming the largest size that fits.
+
+    ``rate`` defaults to what this machine has shown (``calibration.rate``).
+    """
+    learnt = rate is not None or calibration.stored(config) is not None
+    rate = calibration.rate(config) if rate is None else rate
     limit = budget_bytes(config.max_memory)
     plan = fit(plan_for(config), content_hw)
     geometry = Geometry.of(config.network, config.content_layers + config.style_layers)
@@ -232,7 +247,9 @@ def estimate_run(
     styles = [style_sizes(styles_hw, s.size, config.style_scale) for s in plan]
     try:
         return dataclasses.replace(
-            estimate(sizes, limit, geometry, config.tile, styles), plan=tuple(plan)
+            estimate(sizes, limit, geometry, config.tile, styles, rate),
+            plan=tuple(plan),
+            learnt=learnt,
         )
     except ConfigError:
         pass

@@ -21,8 +21,8 @@ from ..network.vgg import VGGFeatures, load_features
 from ..ops import color
 from ..ops.pictures import as_masks, as_picture
 from ..ops.resize import output_size, resize_to, size_of
-from . import budget, schedule
-from .optimise import BestIterate, minimise
+from . import budget, calibration, schedule
+from .optimise import BestIterate, SpectralBasis, minimise
 from .progress import Cancelled, CancelToken, Progress, ProgressCallback, TimeLeft
 
 
@@ -138,6 +138,7 @@ def _optimise_scale(
         learning_rate=config.learning_rate,
         best=run.best,
         after=report,
+        basis=SpectralBasis(image.shape, config.smooth_steps) if config.smooth_steps else None,
     )
 
 
@@ -297,4 +298,11 @@ class _Painting:
             reason = str(stop) if isinstance(stop, _Stop) else "interrupted"
             raise Cancelled(best, reason) from None
         assert image is not None
+        self._learn_speed(net, time.perf_counter() - run.start)
         return image.clamp(0, 1)
+
+    def _learn_speed(self, net: VGGFeatures, elapsed: float) -> None:
+        """Teach the machine's stored speed what this run took (``calibration``)."""
+        units = self.estimate.seconds / self.estimate.rate  # pixels evaluated, in effect
+        if units > 0 and elapsed > 0:
+            calibration.record(self.config, elapsed / units, calibration.network_width(net))

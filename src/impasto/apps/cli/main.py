@@ -165,6 +165,7 @@ def _run_stylize(args: argparse.Namespace, signals: _Signals) -> int:
         torch.set_num_threads(args.threads)
     job = jobs.prepare(job_spec(args))
     network = jobs.load_network(job, on_progress=None if args.quiet else say)
+    job = jobs.calibrate(job, network)
     if not args.quiet:
         _announce(job, args.verbose)
     display = Display(tty=sys.stderr.isatty(), verbose=args.verbose, quiet=args.quiet)
