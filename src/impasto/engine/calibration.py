@@ -143,7 +143,7 @@ def probe(net: torch.nn.Module, config: StyleConfig, size: int = PROBE_SIZE) -> 
         x = picture.clone().requires_grad_(True)
         start = time.perf_counter()
         feats = objective.features(x)
-        total = sum(f.float().square().mean() for f in feats.values())
+        total = torch.stack([f.float().square().mean() for f in feats.values()]).sum()
         (grad,) = torch.autograd.grad(total, x)
         float(grad.sum())
         return time.perf_counter() - start
