@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from impasto.config import StyleConfig
 from impasto.engine import schedule
 from impasto.engine.schedule import Scale
 from impasto.errors import ConfigError
@@ -154,3 +155,21 @@ def test_scale_is_frozen():
     s = Scale(10, 2)
     with pytest.raises(AttributeError):
         s.size = 20  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("preset, factor", [("fast", 0.5), ("balanced", 1), ("best", 3)])
+def test_a_preset_multiplies_every_scales_iterations(preset, factor):
+    base = schedule.plan_for(StyleConfig(size=512, iterations=40))
+    scaled = schedule.plan_for(StyleConfig(size=512, iterations=40, preset=preset))
+    assert [s.size for s in scaled] == [s.size for s in base]
+    assert [s.iterations for s in scaled] == [
+        schedule.plan(512, 181, round(40 * factor))[k].iterations for k in range(len(base))
+    ]
+    assert scaled[-1].iterations == round(40 * factor)
+
+
+def test_an_explicit_schedule_ignores_the_preset():
+    config = StyleConfig(schedule="64:5,128:3", preset="best")
+    assert [(s.size, s.iterations) for s in schedule.plan_for(config)] == [(64, 5), (128, 3)]
+    with pytest.raises(ConfigError, match="preset"):
+        StyleConfig(preset="slow")

@@ -77,6 +77,8 @@ CONFIGS: dict[str, dict] = {
     "no_tv": {"tv_weight": 0.0},
     "max_pool": {"pooling": "max"},
     "covariance": {"style_representation": "covariance"},
+    "recolor": {"init": "recolor"},
+    "recolor_smooth8": {"init": "recolor", "smooth_steps": 8.0},
     "smooth4": {"smooth_steps": 4.0},
     "smooth8": {"smooth_steps": 8.0},
     "smooth16": {"smooth_steps": 16.0},

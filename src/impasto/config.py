@@ -12,11 +12,12 @@ from dataclasses import dataclass, field, fields
 
 from .errors import ConfigError
 
-INITS = ("content", "noise")
+INITS = ("content", "recolor", "noise")
 OPTIMIZERS = ("lbfgs", "adam")
 LOSS_FORMS = ("relative", "seed")
 PRESERVE_COLORS = ("none", "luminance", "histogram", "yuv")
 PRECISIONS = ("auto", "fp32", "bf16")
+PRESETS = {"fast": 0.5, "balanced": 1.0, "best": 3.0}  # preset -> iterations multiplier
 REPRESENTATIONS = ("gram", "covariance", "correlation", "w2")  # see cost/moments.py
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 
@@ -71,7 +72,11 @@ class StyleConfig:
         "seed: the course notes' exact 1/2||.||^2 and 1/(2 nH nW nC)^2 formulas",
         choices=LOSS_FORMS,
     )
-    init: str = _opt("content", "start from the content image, noise, or an image file")
+    init: str = _opt(
+        "content",
+        "start from the content image, the content recoloured to the paintings' colours "
+        "(recolor), noise, or an image file",
+    )
     optimizer: str = _opt("lbfgs", "lbfgs or adam", choices=OPTIMIZERS)
     smooth_steps: float = _opt(
         0.0,
@@ -80,6 +85,12 @@ class StyleConfig:
     )
     learning_rate: float = _opt(0.02, "Adam step size (pixels in 0..1); L-BFGS ignores it")
     iterations: int = _opt(40, "iterations at the final size; each coarser size gets 1.2x more")
+    preset: str = _opt(
+        "balanced",
+        "speed against quality: fast (half the iterations), balanced, or best (3x the "
+        "iterations at every scale, about 3x the time); an explicit schedule ignores it",
+        choices=tuple(PRESETS),
+    )
     min_size: int = _opt(181, "long side of the first, coarsest scale; 0 = single scale")
     schedule: str | None = _opt(
         None, "explicit plan SIZE:ITERS,... (e.g. 128:150,256:80,512:30), overrides the above"
@@ -126,7 +137,7 @@ class StyleConfig:
             raise ConfigError(f"min_size must be >= 0, got {self.min_size}")
         if self.init not in INITS:
             raise ConfigError(
-                f"init must be content or noise, got {self.init!r} "
+                f"init must be one of {', '.join(INITS)}, got {self.init!r} "
                 "(to start from an image, pass it to stylize() as init_image)"
             )
         for name, allowed in (
@@ -136,6 +147,7 @@ class StyleConfig:
             ("style_representation", REPRESENTATIONS),
             ("preserve_color", PRESERVE_COLORS),
             ("precision", PRECISIONS),
+            ("preset", tuple(PRESETS)),
         ):
             if getattr(self, name) not in allowed:
                 raise ConfigError(

@@ -27,14 +27,21 @@ from .progress import Cancelled, CancelToken, Progress, ProgressCallback, TimeLe
 
 
 def _initial_image(
-    config: StyleConfig, content: torch.Tensor, init_image: torch.Tensor | None
+    config: StyleConfig,
+    content: torch.Tensor,
+    init_image: torch.Tensor | None,
+    styles: Sequence[torch.Tensor] = (),
 ) -> torch.Tensor:
-    """Start from the content (default), seeded uniform noise as in the notes, or an image."""
+    """Start from the content (default), the content in the paintings' colours, seeded
+    uniform noise as in the notes, or an image."""
     if init_image is not None:
         return resize_to(init_image, *content.shape[-2:])
     if config.init == "noise":
         generator = torch.Generator().manual_seed(config.seed)
         return torch.rand(content.shape, generator=generator)
+    if config.init == "recolor" and styles:
+        palette = torch.cat([s.reshape(3, 1, -1) for s in styles], dim=-1)
+        return color.match_color(content, palette).clamp(0, 1)
     return content.clone()
 
 
@@ -283,7 +290,7 @@ class _Painting:
                     content_s, styles_s, region_blends, masks_s, tiles, style_tiles
                 )
                 if image is None:
-                    image = _initial_image(config, content_s, init_image)
+                    image = _initial_image(config, content_s, init_image, styles_s)
                 else:
                     image = _upsample(image, content_s)
                 image = _optimise_scale(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..config import StyleConfig
+from ..config import PRESETS, StyleConfig
 from ..errors import ConfigError
 from ..ops.resize import output_size
 
@@ -77,10 +77,12 @@ def describe(scales: list[Scale]) -> str:
 
 
 def plan_for(config: StyleConfig) -> list[Scale]:
-    """The schedule a config asks for: explicit, or planned from size, min_size, iterations."""
+    """The schedule a config asks for: explicit, or planned from size, min_size, iterations
+    and the preset's multiplier."""
     if config.schedule:
         return parse(config.schedule)
-    return plan(config.size, config.min_size, config.iterations)
+    iterations = max(1, round(config.iterations * PRESETS[config.preset]))
+    return plan(config.size, config.min_size, iterations)
 
 
 MIN_SIDE = 16
