@@ -76,6 +76,7 @@ def yardsticks(threads: int) -> dict:
     objective = Objective(net, config)
     targets = objective.prepare(content, [style], [[1.0]])
     evaluation = best_of(lambda: objective.value_and_grad(content, targets), 3)
+    compiled = compiled_evaluation(net, config, objective, content, targets)
 
     # The textbook loop: torch's L-BFGS at its defaults, MSE content, Gram style losses.
     with torch.no_grad():
@@ -103,7 +104,28 @@ def yardsticks(threads: int) -> dict:
         "forward_s": forward,
         "evaluation_s": evaluation,
         "textbook_evaluation_s": textbook,
+        "compiled_evaluation_s": compiled,
     }
+
+
+def compiled_evaluation(net, config, objective, content, targets):
+    """One evaluation with the network's forward under torch.compile (inductor), or the error."""
+    import torch
+
+    from impasto.cost.objective import Objective
+
+    try:
+        fast = Objective(net, config)
+        fast.net = torch.compile(net)
+        fast.value_and_grad(content, targets)  # compiles (tens of seconds)
+        seconds = best_of(lambda: fast.value_and_grad(content, targets), 3)
+    except Exception as e:  # noqa: BLE001 - report whatever stopped it
+        return f"{type(e).__name__}: {str(e).splitlines()[0][:80]}"
+    value, grad = objective.value_and_grad(content, targets)
+    value_c, grad_c = fast.value_and_grad(content, targets)
+    if not torch.allclose(grad, grad_c, rtol=1e-3, atol=1e-6 * float(grad.abs().max())):
+        return f"{seconds:.2f} s, but its gradient differs"
+    return seconds
 
 
 def _gram(a):
@@ -112,17 +134,32 @@ def _gram(a):
     return f @ f.T / (n * c * h * w)
 
 
-def child_run(threads: int) -> None:
-    """One default impasto run from scratch; prints JSON with its times and ETA record."""
+# The defaults before issue 11 (the same schedule; steps on raw pixels, start from the
+# content), so that a speed change of the new defaults shows in the same run.
+CONFIGS = {"default": {}, "previous default": {"smooth_steps": 0.0, "init": "content"}}
+
+
+def child_run(threads: int, name: str) -> None:
+    """One impasto run from scratch, as the CLI makes it (probe, estimate, run), with an empty
+    speed store: the estimate is a first run's. Prints JSON with its times and ETA record."""
+    import tempfile
+
     start = time.perf_counter()
     import torch
 
     torch.set_num_threads(threads)
     from impasto import jobs
     from impasto.config import StyleConfig
+    from impasto.engine import calibration
 
-    job = jobs.prepare(jobs.JobSpec(CONTENT, (STYLE,), StyleConfig(), output="-", overwrite=True))
-    record: dict = {}
+    store = Path(tempfile.mkdtemp()) / calibration.FILE_NAME
+    calibration._path = lambda: store  # a first run on this machine
+    config = StyleConfig(**CONFIGS[name])
+    job = jobs.prepare(jobs.JobSpec(CONTENT, (STYLE,), config, output="-", overwrite=True))
+    network = jobs.load_network(job)
+    probe_start = time.perf_counter()
+    job = jobs.calibrate(job, network)
+    record: dict = {"probe_s": time.perf_counter() - probe_start}
 
     def progress(p) -> None:
         if p.scale == 2 and "eta_after_first_scale" not in record:
@@ -130,19 +167,20 @@ def child_run(threads: int) -> None:
             record["elapsed_after_first_scale"] = p.elapsed
         record["elapsed"] = p.elapsed
 
-    jobs.run(job, progress=progress)
+    jobs.run(job, network, progress=progress)
     record["run_s"] = time.perf_counter() - start
     record["estimate_s"] = job.estimate.seconds
     print(json.dumps(record))
 
 
-def default_run(threads: int) -> dict:
-    cmd = [sys.executable, __file__, "--child", str(threads)]
+def default_run(threads: int, name: str = "default") -> dict:
+    cmd = [sys.executable, __file__, "--child", str(threads), "--config", name]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=ROOT).stdout
     record = json.loads(out.strip().splitlines()[-1])
     actual = record["elapsed"] - record["elapsed_after_first_scale"]
     record["remaining_after_first_scale_s"] = actual
     record["eta_error"] = record["eta_after_first_scale"] / actual - 1
+    record["estimate_error"] = record["estimate_s"] / record["elapsed"] - 1
     return record
 
 
@@ -150,15 +188,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, action="append", help="default: 2 and 1")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--config", default="default", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child_run(args.child)
+        child_run(args.child, args.config)
         return
     print(f"# {datetime.date.today()} · {cpu()} · Python {platform.python_version()}")
     rows = []
-    for threads in args.threads or [2, 1]:
+    previous = {}
+    for k, threads in enumerate(args.threads or [2, 1]):
         y = yardsticks(threads)
         run = default_run(threads)
+        if k == 0:  # the old defaults' time, once: at the first thread count
+            previous[threads] = default_run(threads, "previous default")
         rows.append((y, run))
     print()
     print(
@@ -177,6 +219,26 @@ def main() -> None:
             f"{run['eta_after_first_scale']:.0f} s | "
             f"{run['remaining_after_first_scale_s']:.0f} s | {run['eta_error']:+.0%} |"
         )
+    print()
+    print(
+        "| threads | probe s | estimate before the run s | run s (after loading) | error | "
+        "previous default run s | default / previous |"
+    )
+    print("| --- " * 7 + "|")
+    for y, run in rows:
+        old = previous.get(y["threads"])
+        then = f"{old['run_s']:.0f} | {run['run_s'] / old['run_s']:.2f}" if old else "— | —"
+        print(
+            f"| {y['threads']} | {run['probe_s']:.1f} | {run['estimate_s']:.0f} | "
+            f"{run['elapsed']:.0f} | {run['estimate_error']:+.0%} | {then} |"
+        )
+    print()
+    print("| threads | evaluation s | with torch.compile |")
+    print("| --- | --- | --- |")
+    for y, _ in rows:
+        c = y["compiled_evaluation_s"]
+        shown = f"{c:.2f} s ({y['evaluation_s'] / c:.2f}x)" if isinstance(c, float) else c
+        print(f"| {y['threads']} | {y['evaluation_s']:.2f} | {shown} |")
 
 
 if __name__ == "__main__":
