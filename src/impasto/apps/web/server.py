@@ -1,0 +1,73 @@
+"""Serve the app with uvicorn on a socket bound first, so the real address (also of
+``--port 0``) is known and printed before the first request, and stop it cleanly.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+
+import uvicorn
+
+from .app import Serving, create_app
+
+LOOPBACK = "127.0.0.1"
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (IPv6 if the host is one); OSError if taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def address(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/"
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, telling the app first when it is asked to stop: open event streams end at
+    once instead of holding the shutdown up."""
+
+    def __init__(self, config: uvicorn.Config, serving: Serving) -> None:
+        super().__init__(config)
+        self.serving = serving
+
+    def handle_exit(self, sig, frame) -> None:  # type: ignore[no-untyped-def]
+        self.serving.stopping.set()
+        super().handle_exit(sig, frame)
+
+
+def serve(
+    sock: socket.socket,
+    serving: Serving | None = None,
+    on_started: Callable[[], None] | None = None,
+) -> None:
+    """Run until Ctrl-C or SIGTERM; the worker stops and the temporary files go on the way out."""
+    serving = serving or Serving()
+    config = uvicorn.Config(
+        create_app(serving),
+        log_level="warning",
+        timeout_graceful_shutdown=3,
+        lifespan="on",
+    )
+    server = _Server(config, serving)
+    if on_started is not None:
+        original = server.startup
+
+        async def startup(sockets=None) -> None:  # type: ignore[no-untyped-def]
+            await original(sockets=sockets)
+            on_started()
+
+        server.startup = startup  # type: ignore[method-assign]
+    server.run(sockets=[sock])
