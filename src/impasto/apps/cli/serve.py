@@ -7,14 +7,14 @@ to 127.0.0.1 unless ``--host`` says otherwise, and then warns: the page has no p
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import importlib
 from typing import Any
 
 from .messages import EXIT_OK, EXIT_USAGE, say
 
 DEFAULT_PORT = 8765
 LOOPBACK_NAMES = ("127.0.0.1", "::1", "localhost")
-NEEDS = ("starlette", "uvicorn", "multipart")  # the web extra's modules
+NEEDS = ("starlette", "uvicorn", "python_multipart")  # the web extra's modules
 
 
 def add_parser(commands: Any, formatter: type) -> None:
@@ -44,7 +44,14 @@ def add_parser(commands: Any, formatter: type) -> None:
 
 
 def missing_extra() -> list[str]:
-    return [name for name in NEEDS if importlib.util.find_spec(name) is None]
+    """The web extra's modules that cannot be imported (imported here: serve needs them)."""
+    missing = []
+    for name in NEEDS:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    return missing
 
 
 def run(args: argparse.Namespace) -> int:
@@ -87,6 +94,9 @@ def run(args: argparse.Namespace) -> int:
 
             webbrowser.open(url)
 
-    server.serve(sock, on_started=started)
+    try:
+        server.serve(sock, on_started=started)
+    except KeyboardInterrupt:  # uvicorn stopped cleanly, then passed the signal on
+        pass
     say("stopped; temporary files removed")
     return EXIT_OK

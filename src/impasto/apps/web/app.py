@@ -209,7 +209,10 @@ async def _use_example(request: Request) -> Response:
     path = serving.examples.path(request.path_params["name"])
     if path is None:
         return _error("no such example", 404)
-    picture = await run_in_threadpool(serving.store.add_file, path, path.name)
+    try:
+        picture = await run_in_threadpool(serving.store.add_file, path, path.name)
+    except ImpastoError as e:
+        return _error(first_line(e))
     return JSONResponse(picture.public(), status_code=201)
 
 

@@ -48,18 +48,15 @@ class _Server(uvicorn.Server):
         super().handle_exit(sig, frame)
 
 
-def serve(
+def make_server(
     sock: socket.socket,
     serving: Serving | None = None,
     on_started: Callable[[], None] | None = None,
-) -> None:
-    """Run until Ctrl-C or SIGTERM; the worker stops and the temporary files go on the way out."""
+) -> uvicorn.Server:
+    """A uvicorn server for the app; ``run(sockets=[sock])`` serves until it is told to stop."""
     serving = serving or Serving()
     config = uvicorn.Config(
-        create_app(serving),
-        log_level="warning",
-        timeout_graceful_shutdown=3,
-        lifespan="on",
+        create_app(serving), log_level="warning", timeout_graceful_shutdown=3, lifespan="on"
     )
     server = _Server(config, serving)
     if on_started is not None:
@@ -70,4 +67,13 @@ def serve(
             on_started()
 
         server.startup = startup  # type: ignore[method-assign]
-    server.run(sockets=[sock])
+    return server
+
+
+def serve(
+    sock: socket.socket,
+    serving: Serving | None = None,
+    on_started: Callable[[], None] | None = None,
+) -> None:
+    """Run until Ctrl-C or SIGTERM; the worker stops and the temporary files go on the way out."""
+    make_server(sock, serving, on_started).run(sockets=[sock])

@@ -23,6 +23,10 @@ THUMB = 192  # long side of a thumbnail, px
 NAME_LIMIT = 80  # characters of a user's file name shown back
 
 
+def _mb(size: int) -> str:
+    return f"{size / 2**20:.3g} MB"
+
+
 def new_id() -> str:
     """A random id: results and uploads are addressed by these, never by paths."""
     return secrets.token_urlsafe(12)
@@ -68,16 +72,15 @@ class Store:
         self._lock = threading.Lock()
 
     def too_big(self, name: str, size: int) -> ImageError:
-        limit = self.max_bytes / 2**20
         return ImageError(
-            f"{name}: file is too large ({size / 2**20:.1f} MB, the limit is {limit:g} MB); "
+            f"{name}: file is too large ({_mb(size)}, the limit is {_mb(self.max_bytes)}); "
             "shrink it first"
         )
 
-    def add(self, data: bytes, filename: str | None) -> Picture:
+    def add(self, data: bytes, filename: str | None, *, upload: bool = True) -> Picture:
         """Store and check one upload; ImageError (one line, the user's name) if refused."""
         name = shown_name(filename)
-        if len(data) > self.max_bytes:
+        if upload and len(data) > self.max_bytes:
             raise self.too_big(name, len(data))
         picture_id = new_id()
         path = self.folder / picture_id
@@ -99,8 +102,9 @@ class Store:
         return picture
 
     def add_file(self, source: Path, name: str) -> Picture:
-        """A file the server itself chose (a bundled example), through the same checks."""
-        return self.add(source.read_bytes(), name)
+        """A file the server itself chose (a bundled example): the same checks but the
+        upload's byte limit."""
+        return self.add(source.read_bytes(), name, upload=False)
 
     def get(self, picture_id: str) -> Picture | None:
         with self._lock:

@@ -72,7 +72,7 @@ def estimate_of(job: jobs.Job) -> dict[str, Any]:
     h, w = job.final_hw
     return {
         "text": e.describe().removeprefix("estimate: "),
-        "seconds": round(e.seconds, 1),
+        "seconds": e.seconds,
         "time": rough_duration(e.seconds),
         "memory_gb": round(e.memory / GB, 2),
         "budget_gb": round(e.budget / GB, 2),

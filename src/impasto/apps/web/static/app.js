@@ -4,10 +4,10 @@
 
 const $ = (id) => document.getElementById(id);
 const LABELS = {
-  size: "Size (long side, px)",
+  size: "Size (px)",
   strength: "Strength",
-  preserve_color: "Keep the photo's colours",
-  style_scale: "Style scale (brush size)",
+  preserve_color: "Keep colours",
+  style_scale: "Style scale",
   style_representation: "Style statistics",
 };
 const SLIDERS = { strength: [0, 2, 0.05], style_scale: [0.25, 3, 0.05] };
@@ -262,6 +262,7 @@ function settingsText(values) {
 function renderNow() {
   const painting = page.current && page.paintings.get(page.current);
   $("cancel").hidden = !painting;
+  $("now").dataset.id = painting ? painting.id : "";
   if (!painting) {
     $("now-title").textContent = "";
     $("status").textContent = page.paintings.size ? "Idle." : "";
@@ -276,6 +277,7 @@ function renderNow() {
   }
   if (p.preview && $("live").dataset.src !== p.preview) {
     $("live").dataset.src = p.preview;
+    $("live").dataset.painting = painting.id;
     $("live").src = p.preview;
     $("live").hidden = false;
     $("idle").hidden = true;
