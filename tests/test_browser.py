@@ -1,5 +1,5 @@
 """The web page in a real browser: Debian's chromium, driven by Playwright, on a real
-``impasto serve`` subprocess with the real default weights at 64-96 px.
+``impasto serve`` subprocess with the real default weights at 64-128 px.
 
 Its own tier (``pytest -m browser``; ``.ci/run`` installs chromium and the extras first).
 Outside CI it skips when chromium or the extras are missing; in CI (``CI`` set) it fails.
@@ -170,7 +170,7 @@ def test_paint_watch_cancel_finish_and_download_in_a_browser(served, browser, tm
         im.load()
 
     # 2: a long one, watched as it improves; 3 waits behind it in the queue
-    _settings(page, 96, "96:2000")
+    _settings(page, 128, "128:2000")
     page.click("#start")
     page.wait_for_function(CURRENT_SHOWN, arg=first.get_attribute("data-id"))
     before = page.evaluate(PIXELS)
@@ -183,8 +183,8 @@ def test_paint_watch_cancel_finish_and_download_in_a_browser(served, browser, tm
     )
     page.wait_for_function("() => document.getElementById('live').complete")
     after = page.evaluate(PIXELS)
-    assert after[1] != before[1] and after[2] == 96  # a new picture, at the size worked on
-    assert "Scale 1 of 1 (96×72 px)" in page.text_content("#status")
+    assert after[1] != before[1] and after[2] == 128  # a new picture, at the size worked on
+    assert "Scale 1 of 1 (128×96 px)" in page.text_content("#status")
     assert "left" in page.text_content("#status")
     _settings(page, 64, "64:12")
     page.click("#start")
@@ -202,5 +202,5 @@ def test_paint_watch_cancel_finish_and_download_in_a_browser(served, browser, tm
     page.wait_for_function("document.querySelectorAll('#results li.result.done').length === 2")
     assert page.locator("#queue li[data-id]").count() == 0
     cancelled = page.locator("#results li.result.cancelled img")
-    assert cancelled.evaluate("img => img.naturalWidth") == 96  # best so far, at full size
+    assert cancelled.evaluate("img => img.naturalWidth") == 128  # best so far, at full size
     assert errors == [] and outside == []

@@ -382,3 +382,18 @@ def test_the_server_removes_its_temporary_files_when_it_stops(tiny_network, tmp_
     assert any((tmp_path / "serve" / "pictures").iterdir())
     running.stop()  # also while a painting runs and an event stream is open
     assert not (tmp_path / "serve").exists()
+
+
+def test_other_web_sites_cannot_use_the_server(web, pair):
+    # DNS rebinding: a name that points at 127.0.0.1 is not this server's name
+    assert web.client.get("/api/state", headers={"Host": "evil.example"}).status_code == 421
+    # a page elsewhere may send a form here; it is refused
+    body = {"content": pair[0], "styles": [pair[1]], "settings": {"size": 24}}
+    refused = web.client.post(
+        "/api/paintings", json=body, headers={"Origin": "http://evil.example"}
+    )
+    assert refused.status_code == 403 and "other web pages" in refused.json()["error"]
+    assert web.client.get("/api/state").json()["paintings"] == []
+    # this server's own page may
+    own = web.url.rstrip("/")
+    assert web.client.post("/api/estimate", json=body, headers={"Origin": own}).status_code == 200

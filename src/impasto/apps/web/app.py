@@ -20,6 +20,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
@@ -31,6 +32,7 @@ from ...io import images
 from . import examples as bundled
 from . import settings, uploads
 from .events import Events
+from .guard import SameOrigin
 from .worker import CANCELLED, DONE, Worker, estimate_of, new_painting_id
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -55,7 +57,9 @@ class Serving:
         max_pixels: int = uploads.MAX_PIXELS,
         preview_every: int = 5,
         examples: Path | None = None,
+        loopback_only: bool = True,
     ) -> None:
+        self.loopback_only = loopback_only  # answer only to loopback names (see guard.py)
         self.folder = Path(tempfile.mkdtemp(prefix="impasto-serve-")) if folder is None else folder
         self.events = Events()
         self.store = uploads.Store(self.folder / "pictures", max_bytes, max_pixels)
@@ -101,7 +105,8 @@ def create_app(serving: Serving | None = None) -> Starlette:
         Route("/api/results/{id}.{ext}", _result),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    middleware = [Middleware(SameOrigin, loopback_only=serving.loopback_only)]
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.serving = serving
     return app
 

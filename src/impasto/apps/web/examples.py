@@ -20,7 +20,9 @@ FOLDER = Path(__file__).resolve().parents[4] / "examples"  # src/impasto/apps/we
 class Examples:
     def __init__(self, folder: Path) -> None:
         try:
-            found = images.list_images(folder) if folder.is_dir() else []
+            # CREDITS.md marks the project's own folder (not some other "examples")
+            ours = (folder / "CREDITS.md").is_file()
+            found = images.list_images(folder) if ours else []
         except Exception:
             found = []
         self._paths = {p.name: p for p in found}

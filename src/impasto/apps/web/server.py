@@ -10,6 +10,7 @@ from collections.abc import Callable
 import uvicorn
 
 from .app import Serving, create_app
+from .guard import LOOPBACK_HOSTS
 
 LOOPBACK = "127.0.0.1"
 
@@ -54,7 +55,8 @@ def make_server(
     on_started: Callable[[], None] | None = None,
 ) -> uvicorn.Server:
     """A uvicorn server for the app; ``run(sockets=[sock])`` serves until it is told to stop."""
-    serving = serving or Serving()
+    if serving is None:
+        serving = Serving(loopback_only=sock.getsockname()[0] in LOOPBACK_HOSTS)
     config = uvicorn.Config(
         create_app(serving), log_level="warning", timeout_graceful_shutdown=3, lifespan="on"
     )
@@ -75,5 +77,6 @@ def serve(
     serving: Serving | None = None,
     on_started: Callable[[], None] | None = None,
 ) -> None:
-    """Run until Ctrl-C or SIGTERM; the worker stops and the temporary files go on the way out."""
+    """Run until Ctrl-C or SIGTERM; the worker stops and the temporary files go on the way out.
+    On loopback, the server answers only to loopback names (guard.py)."""
     make_server(sock, serving, on_started).run(sockets=[sock])
