@@ -258,6 +258,25 @@ def test_bad_settings_are_refused_in_one_line(web, pair, settings, words):
     assert web.client.get("/api/state").json()["paintings"] == []
 
 
+@pytest.mark.parametrize(
+    "body, words",
+    [
+        ([1, 2], "must be a JSON object"),
+        ({"content": None, "styles": []}, "choose a photo first"),
+        ({"settings": ["size", 64]}, "settings must be an object"),
+        ({"blend": {"a": 1}}, "style_blend must be a list"),
+        ({"init": "sepia"}, "init must be one of content, noise"),
+    ],
+)
+def test_malformed_requests_get_one_line_not_a_crash(web, pair, body, words):
+    if isinstance(body, dict) and "content" not in body:
+        other = web.picture_id(32, 32, 6, "other.png")
+        body = {"content": pair[0], "styles": [pair[1], other], **body}
+    response = web.client.post("/api/paintings", json=body)
+    assert response.status_code == 400 and words in response.json()["error"], response.text
+    assert web.client.post("/api/paintings", content=b"{not json").status_code == 400
+
+
 def test_unknown_ids_are_refused(web, pair):
     assert web.paint("nope", [pair[1]]).status_code == 400
     assert web.paint(pair[0], ["nope"]).status_code == 400
@@ -338,7 +357,7 @@ def test_one_painting_at_a_time_the_others_wait_in_order(web, pair):
     # a waiting painting leaves the queue without a result
     assert web.client.post(f"/api/paintings/{second}/cancel").status_code == 200
     assert web.client.get("/api/state").json()["queue"] == [third]
-    assert web.ended(second)["painting"]["result"] is None
+    assert until(lambda: web.ended(second), "its event")["painting"]["result"] is None
     web.client.post(f"/api/paintings/{first}/cancel")
     end = until(lambda: web.ended(third), "the third to end")
     assert end["type"] == "done"

@@ -106,9 +106,19 @@ def create_app(serving: Serving | None = None) -> Starlette:
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     middleware = [Middleware(SameOrigin, loopback_only=serving.loopback_only)]
-    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        lifespan=lifespan,
+        exception_handlers={Exception: _bug},
+    )
     app.state.serving = serving
     return app
+
+
+async def _bug(request: Request, error: Exception) -> Response:
+    """A bug is still one line on the page (the server logs the traceback)."""
+    return _error(f"internal error: {type(error).__name__}: {first_line(error)} (a bug)", 500)
 
 
 def _serving(request: Request) -> Serving:
@@ -246,7 +256,10 @@ def _spec(serving: Serving, body: dict[str, Any], output: Path) -> tuple[jobs.Jo
     styles = [store.get(str(i)) for i in style_ids]
     if any(s is None for s in styles):
         raise ConfigError("styles: no such picture")
-    values = dict(body.get("settings") or {})
+    values = body.get("settings") or {}
+    if not isinstance(values, dict):
+        raise ConfigError("settings must be an object of field names and values")
+    values = dict(values)
     blend = body.get("blend")
     if blend is not None and len(style_ids) > 1:
         values["style_blend"] = blend
