@@ -161,9 +161,9 @@ def test_paint_watch_cancel_finish_and_download_in_a_browser(served, browser, tm
 
     # 1: a short painting that finishes; its PNG downloads
     page.click("#start")
-    first = page.wait_for_selector("#results li.result.done")
+    first = page.wait_for_selector("#results li.result.done").get_attribute("data-id")
     with page.expect_download() as info:
-        first.query_selector("a.download-png").click()
+        page.click(f"#results li[data-id='{first}'] a.download-png")
     data = Path(info.value.path()).read_bytes()
     with Image.open(io.BytesIO(data)) as im:
         assert im.format == "PNG" and im.size == (64, 48)
@@ -172,7 +172,7 @@ def test_paint_watch_cancel_finish_and_download_in_a_browser(served, browser, tm
     # 2: a long one, watched as it improves; 3 waits behind it in the queue
     _settings(page, 128, "128:2000")
     page.click("#start")
-    page.wait_for_function(CURRENT_SHOWN, arg=first.get_attribute("data-id"))
+    page.wait_for_function(CURRENT_SHOWN, arg=first)
     before = page.evaluate(PIXELS)
     fraction = float(page.get_attribute("#bar", "data-fraction"))
     page.wait_for_function(
@@ -186,6 +186,9 @@ def test_paint_watch_cancel_finish_and_download_in_a_browser(served, browser, tm
     assert after[1] != before[1] and after[2] == 128  # a new picture, at the size worked on
     assert "Scale 1 of 1 (128×96 px)" in page.text_content("#status")
     assert "left" in page.text_content("#status")
+    # 3 refines the first result: "use as start"
+    page.click(f"#results li[data-id='{first}'] >> text=use as start")
+    assert page.input_value("#init") == f"result:{first}"
     _settings(page, 64, "64:12")
     page.click("#start")
     page.wait_for_selector("#queue li[data-id]")
@@ -201,6 +204,8 @@ def test_paint_watch_cancel_finish_and_download_in_a_browser(served, browser, tm
     # 3 starts by itself when 2 is cancelled, and finishes
     page.wait_for_function("document.querySelectorAll('#results li.result.done').length === 2")
     assert page.locator("#queue li[data-id]").count() == 0
+    third = page.locator("#results li.result.done").first  # the newest first
+    assert "from the result tubingen.jpg" in third.text_content()
     cancelled = page.locator("#results li.result.cancelled img")
     assert cancelled.evaluate("img => img.naturalWidth") == 128  # best so far, at full size
     assert errors == [] and outside == []

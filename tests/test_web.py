@@ -377,6 +377,7 @@ def test_a_result_can_be_the_start_of_the_next_painting(web, pair):
     }
     again = web.client.post("/api/paintings", json=body)
     assert again.status_code == 202
+    assert again.json()["start"] == "the result photo.png × painting.png"
     assert until(lambda: web.ended(again.json()["id"]), "the refinement")["type"] == "done"
 
 

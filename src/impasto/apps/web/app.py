@@ -292,6 +292,19 @@ def _init_path(serving: Serving, init: str) -> Path:
     return painting.job.out
 
 
+def _start_of(serving: Serving, body: dict[str, Any]) -> str:
+    """What a (prepared, so checked) request starts from, in the page's words."""
+    init = str(body.get("init") or "content")
+    kind, _, ident = init.partition(":")
+    if kind == "result":
+        painting = serving.worker.get(ident)
+        return f"the result {painting.title}" if painting else "a result"
+    if kind == "picture":
+        picture = serving.store.get(ident)
+        return picture.name if picture else "a picture"
+    return "the photo" if init == "content" else init
+
+
 def _prepare(serving: Serving, body: dict[str, Any], painting_id: str) -> tuple[jobs.Job, str]:
     spec, title = _spec(serving, body, serving.worker.output_for(painting_id))
     return jobs.prepare(spec), title
@@ -316,7 +329,7 @@ async def _paint(request: Request) -> Response:
         job, title = await run_in_threadpool(_prepare, serving, body, painting_id)
     except ImpastoError as e:
         return _error(first_line(e))
-    painting = serving.worker.submit(painting_id, title, job)
+    painting = serving.worker.submit(painting_id, title, job, _start_of(serving, body))
     return JSONResponse(painting.public(), status_code=202)
 
 

@@ -37,6 +37,7 @@ class Painting:
     id: str
     title: str  # "tubingen.jpg × starry_night.jpg"
     job: jobs.Job
+    start: str = "the photo"  # what it started from, as the page says it
     state: str = QUEUED
     token: CancelToken = field(default_factory=CancelToken)
     progress: dict[str, Any] | None = None
@@ -56,6 +57,7 @@ class Painting:
             "title": self.title,
             "state": self.state,
             "settings": settings.changed(self.config),
+            "start": self.start,
             "width": w,
             "height": h,
             "estimate": estimate_of(self.job),
@@ -112,8 +114,10 @@ class Worker:
     def output_for(self, painting_id: str) -> Path:
         return self.results / f"{painting_id}.png"
 
-    def submit(self, painting_id: str, title: str, job: jobs.Job) -> Painting:
-        painting = Painting(painting_id, title, job)
+    def submit(
+        self, painting_id: str, title: str, job: jobs.Job, start: str = "the photo"
+    ) -> Painting:
+        painting = Painting(painting_id, title, job, start)
         with self._wake:
             self._paintings[painting_id] = painting
             self._queue.append(painting_id)

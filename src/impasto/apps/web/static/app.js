@@ -283,8 +283,9 @@ function renderNow() {
     $("idle").hidden = true;
   }
   setBar(p.fraction);
+  const cost = p.losses && p.losses.total !== undefined ? ` · cost ${p.losses.total.toPrecision(3)}` : "";
   $("status").textContent = `Scale ${p.scale} of ${p.scales} (${p.width}×${p.height} px), step ${p.step} of ${p.steps} · ` +
-    `elapsed ${clock(p.elapsed)} · about ${clock(p.seconds_left)} left`;
+    `elapsed ${clock(p.elapsed)} · about ${clock(p.seconds_left)} left${cost}`;
 }
 
 function setBar(fraction) {
@@ -317,7 +318,8 @@ function renderResults() {
       card.append(el("a", { href: p.result.png, target: "_blank" }, el("img", { src: p.result.png, alt: p.title })));
     }
     const badge = p.state === "done" ? `${p.width}×${p.height} · ${clock(p.elapsed)}` : p.state;
-    card.append(el("p", { class: "title" }, p.title), el("p", { class: "small" }, `${badge} · ${settingsText(p.settings)}`));
+    const start = p.start && p.start !== "the photo" ? ` · from ${p.start}` : "";
+    card.append(el("p", { class: "title" }, p.title), el("p", { class: "small settings" }, `${badge} · ${settingsText(p.settings)}${start}`));
     if (p.error) card.append(el("p", { class: "error small" }, p.error));
     if (p.result) {
       const stem = p.title.replace(/[^A-Za-z0-9]+/g, "_");
