@@ -417,3 +417,14 @@ def test_other_web_sites_cannot_use_the_server(web, pair):
     # this server's own page may
     own = web.url.rstrip("/")
     assert web.client.post("/api/estimate", json=body, headers={"Origin": own}).status_code == 200
+
+
+def test_the_event_log_says_when_a_reader_is_too_far_behind():
+    from impasto.apps.web.events import Events
+
+    events = Events(keep=3)
+    for k in range(5):
+        events.publish("progress", step=k + 1)
+    assert [e["step"] for e in events.since(2)] == [3, 4, 5]
+    assert events.since(1) is None  # event 2 is gone: start again from the whole state
+    assert events.since(5) == []

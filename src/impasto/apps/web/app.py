@@ -33,7 +33,7 @@ from . import examples as bundled
 from . import settings, uploads
 from .events import Events
 from .guard import SameOrigin
-from .worker import CANCELLED, DONE, Worker, estimate_of, new_painting_id
+from .worker import CANCELLED, DONE, Worker, estimate_of
 
 STATIC = Path(__file__).resolve().parent / "static"
 FORM_OVERHEAD = 64 * 1024  # multipart framing around one file
@@ -144,13 +144,21 @@ async def _events(request: Request) -> Response:
     """Server-sent events: the whole state first, then every event as it happens."""
     serving = _serving(request)
 
-    async def stream() -> AsyncIterator[str]:
+    def whole_state() -> tuple[int, str]:
         seq = serving.events.last
         state = {"seq": seq, "type": "state", **serving.worker.state()}
-        yield f"retry: 1000\nid: {seq}\ndata: {json.dumps(state)}\n\n"
+        return seq, f"id: {seq}\ndata: {json.dumps(state)}\n\n"
+
+    async def stream() -> AsyncIterator[str]:
+        seq, state = whole_state()
+        yield "retry: 1000\n" + state
         idle = 0.0
         while not serving.stopping.is_set():
             new = serving.events.since(seq)
+            if new is None:  # too far behind: the whole state again
+                seq, state = whole_state()
+                yield state
+                continue
             for event in new:
                 seq = event["seq"]
                 yield f"id: {seq}\ndata: {json.dumps(event)}\n\n"
@@ -323,7 +331,7 @@ async def _estimate(request: Request) -> Response:
 
 async def _paint(request: Request) -> Response:
     serving = _serving(request)
-    painting_id = new_painting_id()
+    painting_id = uploads.new_id()
     try:
         body = await _json(request)
         job, title = await run_in_threadpool(_prepare, serving, body, painting_id)

@@ -32,9 +32,12 @@ class Events:
         with self._lock:
             return self._seq
 
-    def since(self, seq: int) -> list[dict[str, Any]]:
-        """Events numbered after ``seq``, oldest first."""
+    def since(self, seq: int) -> list[dict[str, Any]] | None:
+        """Events numbered after ``seq``, oldest first; None if some of them are gone
+        (the reader is too far behind and should start again from the whole state)."""
         with self._lock:
             if not self._log or self._log[-1]["seq"] <= seq:
                 return []
+            if self._log[0]["seq"] > seq + 1:
+                return None
             return [e for e in self._log if e["seq"] > seq]

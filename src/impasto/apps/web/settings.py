@@ -87,8 +87,9 @@ def _value(name: str, kind: str, optional: bool, raw: Any) -> Any:
             return value
         return str(raw)
     except (TypeError, ValueError):
+        lists = ("ints", "floats", "strs")
         what = {"int": "a whole number", "float": "a number"}.get(
-            kind, "a list" if "s" in kind else "text"
+            kind, "a list" if kind in lists else "text"
         )
         raise ConfigError(f"{name} must be {what}, got {raw!r}") from None
 

@@ -109,7 +109,3 @@ class Store:
     def get(self, picture_id: str) -> Picture | None:
         with self._lock:
             return self._pictures.get(picture_id)
-
-    def all(self) -> list[Picture]:
-        with self._lock:
-            return list(self._pictures.values())

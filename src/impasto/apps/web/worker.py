@@ -23,7 +23,6 @@ from ...io import images
 from ...ops.resize import size_of
 from . import settings
 from .events import Events
-from .uploads import new_id
 
 PREVIEW_EVERY = 5  # steps between pictures sent to the page (and the first of every scale)
 QUEUED, PAINTING, DONE, CANCELLED, FAILED = "queued", "painting", "done", "cancelled", "failed"
@@ -252,7 +251,3 @@ class Worker:
             self.events.publish("progress", painting=painting.id, progress=info)
 
         return report
-
-
-def new_painting_id() -> str:
-    return new_id()
