@@ -68,19 +68,21 @@ def run(args: argparse.Namespace) -> int:
     if args.threads is not None and args.threads < 1:
         say(f"error: --threads must be at least 1, got {args.threads}")
         return EXIT_USAGE
+    from ..web import sockets
+
+    try:
+        sock = sockets.bind(args.host, args.port)
+    except OSError as e:
+        say(f"error: cannot listen on {args.host} port {args.port} ({e.strerror or e}); "
+            "try another --port (0: any free one)")  # fmt: skip
+        return EXIT_USAGE
     import torch
 
     from ..web import server
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    try:
-        sock = server.bind(args.host, args.port)
-    except OSError as e:
-        say(f"error: cannot listen on {args.host} port {args.port} ({e.strerror or e}); "
-            "try another --port (0: any free one)")  # fmt: skip
-        return EXIT_USAGE
-    url = server.address(sock)
+    url = sockets.address(sock)
     if args.host not in LOOPBACK_NAMES:
         say(
             f"warning: listening on {args.host}: anyone who can reach this machine can use "
