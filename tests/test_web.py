@@ -323,6 +323,7 @@ def test_a_painting_reports_progress_in_order_and_its_result_downloads(web, pair
             assert im.format == fmt and im.size == (32, 24)
     settings = end["painting"]["settings"]
     assert settings == {"size": 32, "schedule": "24:3,32:3", "optimizer": "adam"}
+    assert web.serving.worker.get(painting_id).job is None  # its decoded pictures let go
 
 
 def _long(web, content: str, style: str) -> str:

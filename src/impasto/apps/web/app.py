@@ -33,7 +33,7 @@ from . import examples as bundled
 from . import settings, uploads
 from .events import Events
 from .guard import SameOrigin
-from .worker import CANCELLED, DONE, Worker, estimate_of
+from .worker import CANCELLED, Worker, estimate_of
 
 STATIC = Path(__file__).resolve().parent / "static"
 FORM_OVERHEAD = 64 * 1024  # multipart framing around one file
@@ -295,9 +295,9 @@ def _init_path(serving: Serving, init: str) -> Path:
             raise ConfigError("init: no such picture")
         return picture.path
     painting = serving.worker.get(ident)
-    if painting is None or painting.state not in (DONE, CANCELLED) or not painting.job.out.exists():
+    if painting is None or not painting.has_result:
         raise ConfigError("init: no such result")
-    return painting.job.out
+    return painting.out
 
 
 def _start_of(serving: Serving, body: dict[str, Any]) -> str:
@@ -366,13 +366,13 @@ async def _result(request: Request) -> Response:
     ext = request.path_params["ext"]
     if ext not in MEDIA:
         return _error("download as png, jpg or webp", 404)
-    if painting is None or painting.state not in (DONE, CANCELLED) or not painting.job.out.exists():
+    if painting is None or not painting.has_result:
         return _error("no such result", 404)
     name = _download_name(painting.title, painting.state == CANCELLED, ext)
     disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
     if ext == "png":
-        return FileResponse(painting.job.out, media_type=MEDIA[ext], headers=disposition)
-    data = await run_in_threadpool(_encode, painting.job.out, FORMATS[ext])
+        return FileResponse(painting.out, media_type=MEDIA[ext], headers=disposition)
+    data = await run_in_threadpool(_encode, painting.out, FORMATS[ext])
     return Response(data, media_type=MEDIA[ext], headers=disposition)
 
 

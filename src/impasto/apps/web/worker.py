@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,41 +28,46 @@ QUEUED, PAINTING, DONE, CANCELLED, FAILED = "queued", "painting", "done", "cance
 GB = 1024**3
 
 
-@dataclass
 class Painting:
-    """One asked-for painting, from the queue to its result."""
+    """One asked-for painting, from the queue to its result.
 
-    id: str
-    title: str  # "tubingen.jpg × starry_night.jpg"
-    job: jobs.Job
-    start: str = "the photo"  # what it started from, as the page says it
-    state: str = QUEUED
-    token: CancelToken = field(default_factory=CancelToken)
-    progress: dict[str, Any] | None = None
-    preview: bytes | None = None
-    error: str | None = None
-    elapsed: float = 0.0
+    The job (with its decoded pictures) is let go when the painting ends: a server that runs
+    for days keeps only what the page shows and the result file.
+    """
+
+    def __init__(self, painting_id: str, title: str, job: jobs.Job, start: str) -> None:
+        self.id = painting_id
+        self.title = title  # "tubingen.jpg × starry_night.jpg"
+        self.job: jobs.Job | None = job
+        self.start = start  # what it starts from, as the page says it
+        self.config: StyleConfig = job.config
+        self.out: Path = job.out
+        self.estimate = estimate_of(job)
+        self.state = QUEUED
+        self.token = CancelToken()
+        self.progress: dict[str, Any] | None = None
+        self.preview: bytes | None = None
+        self.error: str | None = None
+        self.elapsed = 0.0
 
     @property
-    def config(self) -> StyleConfig:
-        return self.job.config
+    def has_result(self) -> bool:
+        return self.state in (DONE, CANCELLED) and self.out.exists()
 
     def public(self) -> dict[str, Any]:
-        h, w = self.job.final_hw
-        done = self.state in (DONE, CANCELLED) and self.job.out.exists()
         return {
             "id": self.id,
             "title": self.title,
             "state": self.state,
             "settings": settings.changed(self.config),
             "start": self.start,
-            "width": w,
-            "height": h,
-            "estimate": estimate_of(self.job),
+            "width": self.estimate["width"],
+            "height": self.estimate["height"],
+            "estimate": self.estimate,
             "progress": self.progress,
             "error": self.error,
             "elapsed": round(self.elapsed, 2),
-            "result": result_links(self.id) if done else None,
+            "result": result_links(self.id) if self.has_result else None,
         }
 
 
@@ -137,7 +141,7 @@ class Worker:
             painting.token.cancel()
             if painting.state == QUEUED:
                 self._queue.remove(painting_id)
-                painting.state = CANCELLED
+                painting.state, painting.job = CANCELLED, None
                 self.events.publish(
                     "cancelled", painting=painting.public(), queue=list(self._queue)
                 )
@@ -178,7 +182,7 @@ class Worker:
                 self._paint(painting)
             finally:
                 with self._wake:
-                    self._current = None
+                    self._current, painting.job = None, None
                     self.events.publish(
                         painting.state, painting=painting.public(), queue=list(self._queue)
                     )
@@ -186,6 +190,7 @@ class Worker:
     def _paint(self, painting: Painting) -> None:
         start = time.perf_counter()
         job = painting.job
+        assert job is not None  # let go only when the painting ends
         try:
             network = self._network_for(job)
             result = jobs.run(job, network, self._reporter(painting), painting.token)
