@@ -26,11 +26,10 @@ from starlette.responses import FileResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ... import jobs
 from ...errors import ConfigError, ImageError, ImpastoError, first_line
 from ...io import images
 from . import examples as bundled
-from . import settings, uploads
+from . import orders, settings, uploads
 from .events import Events
 from .guard import SameOrigin
 from .worker import CANCELLED, Worker, estimate_of
@@ -252,78 +251,14 @@ async def _json(request: Request) -> dict[str, Any]:
     return body
 
 
-def _spec(serving: Serving, body: dict[str, Any], output: Path) -> tuple[jobs.JobSpec, str]:
-    """The job a request asks for, built from ids; and its title."""
-    store = serving.store
-    content = store.get(str(body.get("content", "")))
-    if content is None:
-        raise ConfigError("choose a photo first (content: no such picture)")
-    style_ids = body.get("styles") or []
-    if not isinstance(style_ids, list) or not style_ids:
-        raise ConfigError("choose at least one painting (styles)")
-    styles = [store.get(str(i)) for i in style_ids]
-    if any(s is None for s in styles):
-        raise ConfigError("styles: no such picture")
-    values = body.get("settings") or {}
-    if not isinstance(values, dict):
-        raise ConfigError("settings must be an object of field names and values")
-    values = dict(values)
-    blend = body.get("blend")
-    if blend is not None and len(style_ids) > 1:
-        values["style_blend"] = blend
-    init, init_path = str(body.get("init") or "content"), None
-    if init.startswith(("picture:", "result:")):
-        init_path = _init_path(serving, init)
-        init = "content"
-    config = settings.config_from(values, init)
-    spec = jobs.JobSpec(
-        content=content.path,
-        styles=tuple(s.path for s in styles if s is not None),
-        config=config,
-        output=output,
-        init=init_path,
-    )
-    title = f"{content.name} × " + " + ".join(s.name for s in styles if s is not None)
-    return spec, title
-
-
-def _init_path(serving: Serving, init: str) -> Path:
-    kind, _, ident = init.partition(":")
-    if kind == "picture":
-        picture = serving.store.get(ident)
-        if picture is None:
-            raise ConfigError("init: no such picture")
-        return picture.path
-    painting = serving.worker.get(ident)
-    if painting is None or not painting.has_result:
-        raise ConfigError("init: no such result")
-    return painting.out
-
-
-def _start_of(serving: Serving, body: dict[str, Any]) -> str:
-    """What a (prepared, so checked) request starts from, in the page's words."""
-    init = str(body.get("init") or "content")
-    kind, _, ident = init.partition(":")
-    if kind == "result":
-        painting = serving.worker.get(ident)
-        return f"the result {painting.title}" if painting else "a result"
-    if kind == "picture":
-        picture = serving.store.get(ident)
-        return picture.name if picture else "a picture"
-    return "the photo" if init == "content" else init
-
-
-def _prepare(serving: Serving, body: dict[str, Any], painting_id: str) -> tuple[jobs.Job, str]:
-    spec, title = _spec(serving, body, serving.worker.output_for(painting_id))
-    return jobs.prepare(spec), title
-
-
 async def _estimate(request: Request) -> Response:
     """Time on this machine and memory, before a start (``jobs.prepare``'s estimate)."""
     serving = _serving(request)
     try:
         body = await _json(request)
-        job, _ = await run_in_threadpool(_prepare, serving, body, "estimate-" + uploads.new_id())
+        job, _ = await run_in_threadpool(
+            orders.prepare, serving, body, "estimate-" + uploads.new_id()
+        )
     except ImpastoError as e:
         return _error(first_line(e))
     return JSONResponse(estimate_of(job))
@@ -334,10 +269,10 @@ async def _paint(request: Request) -> Response:
     painting_id = uploads.new_id()
     try:
         body = await _json(request)
-        job, title = await run_in_threadpool(_prepare, serving, body, painting_id)
+        job, title = await run_in_threadpool(orders.prepare, serving, body, painting_id)
     except ImpastoError as e:
         return _error(first_line(e))
-    painting = serving.worker.submit(painting_id, title, job, _start_of(serving, body))
+    painting = serving.worker.submit(painting_id, title, job, orders.start_of(serving, body))
     return JSONResponse(painting.public(), status_code=202)
 
 
