@@ -226,6 +226,27 @@ def test_examples_are_named_from_the_servers_own_list_never_by_path(web):
 # ----------------------------------------------------------------------------- settings
 
 
+def test_the_page_gets_every_setting_but_paths_with_its_default(web):
+    import dataclasses
+
+    from impasto.config import INITS, StyleConfig
+
+    body = web.client.get("/api/fields").json()
+    shown = {f["name"]: f for f in body["fields"]}
+    fields = {f.name: f for f in dataclasses.fields(StyleConfig)}
+    assert set(shown) == set(fields) - {"weights", "init"}  # a path; the start is its own control
+    for name, f in shown.items():
+        assert f["default"] == (
+            list(fields[name].default)
+            if isinstance(fields[name].default, tuple)
+            else fields[name].default
+        )
+        assert f["help"] == fields[name].metadata["help"]
+    assert shown["preserve_color"]["choices"] == ["none", "luminance", "histogram", "yuv"]
+    assert shown["size"]["main"] and not shown["tile"]["main"]
+    assert body["inits"] == list(INITS)
+
+
 def test_the_estimate_comes_from_the_prepared_job(web, pair):
     body = {
         "content": pair[0],

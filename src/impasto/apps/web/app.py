@@ -26,6 +26,7 @@ from starlette.responses import FileResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from ...config import INITS
 from ...errors import ConfigError, ImageError, ImpastoError, first_line
 from ...io import images
 from . import examples as bundled
@@ -132,7 +133,7 @@ async def _page(request: Request) -> Response:
 
 
 async def _fields(request: Request) -> Response:
-    return JSONResponse({"fields": settings.fields()})
+    return JSONResponse({"fields": settings.fields(), "inits": list(INITS)})
 
 
 async def _state(request: Request) -> Response:

@@ -20,7 +20,7 @@ from ...network.registry import NETWORKS
 # path a user names), and the start image is chosen as a result or an upload, not typed.
 HIDDEN = ("weights", "init")
 # The controls shown first; the rest go under "more".
-MAIN = ("size", "strength", "preserve_color", "style_scale", "style_representation")
+MAIN = ("size", "strength", "preserve_color", "style_scale", "style_representation", "preset")
 
 
 def _kind(hint: Any) -> tuple[str, bool]:

@@ -7,6 +7,7 @@ const LABELS = {
   size: "Size (px)",
   strength: "Strength",
   preserve_color: "Keep colours",
+  preset: "Quality",
   style_scale: "Style scale",
   style_representation: "Style statistics",
 };
@@ -95,13 +96,18 @@ function control(field) {
 
 function buildControls() {
   const main = $("main-controls");
-  const order = ["size", "strength", "preserve_color", "style_scale", "style_representation"];
+  const quality = main.lastElementChild; // the hand-made preset, used when the config has none
+  const order = ["size", "strength", "preserve_color", "style_scale", "style_representation", "preset"];
   for (const name of order) {
     const field = page.fields.find((f) => f.name === name);
-    if (field) main.insertBefore(control(field), main.lastElementChild);
+    if (field) main.insertBefore(control(field), quality);
   }
   for (const field of page.fields) {
     if (!field.main && field.name !== "style_blend") $("more-controls").append(control(field));
+  }
+  if (page.fields.some((f) => f.name === "preset")) {
+    quality.remove(); // StyleConfig has its own speed/quality preset: that one is shown
+    return;
   }
   $("preset").addEventListener("change", () => {
     const iterations = $("field-iterations");
@@ -110,9 +116,15 @@ function buildControls() {
   });
 }
 
+function buildInits(inits) {
+  const names = { content: "the photo", noise: "noise", recolor: "the photo, recoloured" };
+  $("init").replaceChildren(...inits.map((i) => el("option", { value: i }, names[i] || i)));
+}
+
 function syncPreset() {
   const value = $("field-iterations").value;
   const preset = $("preset");
+  if (!preset) return;
   preset.value = [...preset.options].some((o) => o.value === value) ? value : "";
 }
 
@@ -366,9 +378,10 @@ function onEvent(event) {
 }
 
 async function main() {
-  const { fields } = await api("/api/fields");
+  const { fields, inits } = await api("/api/fields");
   page.fields = fields;
   buildControls();
+  buildInits(inits);
   dropZone($("content-drop"), $("content-input"), async (files) => {
     const picture = files.length ? await upload(files[0]) : null;
     if (picture) setContent(picture);
