@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from ...errors import ImpastoError, first_line
-from . import explain, options, weights
+from . import explain, options, serve, weights
 from .messages import (
     EXIT_BUG,
     EXIT_DIVERGED,
@@ -129,7 +129,8 @@ def _dispatch(argv: list[str], signals: _Signals) -> int:
         args = options.parse(options.command_parser(), argv)
         if isinstance(args, int):
             return args
-        return weights.run(args) if args.command == "weights" else explain.run(args)
+        runs = {"weights": weights.run, "explain": explain.run, "serve": serve.run}
+        return runs[args.command](args)
     args = options.parse(options.stylize_parser(), argv)
     return args if isinstance(args, int) else _run_stylize(args, signals)
 

@@ -18,10 +18,10 @@ from typing import Any, NoReturn
 from ... import __version__
 from ...config import INITS, StyleConfig
 from ...network.registry import DEFAULT_NETWORK, NETWORKS
-from . import explain
+from . import explain, serve
 from .messages import EXIT_USAGE, flag
 
-COMMANDS = ("weights", "explain")
+COMMANDS = ("weights", "explain", "serve")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -166,7 +166,8 @@ Other commands:
   impasto weights fetch [NAME] [--from FILE]
                                         put a network's weights into the cache
   impasto explain --help                what the settings do, step by step
-A content file literally named 'weights' or 'explain' must be written as ./weights.
+  impasto serve [--port N] [--open]     a web page on this computer to paint with
+A content file literally named 'weights', 'explain' or 'serve' must be written as ./serve.
 
 Exit status: 0 done, 1 the optimisation diverged, 2 bad input or usage, 3 out of
 memory, 4 an internal error (please report it), 130 interrupted by Ctrl-C, 143 by
@@ -256,6 +257,7 @@ def command_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_weights_parser(commands)
     explain.add_parser(commands)
+    serve.add_parser(commands, _Formatter)
     return parser
 
 

@@ -1,0 +1,104 @@
+"""``impasto serve``: start the local web page (``impasto.apps.web``) and say where it is.
+
+The web page needs the ``web`` extra; without it this is one line and exit status 2. It binds
+to 127.0.0.1 unless ``--host`` says otherwise, and then warns: the page has no password.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from typing import Any
+
+from .messages import EXIT_OK, EXIT_USAGE, say
+
+DEFAULT_PORT = 8765
+LOOPBACK_NAMES = ("127.0.0.1", "::1", "localhost")
+NEEDS = ("starlette", "uvicorn", "python_multipart")  # the web extra's modules
+
+
+def add_parser(commands: Any, formatter: type) -> None:
+    parser = commands.add_parser(
+        "serve",
+        help="a web page on this computer to paint with, live",
+        description="Serve a web page to paint with: pick a photo and paintings, see the\n"
+        "picture improve, download the results. One painting at a time; the others wait.\n"
+        "Needs the web extra: pip install 'impasto[web]'. Ctrl-C stops it.",
+        formatter_class=formatter,
+    )
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, metavar="N",
+        help=f"TCP port; 0 picks a free one (default: {DEFAULT_PORT})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--host", default="127.0.0.1", metavar="H",
+        help="address to listen on; anything but loopback lets other machines use the page, "
+        "which has no password (default: 127.0.0.1, this computer only)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--open", action="store_true", help="open the page in the web browser (default: off)"
+    )
+    parser.add_argument(
+        "--threads", type=int, metavar="N", help="CPU threads for torch (default: torch's choice)"
+    )
+
+
+def missing_extra() -> list[str]:
+    """The web extra's modules that cannot be imported (imported here: serve needs them)."""
+    missing = []
+    for name in NEEDS:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    return missing
+
+
+def run(args: argparse.Namespace) -> int:
+    missing = missing_extra()
+    if missing:
+        say(
+            f"error: impasto serve needs the web extra ({', '.join(missing)} not installed); "
+            "install it with: pip install 'impasto[web]'"
+        )
+        return EXIT_USAGE
+    if not 0 <= args.port <= 65535:
+        say(f"error: --port must be between 0 and 65535, got {args.port}")
+        return EXIT_USAGE
+    if args.threads is not None and args.threads < 1:
+        say(f"error: --threads must be at least 1, got {args.threads}")
+        return EXIT_USAGE
+    from ..web import sockets
+
+    try:
+        sock = sockets.bind(args.host, args.port)
+    except OSError as e:
+        say(f"error: cannot listen on {args.host} port {args.port} ({e.strerror or e}); "
+            "try another --port (0: any free one)")  # fmt: skip
+        return EXIT_USAGE
+    import torch
+
+    from ..web import server
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    url = sockets.address(sock)
+    if args.host not in LOOPBACK_NAMES:
+        say(
+            f"warning: listening on {args.host}: anyone who can reach this machine can use "
+            "the page, upload pictures and keep its CPU busy (there is no password)"
+        )
+
+    def started() -> None:
+        print(f"impasto: serving on {url} (one painting at a time; Ctrl-C stops)", flush=True)
+        if args.open:
+            import webbrowser
+
+            webbrowser.open(url)
+
+    try:
+        server.serve(sock, on_started=started)
+    except KeyboardInterrupt:  # uvicorn stopped cleanly, then passed the signal on
+        pass
+    say("stopped; temporary files removed")
+    return EXIT_OK

@@ -1,0 +1,325 @@
+"""The routes: the page, uploads, estimates, paintings, their events, results.
+
+Everything the page can name is a random id (a picture, a painting, a result) or a bundled
+example's name from the server's own list; no endpoint reads or writes a path a user gives.
+Errors are one line, in the library's words, as JSON ``{"error": ...}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+import shutil
+import tempfile
+import threading
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from ...config import INITS
+from ...errors import ConfigError, ImageError, ImpastoError, first_line
+from ...io import images
+from . import examples as bundled
+from . import orders, settings, uploads
+from .events import Events
+from .guard import SameOrigin
+from .worker import CANCELLED, Worker, estimate_of
+
+STATIC = Path(__file__).resolve().parent / "static"
+FORM_OVERHEAD = 64 * 1024  # multipart framing around one file
+HEARTBEAT = 15.0  # seconds between keep-alive comments on an idle event stream
+POLL = 0.1  # seconds between looks at the event log
+MEDIA = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}
+FORMATS = {"png": "PNG", "jpg": "JPEG", "webp": "WEBP"}
+
+
+def _error(message: str, status: int = 400) -> JSONResponse:
+    return JSONResponse({"error": " ".join(message.split())}, status_code=status)
+
+
+class Serving:
+    """The state of one server run: its temporary folder, pictures, worker and events."""
+
+    def __init__(
+        self,
+        folder: Path | None = None,
+        max_bytes: int = uploads.MAX_BYTES,
+        max_pixels: int = uploads.MAX_PIXELS,
+        preview_every: int = 5,
+        examples: Path | None = None,
+        loopback_only: bool = True,
+    ) -> None:
+        self.loopback_only = loopback_only  # answer only to loopback names (see guard.py)
+        self.folder = Path(tempfile.mkdtemp(prefix="impasto-serve-")) if folder is None else folder
+        self.events = Events()
+        self.store = uploads.Store(self.folder / "pictures", max_bytes, max_pixels)
+        self.worker = Worker(self.folder / "results", self.events, preview_every)
+        self.examples = bundled.Examples(examples if examples is not None else bundled.FOLDER)
+        self.stopping = threading.Event()
+
+    def start(self) -> None:
+        self.worker.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.worker.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)  # uploads, results: this run's only
+
+
+def create_app(serving: Serving | None = None) -> Starlette:
+    """The ASGI app; its worker starts and its temporary files go with the app's lifespan."""
+    serving = serving or Serving()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        serving.start()
+        try:
+            yield
+        finally:
+            await run_in_threadpool(serving.stop)
+
+    routes = [
+        Route("/", _page),
+        Route("/api/fields", _fields),
+        Route("/api/state", _state),
+        Route("/api/events", _events),
+        Route("/api/examples", _examples),
+        Route("/api/examples/{name}/thumbnail.jpg", _example_thumbnail),
+        Route("/api/examples/{name}", _use_example, methods=["POST"]),
+        Route("/api/pictures", _upload, methods=["POST"]),
+        Route("/api/pictures/{id}/thumbnail.jpg", _thumbnail),
+        Route("/api/estimate", _estimate, methods=["POST"]),
+        Route("/api/paintings", _paint, methods=["POST"]),
+        Route("/api/paintings/{id}/cancel", _cancel, methods=["POST"]),
+        Route("/api/paintings/{id}/preview.jpg", _preview),
+        Route("/api/results/{id}.{ext}", _result),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+    middleware = [Middleware(SameOrigin, loopback_only=serving.loopback_only)]
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        lifespan=lifespan,
+        exception_handlers={Exception: _bug},
+    )
+    app.state.serving = serving
+    return app
+
+
+async def _bug(request: Request, error: Exception) -> Response:
+    """A bug is still one line on the page (the server logs the traceback)."""
+    return _error(f"internal error: {type(error).__name__}: {first_line(error)} (a bug)", 500)
+
+
+def _serving(request: Request) -> Serving:
+    return request.app.state.serving
+
+
+# ------------------------------------------------------------------------------- the page
+
+
+async def _page(request: Request) -> Response:
+    return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+
+
+async def _fields(request: Request) -> Response:
+    return JSONResponse({"fields": settings.fields(), "inits": list(INITS)})
+
+
+async def _state(request: Request) -> Response:
+    return JSONResponse(_serving(request).worker.state())
+
+
+async def _events(request: Request) -> Response:
+    """Server-sent events: the whole state first, then every event as it happens."""
+    serving = _serving(request)
+
+    def whole_state() -> tuple[int, str]:
+        seq = serving.events.last
+        state = {"seq": seq, "type": "state", **serving.worker.state()}
+        return seq, f"id: {seq}\ndata: {json.dumps(state)}\n\n"
+
+    async def stream() -> AsyncIterator[str]:
+        seq, state = whole_state()
+        yield "retry: 1000\n" + state
+        idle = 0.0
+        while not serving.stopping.is_set():
+            new = serving.events.since(seq)
+            if new is None:  # too far behind: the whole state again
+                seq, state = whole_state()
+                yield state
+                continue
+            for event in new:
+                seq = event["seq"]
+                yield f"id: {seq}\ndata: {json.dumps(event)}\n\n"
+            if new:
+                idle = 0.0
+                continue
+            await asyncio.sleep(POLL)
+            idle += POLL
+            if idle >= HEARTBEAT:
+                idle = 0.0
+                yield ": still here\n\n"
+
+    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
+
+
+# ------------------------------------------------------------------------------- pictures
+
+
+async def _upload(request: Request) -> Response:
+    """One picture as multipart ``file``; checked by the loader the command line uses."""
+    store = _serving(request).store
+    length = request.headers.get("content-length")
+    if length is None or not length.isdigit():
+        return _error("an upload needs a Content-Length", 411)
+    if int(length) > store.max_bytes + FORM_OVERHEAD:
+        return _error(str(store.too_big("upload", int(length))), 413)
+    try:
+        form = await request.form(max_files=1, max_fields=4)
+    except Exception as e:  # a malformed form: say what the parser said
+        return _error(f"upload: not a valid form ({first_line(e)})")
+    try:
+        file = form.get("file")
+        if file is None or isinstance(file, str):
+            return _error("upload: no file in the form (expected a part named 'file')")
+        data = await file.read(store.max_bytes + 1)
+        name = file.filename
+    finally:
+        await form.close()
+    try:
+        picture = await run_in_threadpool(store.add, data, name)
+    except ImageError as e:
+        status = 413 if len(data) > store.max_bytes else 400
+        return _error(first_line(e), status)
+    return JSONResponse(picture.public(), status_code=201)
+
+
+async def _thumbnail(request: Request) -> Response:
+    picture = _serving(request).store.get(request.path_params["id"])
+    if picture is None:
+        return _error("no such picture", 404)
+    return Response(picture.thumbnail, media_type="image/jpeg")
+
+
+async def _examples(request: Request) -> Response:
+    return JSONResponse({"examples": _serving(request).examples.public()})
+
+
+async def _example_thumbnail(request: Request) -> Response:
+    examples = _serving(request).examples
+    name = request.path_params["name"]
+    if examples.path(name) is None:
+        return _error("no such example", 404)
+    data = await run_in_threadpool(examples.thumbnail, name)
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "max-age=3600"})
+
+
+async def _use_example(request: Request) -> Response:
+    """A bundled example, by its name in the server's own list, added as a picture."""
+    serving = _serving(request)
+    path = serving.examples.path(request.path_params["name"])
+    if path is None:
+        return _error("no such example", 404)
+    try:
+        picture = await run_in_threadpool(serving.store.add_file, path, path.name)
+    except ImpastoError as e:
+        return _error(first_line(e))
+    return JSONResponse(picture.public(), status_code=201)
+
+
+# ------------------------------------------------------------------------------- paintings
+
+
+async def _json(request: Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except (ValueError, UnicodeDecodeError):
+        raise ConfigError("the request is not JSON") from None
+    if not isinstance(body, dict):
+        raise ConfigError("the request must be a JSON object")
+    return body
+
+
+async def _estimate(request: Request) -> Response:
+    """Time on this machine and memory, before a start (``jobs.prepare``'s estimate)."""
+    serving = _serving(request)
+    try:
+        body = await _json(request)
+        job, _ = await run_in_threadpool(
+            orders.prepare, serving, body, "estimate-" + uploads.new_id()
+        )
+    except ImpastoError as e:
+        return _error(first_line(e))
+    return JSONResponse(estimate_of(job))
+
+
+async def _paint(request: Request) -> Response:
+    serving = _serving(request)
+    painting_id = uploads.new_id()
+    try:
+        body = await _json(request)
+        job, title = await run_in_threadpool(orders.prepare, serving, body, painting_id)
+    except ImpastoError as e:
+        return _error(first_line(e))
+    painting = serving.worker.submit(painting_id, title, job, orders.start_of(serving, body))
+    return JSONResponse(painting.public(), status_code=202)
+
+
+async def _cancel(request: Request) -> Response:
+    worker = _serving(request).worker
+    painting_id = request.path_params["id"]
+    if worker.get(painting_id) is None:
+        return _error("no such painting", 404)
+    if not worker.cancel(painting_id):
+        return _error("that painting has already ended", 409)
+    return JSONResponse({"id": painting_id, "cancelling": True})
+
+
+async def _preview(request: Request) -> Response:
+    painting = _serving(request).worker.get(request.path_params["id"])
+    if painting is None or painting.preview is None:
+        return _error("no picture yet", 404)
+    return Response(
+        painting.preview, media_type="image/jpeg", headers={"Cache-Control": "no-store"}
+    )
+
+
+async def _result(request: Request) -> Response:
+    """A finished (or cancelled) picture as PNG, JPEG or WebP, named after its inputs."""
+    painting = _serving(request).worker.get(request.path_params["id"])
+    ext = request.path_params["ext"]
+    if ext not in MEDIA:
+        return _error("download as png, jpg or webp", 404)
+    if painting is None or not painting.has_result:
+        return _error("no such result", 404)
+    name = _download_name(painting.title, painting.state == CANCELLED, ext)
+    disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if ext == "png":
+        return FileResponse(painting.out, media_type=MEDIA[ext], headers=disposition)
+    data = await run_in_threadpool(_encode, painting.out, FORMATS[ext])
+    return Response(data, media_type=MEDIA[ext], headers=disposition)
+
+
+def _encode(png: Path, fmt: str) -> bytes:
+    loaded = images.load_image(png)
+    return images.encode_image(loaded.rgb, loaded.alpha, fmt=fmt, quality=92)
+
+
+def _download_name(title: str, cancelled: bool, ext: str) -> str:
+    """'tubingen.jpg × starry_night.jpg' -> 'tubingen_starry_night.png' (ASCII, short)."""
+    parts = [re.sub(r"\.[A-Za-z0-9]+$", "", p.strip()) for p in re.split("[×+]", title)]
+    stem = "_".join(re.sub(r"[^A-Za-z0-9-]+", "-", p).strip("-") for p in parts if p)
+    stem = (stem or "impasto")[:100] + ("_cancelled" if cancelled else "")
+    return f"{stem}.{ext}"

@@ -1,0 +1,111 @@
+"""Uploaded pictures: checked by the command line's own loader, stored under random ids.
+
+Each upload is written to the server's temporary folder as ``<id>`` (never a name the user
+chose), then decoded by ``impasto.io.images.load_image`` with the same size and
+decompression-bomb guards as the command line; a file it refuses is removed and its one-line
+error comes back with the temporary path replaced by the name the user uploaded.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from ...errors import ImageError
+from ...io import images
+from ...ops.resize import output_size, resize_to, size_of
+
+MAX_BYTES = 50 * 1024 * 1024  # per upload
+MAX_PIXELS = 50_000_000  # width x height, checked from the header before decoding
+THUMB = 192  # long side of a thumbnail, px
+NAME_LIMIT = 80  # characters of a user's file name shown back
+
+
+def _mb(size: int) -> str:
+    return f"{size / 2**20:.3g} MB"
+
+
+def new_id() -> str:
+    """A random id: results and uploads are addressed by these, never by paths."""
+    return secrets.token_urlsafe(12)
+
+
+def shown_name(filename: str | None) -> str:
+    """The user's file name as it may be shown: the last part only, printable, short."""
+    name = (filename or "upload").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if ch.isprintable()).strip() or "upload"
+    return name[:NAME_LIMIT]
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A stored, decoded input: where it lives on the server and what the page may see."""
+
+    id: str
+    name: str  # the user's file name (shown only)
+    path: Path  # server side; never sent to the page
+    width: int
+    height: int
+    thumbnail: bytes  # JPEG
+
+    def public(self) -> dict:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "width": self.width,
+            "height": self.height,
+            "thumbnail": f"/api/pictures/{self.id}/thumbnail.jpg",
+        }
+
+
+class Store:
+    """The pictures of this server run, in ``folder`` (removed by whoever made the folder)."""
+
+    def __init__(self, folder: Path, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS):
+        self.folder = folder
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.max_bytes = max_bytes
+        self.max_pixels = max_pixels
+        self._pictures: dict[str, Picture] = {}
+        self._lock = threading.Lock()
+
+    def too_big(self, name: str, size: int) -> ImageError:
+        return ImageError(
+            f"{name}: file is too large ({_mb(size)}, the limit is {_mb(self.max_bytes)}); "
+            "shrink it first"
+        )
+
+    def add(self, data: bytes, filename: str | None, *, upload: bool = True) -> Picture:
+        """Store and check one upload; ImageError (one line, the user's name) if refused."""
+        name = shown_name(filename)
+        if upload and len(data) > self.max_bytes:
+            raise self.too_big(name, len(data))
+        picture_id = new_id()
+        path = self.folder / picture_id
+        path.write_bytes(data)
+        try:
+            loaded = images.load_image(path, max_pixels=self.max_pixels)
+        except ImageError as e:
+            path.unlink(missing_ok=True)
+            raise ImageError(str(e).replace(str(path), name, 1)) from None
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        height, width = size_of(loaded.rgb)
+        small = resize_to(loaded.rgb, *output_size(height, width, min(THUMB, max(height, width))))
+        thumb = images.encode_image(small, fmt="JPEG", quality=85)
+        picture = Picture(picture_id, name, path, width, height, thumb)
+        with self._lock:
+            self._pictures[picture_id] = picture
+        return picture
+
+    def add_file(self, source: Path, name: str) -> Picture:
+        """A file the server itself chose (a bundled example): the same checks but the
+        upload's byte limit."""
+        return self.add(source.read_bytes(), name, upload=False)
+
+    def get(self, picture_id: str) -> Picture | None:
+        with self._lock:
+            return self._pictures.get(picture_id)

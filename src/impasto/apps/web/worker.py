@@ -1,0 +1,258 @@
+"""The one painting worker: a queue of paintings, painted one at a time in a thread.
+
+A CPU has no room for two paintings at once, so one thread takes them in order. Each is a
+job of ``impasto.jobs`` (prepared when it is asked for, so bad settings are refused at once,
+with the estimate), painted with a ``CancelToken`` and a progress callback that publishes
+events and, every few steps, a JPEG of the current picture. A cancelled painting keeps the
+best picture so far as its result, marked cancelled.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from ... import jobs
+from ...config import StyleConfig
+from ...engine.progress import Cancelled, CancelToken, Progress, rough_duration
+from ...errors import ImpastoError, first_line
+from ...io import images
+from ...ops.resize import size_of
+from . import settings
+from .events import Events
+
+PREVIEW_EVERY = 5  # steps between pictures sent to the page (and the first of every scale)
+QUEUED, PAINTING, DONE, CANCELLED, FAILED = "queued", "painting", "done", "cancelled", "failed"
+GB = 1024**3
+
+
+class Painting:
+    """One asked-for painting, from the queue to its result.
+
+    The job (with its decoded pictures) is let go when the painting ends: a server that runs
+    for days keeps only what the page shows and the result file.
+    """
+
+    def __init__(self, painting_id: str, title: str, job: jobs.Job, start: str) -> None:
+        self.id = painting_id
+        self.title = title  # "tubingen.jpg × starry_night.jpg"
+        self.job: jobs.Job | None = job
+        self.start = start  # what it starts from, as the page says it
+        self.config: StyleConfig = job.config
+        self.out: Path = job.out
+        self.estimate = estimate_of(job)
+        self.state = QUEUED
+        self.token = CancelToken()
+        self.progress: dict[str, Any] | None = None
+        self.preview: bytes | None = None
+        self.error: str | None = None
+        self.elapsed = 0.0
+
+    @property
+    def has_result(self) -> bool:
+        return self.state in (DONE, CANCELLED) and self.out.exists()
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "state": self.state,
+            "settings": settings.changed(self.config),
+            "start": self.start,
+            "width": self.estimate["width"],
+            "height": self.estimate["height"],
+            "estimate": self.estimate,
+            "progress": self.progress,
+            "error": self.error,
+            "elapsed": round(self.elapsed, 2),
+            "result": result_links(self.id) if self.has_result else None,
+        }
+
+
+def estimate_of(job: jobs.Job) -> dict[str, Any]:
+    """What the page shows before a start: time, memory, and the plan of scales."""
+    e = job.estimate
+    h, w = job.final_hw
+    return {
+        "text": e.describe().removeprefix("estimate: "),
+        "seconds": e.seconds,
+        "time": rough_duration(e.seconds),
+        "memory_gb": round(e.memory / GB, 2),
+        "budget_gb": round(e.budget / GB, 2),
+        "scales": [s.size for s in job.plan],
+        "iterations": [s.iterations for s in job.plan],
+        "width": w,
+        "height": h,
+    }
+
+
+def result_links(painting_id: str) -> dict[str, str]:
+    return {ext: f"/api/results/{painting_id}.{ext}" for ext in ("png", "jpg", "webp")}
+
+
+class Worker:
+    """Paints the queue in order in one thread; every change is published to ``events``."""
+
+    def __init__(self, results: Path, events: Events, preview_every: int = PREVIEW_EVERY):
+        self.results = results
+        self.results.mkdir(parents=True, exist_ok=True)
+        self.events = events
+        self.preview_every = max(1, preview_every)
+        self._paintings: dict[str, Painting] = {}  # in the order asked for
+        self._queue: list[str] = []
+        self._current: Painting | None = None
+        self._wake = threading.Condition()
+        self._stopping = False
+        self._network: Any = None
+        self._network_key: tuple | None = None
+        self._thread = threading.Thread(target=self._loop, name="impasto-painter", daemon=True)
+
+    # ------------------------------------------------------------------ asked from requests
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def output_for(self, painting_id: str) -> Path:
+        return self.results / f"{painting_id}.png"
+
+    def submit(
+        self, painting_id: str, title: str, job: jobs.Job, start: str = "the photo"
+    ) -> Painting:
+        painting = Painting(painting_id, title, job, start)
+        with self._wake:
+            self._paintings[painting_id] = painting
+            self._queue.append(painting_id)
+            self.events.publish("queued", painting=painting.public(), queue=list(self._queue))
+            self._wake.notify()
+        return painting
+
+    def get(self, painting_id: str) -> Painting | None:
+        with self._wake:
+            return self._paintings.get(painting_id)
+
+    def cancel(self, painting_id: str) -> bool:
+        """Take a waiting painting off the queue, or stop the one being painted."""
+        with self._wake:
+            painting = self._paintings.get(painting_id)
+            if painting is None or painting.state not in (QUEUED, PAINTING):
+                return False
+            painting.token.cancel()
+            if painting.state == QUEUED:
+                self._queue.remove(painting_id)
+                painting.state, painting.job = CANCELLED, None
+                self.events.publish(
+                    "cancelled", painting=painting.public(), queue=list(self._queue)
+                )
+        return True
+
+    def state(self) -> dict[str, Any]:
+        with self._wake:
+            return {
+                "paintings": [p.public() for p in self._paintings.values()],
+                "queue": list(self._queue),
+                "current": self._current.id if self._current else None,
+            }
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Cancel everything and wait for the thread (the server is stopping)."""
+        with self._wake:
+            self._stopping = True
+            for painting in self._paintings.values():
+                painting.token.cancel()
+            self._wake.notify()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    # ------------------------------------------------------------------ the painting thread
+
+    def _loop(self) -> None:
+        while True:
+            with self._wake:
+                while not self._queue and not self._stopping:
+                    self._wake.wait()
+                if self._stopping:
+                    return
+                painting = self._paintings[self._queue.pop(0)]
+                painting.state = PAINTING
+                self._current = painting
+                self.events.publish("started", painting=painting.public(), queue=list(self._queue))
+            try:
+                self._paint(painting)
+            finally:
+                with self._wake:
+                    self._current, painting.job = None, None
+                    self.events.publish(
+                        painting.state, painting=painting.public(), queue=list(self._queue)
+                    )
+
+    def _paint(self, painting: Painting) -> None:
+        start = time.perf_counter()
+        job = painting.job
+        assert job is not None  # let go only when the painting ends
+        try:
+            network = self._network_for(job)
+            result = jobs.run(job, network, self._reporter(painting), painting.token)
+            jobs.save(job, result)
+            painting.state = DONE
+        except Cancelled as e:
+            try:
+                jobs.save(job, e.image)
+                painting.state = CANCELLED
+            except ImpastoError as error:
+                painting.state, painting.error = FAILED, f"cancelled; not saved: {error}"
+        except ImpastoError as e:
+            painting.state, painting.error = FAILED, first_line(e)
+        except FloatingPointError:
+            painting.state = FAILED
+            painting.error = (
+                "the optimisation diverged (the cost became NaN or infinite); try a lower "
+                "style weight, content weight or tv weight"
+            )
+        except MemoryError:
+            painting.state, painting.error = FAILED, "out of memory; try a smaller size"
+        except Exception as e:  # a bug: said on the page, and the worker goes on
+            painting.state = FAILED
+            painting.error = f"internal error: {type(e).__name__}: {first_line(e)} (a bug)"
+        finally:
+            painting.elapsed = time.perf_counter() - start
+
+    def _network_for(self, job: jobs.Job) -> Any:
+        """The job's network, kept for the next painting that needs the same one."""
+        c = job.config
+        key = (c.network, c.content_layers + c.style_layers, c.pooling, c.weights)
+        if key != self._network_key:
+            self._network, self._network_key = None, None  # free the old one first
+            self._network, self._network_key = jobs.load_network(job), key
+        return self._network
+
+    def _reporter(self, painting: Painting):
+        def report(p: Progress) -> None:
+            info = {
+                "step": p.step,
+                "steps": p.steps,
+                "scale": p.scale,
+                "scales": p.scales,
+                "iteration": p.iteration,
+                "iterations": p.iterations,
+                "width": p.size[1],
+                "height": p.size[0],
+                "elapsed": round(p.elapsed, 2),
+                "seconds_left": round(p.seconds_left, 1),
+                "fraction": round(p.fraction, 4),
+                "losses": {k: round(v, 5) for k, v in p.losses.items()},
+                "preview": None,
+            }
+            if p.iteration == 1 or p.step % self.preview_every == 0 or p.step == p.steps:
+                picture = p.image()
+                painting.preview = images.encode_image(picture, fmt="JPEG", quality=88)
+                h, w = size_of(picture)
+                info["preview"] = f"/api/paintings/{painting.id}/preview.jpg?step={p.step}"
+                info["preview_width"], info["preview_height"] = w, h
+            elif painting.progress is not None:
+                info["preview"] = painting.progress.get("preview")
+            painting.progress = info
+            self.events.publish("progress", painting=painting.id, progress=info)
+
+        return report

@@ -1,0 +1,211 @@
+"""The web page in a real browser: Debian's chromium, driven by Playwright, on a real
+``impasto serve`` subprocess with the real default weights at 64-128 px.
+
+Its own tier (``pytest -m browser``; ``.ci/run`` installs chromium and the extras first).
+Outside CI it skips when chromium or the extras are missing; in CI (``CI`` set) it fails.
+``IMPASTO_SCREENSHOT=docs/img/serve.png`` also saves the screenshot the README shows.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from helpers import EXAMPLES
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+WAIT_MS = 180_000  # any one thing the page waits for (a shared CPU, the weights loading)
+
+
+def _missing(what: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"{what}; CI must run the browser test")
+    pytest.skip(f"{what} (CI runs this test)")
+
+
+@pytest.fixture
+def served(tmp_path):
+    """A real ``impasto serve --port 0``: yields its address; stops it with Ctrl-C after."""
+    for module in ("starlette", "uvicorn", "python_multipart"):
+        try:
+            __import__(module)
+        except ImportError:
+            _missing(f"the web extra is not installed (no {module}): pip install -e '.[web]'")
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    env = {**os.environ, "TMPDIR": str(temp), "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "impasto", "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    line: list[str] = []
+    reader = threading.Thread(target=lambda: line.append(process.stdout.readline()))
+    reader.start()
+    reader.join(120)
+    if not line or "serving on http://127.0.0.1:" not in line[0]:
+        process.kill()
+        raise AssertionError(f"no address from impasto serve: {line} {process.stderr.read()}")
+    url = line[0].split("serving on ", 1)[1].split()[0]
+    try:
+        yield url
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            code = process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+        stderr = process.stderr.read()
+        assert code == 0, stderr
+        assert "stopped; temporary files removed" in stderr
+        left = [p.name for p in temp.iterdir() if p.name.startswith("impasto-serve-")]
+        assert left == [], "temporary files left behind"
+
+
+@pytest.fixture
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("playwright is not installed: pip install -e '.[browser]'")
+    if not CHROMIUM.exists():
+        _missing(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+# The displayed picture, summed in the page: changes when the picture changes.
+PIXELS = """() => {
+  const img = document.getElementById("live");
+  const c = document.createElement("canvas");
+  c.width = img.naturalWidth; c.height = img.naturalHeight;
+  const g = c.getContext("2d"); g.drawImage(img, 0, 0);
+  const d = g.getImageData(0, 0, c.width, c.height).data;
+  let s = 0; for (let i = 0; i < d.length; i += 1) s = (s * 31 + d[i]) % 1000000007;
+  return [img.getAttribute("src"), s, c.width];
+}"""
+
+
+# The painting under way (not ``done``) has its picture on show and its bar moving.
+CURRENT_SHOWN = """done => {
+  const now = document.getElementById("now").dataset.id;
+  const live = document.getElementById("live");
+  return now && now !== done && live.dataset.painting === now && live.complete
+    && Number(document.getElementById("bar").dataset.fraction) > 0;
+}"""
+
+
+def _settings(page, size: int, schedule: str) -> None:
+    page.fill("#field-size", str(size))
+    page.fill("#field-schedule", schedule)
+    page.dispatch_event("#field-schedule", "change")
+
+
+def test_paint_watch_cancel_finish_and_download_in_a_browser(served, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    outside: list[str] = []
+    page.on("request", lambda r: None if r.url.startswith(served) else outside.append(r.url))
+    page.set_default_timeout(WAIT_MS)
+    page.goto(served)
+    page.wait_for_selector("body[data-ready=yes]")
+
+    # two images uploaded by the page's own file inputs, then a second painting for a blend
+    page.set_input_files("#content-input", str(EXAMPLES / "tubingen.jpg"))
+    page.wait_for_selector("#content-thumb img")
+    page.set_input_files("#style-input", str(EXAMPLES / "starry_night.jpg"))
+    page.wait_for_selector("#style-list li img")
+    page.click("#examples-card summary")
+    page.click("#examples li:has-text('the_scream.jpg') >> text=painting")
+    page.wait_for_selector("#style-list li:nth-child(2) input.blend")
+    assert page.locator("#style-list input.blend").count() == 2  # a slider each
+
+    # a bad upload: the loader's one line on the page
+    bad = tmp_path / "notes.png"
+    bad.write_text("not a picture")
+    page.set_input_files("#style-input", str(bad))
+    page.wait_for_selector("#message:has-text('notes.png: not an image file')")
+
+    page.click("#more summary")
+    _settings(page, 64, "64:12")
+    page.wait_for_selector("#estimate:has-text('Output 64×48 px in 1 scale')")
+    assert "About" in page.text_content("#estimate")
+
+    # 1: a short painting that finishes; its PNG downloads
+    page.click("#start")
+    first = page.wait_for_selector("#results li.result.done").get_attribute("data-id")
+    with page.expect_download() as info:
+        page.click(f"#results li[data-id='{first}'] a.download-png")
+    data = Path(info.value.path()).read_bytes()
+    with Image.open(io.BytesIO(data)) as im:
+        assert im.format == "PNG" and im.size == (64, 48)
+        im.load()
+
+    # 2: a long one, watched as it improves; 3 waits behind it in the queue
+    _settings(page, 128, "128:2000")
+    page.click("#start")
+    page.wait_for_function(CURRENT_SHOWN, arg=first)
+    before = page.evaluate(PIXELS)
+    fraction = float(page.get_attribute("#bar", "data-fraction"))
+    page.wait_for_function(
+        "src => document.getElementById('live').getAttribute('src') !== src", arg=before[0]
+    )
+    page.wait_for_function(
+        "f => Number(document.getElementById('bar').dataset.fraction) > f", arg=fraction
+    )
+    page.wait_for_function("() => document.getElementById('live').complete")
+    after = page.evaluate(PIXELS)
+    assert after[1] != before[1] and after[2] == 128  # a new picture, at the size worked on
+    assert "Scale 1 of 1 (128×96 px)" in page.text_content("#status")
+    assert "left" in page.text_content("#status")
+    # 3 refines the first result: "use as start"
+    page.click(f"#results li[data-id='{first}'] >> text=use as start")
+    assert page.input_value("#init") == f"result:{first}"
+    _settings(page, 64, "64:12")
+    page.click("#start")
+    page.wait_for_selector("#queue li[data-id]")
+    assert page.locator("#queue li[data-id]").count() == 1
+    page.click("#more summary")  # closed again, for a shorter screenshot
+    page.wait_for_timeout(1500)  # a few more steps for the picture
+    page.screenshot(path=str(tmp_path / "serve.png"), full_page=True)
+    if os.environ.get("IMPASTO_SCREENSHOT"):
+        shutil.copy(tmp_path / "serve.png", os.environ["IMPASTO_SCREENSHOT"])
+
+    page.click("#cancel")
+    page.wait_for_selector("#results li.result.cancelled img")
+    # 3 starts by itself when 2 is cancelled, and finishes
+    page.wait_for_function("document.querySelectorAll('#results li.result.done').length === 2")
+    assert page.locator("#queue li[data-id]").count() == 0
+    third = page.locator("#results li.result.done").first  # the newest first
+    assert "from the result tubingen.jpg" in third.text_content()
+    cancelled = page.locator("#results li.result.cancelled img")
+    assert cancelled.evaluate("img => img.naturalWidth") == 128  # best so far, at full size
+    assert errors == [] and outside == []

@@ -1,0 +1,452 @@
+"""The web page's API (``impasto serve``), over HTTP against a real uvicorn server in a thread.
+
+Tiny random networks and tiny pictures: what is tested is the serving, not the painting.
+Needs the web extra and httpx (the ``browser`` extra); skipped without them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+import threading
+import time
+import zlib
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("starlette", reason="the web extra is not installed: pip install -e '.[web]'")
+pytest.importorskip(
+    "python_multipart", reason="the web extra is not installed: pip install -e '.[web]'"
+)
+httpx = pytest.importorskip("httpx", reason="httpx is not installed: pip install -e '.[browser]'")
+
+from PIL import Image  # noqa: E402
+
+from helpers import EXAMPLES, picture  # noqa: E402
+from impasto.apps.web import server as web_server  # noqa: E402
+from impasto.apps.web.app import Serving  # noqa: E402
+from impasto.errors import ImageError  # noqa: E402
+from impasto.io import images  # noqa: E402
+
+MAX_BYTES = 200_000
+MAX_PIXELS = 1_000_000
+WAIT = 60.0  # seconds any one expected event may take (the CPU is shared)
+
+
+def png_bytes(h: int, w: int, seed: int) -> bytes:
+    return images.encode_image(picture(h, w, seed), fmt="PNG")
+
+
+def until(condition, what: str, timeout: float = WAIT):
+    """Poll ``condition`` until it returns something truthy; fail naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class Running:
+    """A real server on a free loopback port, with an HTTP client and an event reader."""
+
+    def __init__(self, folder: Path) -> None:
+        self.serving = Serving(
+            folder=folder,
+            max_bytes=MAX_BYTES,
+            max_pixels=MAX_PIXELS,
+            preview_every=1,
+            examples=EXAMPLES,
+        )
+        self.folder = folder
+        sock = web_server.bind("127.0.0.1", 0)
+        self.url = web_server.address(sock)
+        self.server = web_server.make_server(sock, self.serving)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]})
+        self.thread.start()
+        until(lambda: self.server.started, "the server to start")
+        self.client = httpx.Client(base_url=self.url, timeout=WAIT)
+        self.events: list[dict] = []
+        self._reader = threading.Thread(target=self._read_events, daemon=True)
+        self._reader.start()
+        until(lambda: self.events, "the first event (the state)")
+
+    def _read_events(self) -> None:
+        with httpx.Client(base_url=self.url, timeout=None) as client:
+            with client.stream("GET", "/api/events") as response:
+                for line in response.iter_lines():
+                    if line.startswith("data: "):
+                        self.events.append(json.loads(line[6:]))
+
+    def stop(self) -> None:
+        self.client.close()
+        self.server.handle_exit(2, None)  # as Ctrl-C does
+        self.thread.join(30)
+        assert not self.thread.is_alive(), "the server did not stop"
+
+    # conveniences
+    def upload(self, data: bytes, name: str = "photo.png") -> httpx.Response:
+        return self.client.post("/api/pictures", files={"file": (name, data, "image/png")})
+
+    def picture_id(self, h: int, w: int, seed: int, name: str) -> str:
+        response = self.upload(png_bytes(h, w, seed), name)
+        assert response.status_code == 201, response.text
+        return response.json()["id"]
+
+    def paint(self, content: str, styles: list[str], **settings) -> httpx.Response:
+        body = {"content": content, "styles": styles, "settings": settings}
+        return self.client.post("/api/paintings", json=body)
+
+    def of(self, painting_id: str) -> list[dict]:
+        """The events about one painting, in the order they came."""
+        return [
+            e
+            for e in self.events
+            if e.get("painting") == painting_id
+            or (isinstance(e.get("painting"), dict) and e["painting"]["id"] == painting_id)
+        ]
+
+    def ended(self, painting_id: str) -> dict | None:
+        for e in self.of(painting_id):
+            if e["type"] in ("done", "cancelled", "failed"):
+                return e
+        return None
+
+
+@pytest.fixture
+def web(tiny_network, tmp_path):
+    running = Running(tmp_path / "serve")
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def pair(web):
+    """A photo and a painting, uploaded."""
+    return web.picture_id(24, 32, 1, "photo.png"), web.picture_id(32, 32, 2, "painting.png")
+
+
+# ----------------------------------------------------------------------------- uploads
+
+
+def test_the_page_and_its_assets_are_served_from_the_package(web):
+    page = web.client.get("/")
+    assert page.status_code == 200 and "<title>impasto" in page.text
+    for asset in ("/static/app.js", "/static/style.css"):
+        assert web.client.get(asset).status_code == 200
+    # nothing is loaded from elsewhere: every src/href on the page is local
+    for marker in ('src="http', 'href="http', "//cdn", "fonts.googleapis"):
+        assert marker not in page.text
+    assert "http" not in web.client.get("/static/app.js").text.replace("HTTP ", "")
+
+
+def test_an_upload_is_stored_under_a_random_id_with_a_thumbnail(web):
+    response = web.upload(png_bytes(40, 60, 0), "my holiday.png")
+    assert response.status_code == 201
+    body = response.json()
+    assert body["name"] == "my holiday.png" and (body["width"], body["height"]) == (60, 40)
+    assert "holiday" not in body["id"] and len(body["id"]) >= 16
+    assert "path" not in body and str(web.folder) not in response.text
+    stored = list((web.folder / "pictures").iterdir())
+    assert [p.name for p in stored] == [body["id"]]
+    thumb = web.client.get(body["thumbnail"])
+    assert thumb.headers["content-type"] == "image/jpeg"
+    assert Image.open(io.BytesIO(thumb.content)).size == (60, 40)  # small ones are not enlarged
+
+
+def _truncated_png() -> bytes:
+    data = png_bytes(64, 64, 3)
+    return data[: len(data) // 2]
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def _huge_declared_png() -> bytes:
+    """A valid PNG header declaring 40000 x 40000 pixels, and almost no data (a bomb)."""
+    header = struct.pack(">IIBBBBB", 40000, 40000, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", zlib.compress(b""))
+        + _png_chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize(
+    "data, status, words",
+    [
+        (b"hello, this is text\n" * 10, 400, "not an image file"),
+        (_truncated_png(), 400, ""),
+        (_huge_declared_png(), 400, "image is too large"),
+    ],
+    ids=["not-an-image", "truncated", "huge-declared-size"],
+)
+def test_a_bad_upload_gets_the_command_lines_one_line_error(web, tmp_path, data, status, words):
+    response = web.upload(data, "bad.png")
+    assert response.status_code == status
+    message = response.json()["error"]
+    # The very message the command line prints for the same file, with the user's name in it.
+    same = tmp_path / "bad.png"
+    same.write_bytes(data)
+    with pytest.raises(ImageError) as cli:
+        images.load_image(same, max_pixels=MAX_PIXELS)
+    assert message == str(cli.value).replace(str(same), "bad.png")
+    assert message.startswith("bad.png: ") and words in message and "\n" not in message
+    assert str(web.folder) not in message
+    assert list((web.folder / "pictures").iterdir()) == []  # nothing refused is kept
+
+
+def test_an_upload_over_the_byte_limit_is_refused_before_it_is_read(web):
+    response = web.upload(b"\x89PNG" + b"\x00" * (MAX_BYTES + 80_000), "big.png")
+    assert response.status_code == 413
+    assert "too large" in response.json()["error"]
+    assert list((web.folder / "pictures").iterdir()) == []
+
+
+def test_an_upload_just_over_the_limit_is_refused_after_parsing(web):
+    response = web.upload(b"\x89PNG" + b"\x00" * (MAX_BYTES + 10), "big.png")
+    assert response.status_code == 413
+    assert response.json()["error"].startswith("big.png: file is too large")
+
+
+def test_examples_are_named_from_the_servers_own_list_never_by_path(web):
+    names = [e["name"] for e in web.client.get("/api/examples").json()["examples"]]
+    assert "tubingen.jpg" in names and "CREDITS.md" not in names
+    used = web.client.post("/api/examples/tubingen.jpg")
+    assert used.status_code == 201 and used.json()["width"] == 1024
+    for name in ("..%2Fpyproject.toml", "masks%2Ftubingen_sky.png", "CREDITS.md"):
+        assert web.client.post(f"/api/examples/{name}").status_code == 404
+
+
+# ----------------------------------------------------------------------------- settings
+
+
+def test_the_page_gets_every_setting_but_paths_with_its_default(web):
+    import dataclasses
+
+    from impasto.config import INITS, StyleConfig
+
+    body = web.client.get("/api/fields").json()
+    shown = {f["name"]: f for f in body["fields"]}
+    fields = {f.name: f for f in dataclasses.fields(StyleConfig)}
+    assert set(shown) == set(fields) - {"weights", "init"}  # a path; the start is its own control
+    for name, f in shown.items():
+        assert f["default"] == (
+            list(fields[name].default)
+            if isinstance(fields[name].default, tuple)
+            else fields[name].default
+        )
+        assert f["help"] == fields[name].metadata["help"]
+    assert shown["preserve_color"]["choices"] == ["none", "luminance", "histogram", "yuv"]
+    assert shown["size"]["main"] and not shown["tile"]["main"]
+    assert body["inits"] == list(INITS)
+
+
+def test_the_estimate_comes_from_the_prepared_job(web, pair):
+    body = {
+        "content": pair[0],
+        "styles": [pair[1]],
+        "settings": {"size": 32, "schedule": "24:3,32:2"},
+    }
+    estimate = web.client.post("/api/estimate", json=body).json()
+    assert estimate["scales"] == [24, 32] and estimate["iterations"] == [3, 2]
+    assert (estimate["width"], estimate["height"]) == (32, 24)
+    assert (
+        estimate["seconds"] > 0 and estimate["memory_gb"] > 0 and "peak memory" in estimate["text"]
+    )
+
+
+@pytest.mark.parametrize(
+    "settings, words",
+    [
+        ({"size": 0}, "size must be > 0"),
+        ({"strength": -1}, "strength must be >= 0"),
+        ({"preserve_color": "sepia"}, "preserve_color must be one of"),
+        ({"size": "big"}, "size must be a whole number"),
+        ({"weights": "/etc/passwd"}, "unknown setting 'weights'"),
+    ],
+)
+def test_bad_settings_are_refused_in_one_line(web, pair, settings, words):
+    body = {"content": pair[0], "styles": [pair[1]], "settings": settings}
+    for endpoint in ("/api/estimate", "/api/paintings"):
+        response = web.client.post(endpoint, json=body)
+        assert response.status_code == 400 and words in response.json()["error"]
+    assert web.client.get("/api/state").json()["paintings"] == []
+
+
+@pytest.mark.parametrize(
+    "body, words",
+    [
+        ([1, 2], "must be a JSON object"),
+        ({"content": None, "styles": []}, "choose a photo first"),
+        ({"settings": ["size", 64]}, "settings must be an object"),
+        ({"blend": {"a": 1}}, "style_blend must be a list"),
+        ({"init": "sepia"}, "init must be one of content"),
+    ],
+)
+def test_malformed_requests_get_one_line_not_a_crash(web, pair, body, words):
+    if isinstance(body, dict) and "content" not in body:
+        other = web.picture_id(32, 32, 6, "other.png")
+        body = {"content": pair[0], "styles": [pair[1], other], **body}
+    response = web.client.post("/api/paintings", json=body)
+    assert response.status_code == 400 and words in response.json()["error"], response.text
+    assert web.client.post("/api/paintings", content=b"{not json").status_code == 400
+
+
+def test_unknown_ids_are_refused(web, pair):
+    assert web.paint("nope", [pair[1]]).status_code == 400
+    assert web.paint(pair[0], ["nope"]).status_code == 400
+    body = {"content": pair[0], "styles": [pair[1]], "init": "result:nope"}
+    assert "no such result" in web.client.post("/api/paintings", json=body).json()["error"]
+    assert web.client.get("/api/results/nope.png").status_code == 404
+    assert web.client.post("/api/paintings/nope/cancel").status_code == 404
+
+
+# ----------------------------------------------------------------------------- paintings
+
+
+def test_a_painting_reports_progress_in_order_and_its_result_downloads(web, pair):
+    response = web.paint(*[pair[0]], [pair[1]], size=32, schedule="24:3,32:3", optimizer="adam")
+    assert response.status_code == 202 and response.json()["state"] == "queued"
+    painting_id = response.json()["id"]
+    end = until(lambda: web.ended(painting_id), "the painting to end")
+    assert end["type"] == "done", end
+    events = web.of(painting_id)
+    kinds = [e["type"] for e in events]
+    assert kinds[:2] == ["queued", "started"] and kinds[-1] == "done"
+    progress = [e["progress"] for e in events if e["type"] == "progress"]
+    assert set(kinds[2:-1]) == {"progress"} and len(progress) == progress[0]["steps"]
+    assert [p["step"] for p in progress] == list(range(1, len(progress) + 1))
+    assert [p["scale"] for p in progress] == sorted(p["scale"] for p in progress)
+    fractions = [p["fraction"] for p in progress]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    seqs = [e["seq"] for e in events]
+    assert seqs == sorted(seqs)
+    # every step sent a picture (preview_every=1) at the size being worked on
+    first, last = progress[0], progress[-1]
+    assert (first["width"], last["width"]) == (24, 32)
+    preview = web.client.get(last["preview"])
+    assert Image.open(io.BytesIO(preview.content)).size == (32, 24)
+
+    result = end["painting"]["result"]
+    png = web.client.get(result["png"])
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+    assert 'filename="photo_painting.png"' in png.headers["content-disposition"]
+    with Image.open(io.BytesIO(png.content)) as im:
+        assert im.format == "PNG" and im.size == (32, 24)
+    for ext, fmt in (("jpg", "JPEG"), ("webp", "WEBP")):
+        with Image.open(io.BytesIO(web.client.get(result[ext]).content)) as im:
+            assert im.format == fmt and im.size == (32, 24)
+    settings = end["painting"]["settings"]
+    assert settings == {"size": 32, "schedule": "24:3,32:3", "optimizer": "adam"}
+    assert web.serving.worker.get(painting_id).job is None  # its decoded pictures let go
+
+
+def _long(web, content: str, style: str) -> str:
+    """A painting that goes on until it is cancelled."""
+    response = web.paint(content, [style], size=32, schedule="32:100000", optimizer="adam")
+    assert response.status_code == 202, response.text
+    return response.json()["id"]
+
+
+def test_cancel_keeps_the_best_picture_so_far(web, pair):
+    painting_id = _long(web, *pair)
+    until(lambda: len(web.of(painting_id)) >= 6, "a few steps")
+    assert web.client.post(f"/api/paintings/{painting_id}/cancel").status_code == 200
+    end = until(lambda: web.ended(painting_id), "the painting to stop")
+    assert end["type"] == "cancelled"
+    png = web.client.get(end["painting"]["result"]["png"])
+    assert "_cancelled.png" in png.headers["content-disposition"]
+    with Image.open(io.BytesIO(png.content)) as im:
+        assert im.size == (32, 24)
+    assert web.client.post(f"/api/paintings/{painting_id}/cancel").status_code == 409
+
+
+def test_one_painting_at_a_time_the_others_wait_in_order(web, pair):
+    first = _long(web, *pair)
+    until(lambda: any(e["type"] == "started" for e in web.of(first)), "the first to start")
+    second = web.paint(pair[0], [pair[1]], size=24, schedule="24:2").json()["id"]
+    third = web.paint(pair[0], [pair[1]], size=24, schedule="24:2").json()["id"]
+    state = web.client.get("/api/state").json()
+    assert state["current"] == first and state["queue"] == [second, third]
+    states = {p["id"]: p["state"] for p in state["paintings"]}
+    assert states == {first: "painting", second: "queued", third: "queued"}
+    # a waiting painting leaves the queue without a result
+    assert web.client.post(f"/api/paintings/{second}/cancel").status_code == 200
+    assert web.client.get("/api/state").json()["queue"] == [third]
+    assert until(lambda: web.ended(second), "its event")["painting"]["result"] is None
+    web.client.post(f"/api/paintings/{first}/cancel")
+    end = until(lambda: web.ended(third), "the third to end")
+    assert end["type"] == "done"
+    starts = [e["painting"]["id"] for e in web.events if e["type"] == "started"]
+    assert starts == [first, third]
+    assert not any(e["type"] == "progress" for e in web.of(second))
+
+
+def test_a_result_can_be_the_start_of_the_next_painting(web, pair):
+    done = web.paint(pair[0], [pair[1]], size=24, schedule="24:2").json()["id"]
+    until(lambda: web.ended(done), "the first painting")
+    body = {
+        "content": pair[0],
+        "styles": [pair[1]],
+        "init": f"result:{done}",
+        "settings": {"size": 24, "schedule": "24:2"},
+    }
+    again = web.client.post("/api/paintings", json=body)
+    assert again.status_code == 202
+    assert again.json()["start"] == "the result photo.png × painting.png"
+    assert until(lambda: web.ended(again.json()["id"]), "the refinement")["type"] == "done"
+
+
+def test_several_paintings_blend_with_weights(web, pair):
+    other = web.picture_id(32, 32, 5, "other.png")
+    body = {"content": pair[0], "styles": [pair[1], other], "blend": [3, 1]}
+    body["settings"] = {"size": 24, "schedule": "24:2"}
+    response = web.client.post("/api/paintings", json=body)
+    assert response.status_code == 202
+    assert response.json()["settings"]["style_blend"] == [3.0, 1.0]
+    assert response.json()["title"] == "photo.png × painting.png + other.png"
+    body["blend"] = [0, 0]
+    assert "not all zero" in web.client.post("/api/paintings", json=body).json()["error"]
+
+
+def test_the_server_removes_its_temporary_files_when_it_stops(tiny_network, tmp_path):
+    running = Running(tmp_path / "serve")
+    content = running.picture_id(24, 32, 1, "photo.png")
+    style = running.picture_id(32, 32, 2, "painting.png")
+    painting_id = _long(running, content, style)
+    until(lambda: len(running.of(painting_id)) >= 4, "a few steps")
+    assert any((tmp_path / "serve" / "pictures").iterdir())
+    running.stop()  # also while a painting runs and an event stream is open
+    assert not (tmp_path / "serve").exists()
+
+
+def test_other_web_sites_cannot_use_the_server(web, pair):
+    # DNS rebinding: a name that points at 127.0.0.1 is not this server's name
+    assert web.client.get("/api/state", headers={"Host": "evil.example"}).status_code == 421
+    # a page elsewhere may send a form here; it is refused
+    body = {"content": pair[0], "styles": [pair[1]], "settings": {"size": 24}}
+    refused = web.client.post(
+        "/api/paintings", json=body, headers={"Origin": "http://evil.example"}
+    )
+    assert refused.status_code == 403 and "other web pages" in refused.json()["error"]
+    assert web.client.get("/api/state").json()["paintings"] == []
+    # this server's own page may
+    own = web.url.rstrip("/")
+    assert web.client.post("/api/estimate", json=body, headers={"Origin": own}).status_code == 200
+
+
+def test_the_event_log_says_when_a_reader_is_too_far_behind():
+    from impasto.apps.web.events import Events
+
+    events = Events(keep=3)
+    for k in range(5):
+        events.publish("progress", step=k + 1)
+    assert [e["step"] for e in events.since(2)] == [3, 4, 5]
+    assert events.since(1) is None  # event 2 is gone: start again from the whole state
+    assert events.since(5) == []
