@@ -193,6 +193,7 @@ class Worker:
         assert job is not None  # let go only when the painting ends
         try:
             network = self._network_for(job)
+            job = jobs.calibrate(job, network)  # the first painting here times the machine
             result = jobs.run(job, network, self._reporter(painting), painting.token)
             jobs.save(job, result)
             painting.state = DONE
