@@ -1,4 +1,4 @@
-"""The command line: ``impasto CONTENT STYLE... -o OUT``, ``impasto weights``, ``impasto explain``.
+"""The command line: ``impasto CONTENT STYLE... -o OUT`` and ``impasto weights|explain|batch``.
 
 The only code that prints or exits. A run is a job (``impasto.jobs``): prepared (checked,
 decoded, planned) once, announced, painted, saved. torch is imported only when a command runs,
@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from ...errors import ImpastoError, first_line
-from . import explain, options, weights
+from . import batch, explain, options, weights
 from .messages import (
     EXIT_BUG,
     EXIT_DIVERGED,
@@ -129,6 +129,8 @@ def _dispatch(argv: list[str], signals: _Signals) -> int:
         args = options.parse(options.command_parser(), argv)
         if isinstance(args, int):
             return args
+        if args.command == "batch":
+            return batch.run(args)
         return weights.run(args) if args.command == "weights" else explain.run(args)
     args = options.parse(options.stylize_parser(), argv)
     return args if isinstance(args, int) else _run_stylize(args, signals)
