@@ -39,3 +39,17 @@ def tiny_network(network: str, layers, pooling: str = "avg"):
 
     spec = registry.NETWORKS[network]
     return vgg.VGGFeatures(tiny_state_dict(spec.arch), spec.arch, spec.convention, layers, pooling)
+
+
+def tiny_paint(task, *blobs):
+    """The batch worker's ``paint`` with a tiny random network and no weights file: importable
+    by name, so batch tests can hand it to worker processes (which see no monkeypatching)."""
+    from impasto.apps.batch import worker
+
+    def network(job):
+        config = job.config
+        layers = config.content_layers + config.style_layers
+        return tiny_network(config.network, layers, config.pooling), "tiny-" + config.network
+
+    worker._network = network
+    return worker.paint(task, *blobs)

@@ -4,7 +4,8 @@ A job's output name is ``CONTENT_STYLE_KEY.ext`` (``jobs.default_output``'s read
 the first 8 hex digits of its key). The key is the sha256 of everything that decides the
 picture: the full config, the sha256 of every input file, the output format, quality and
 bits. So a re-run finds the same names, a changed setting or picture gets a new name, and two
-contents of the same name in different folders never collide.
+contents of the same name in different folders never collide (unless they are the same bytes:
+then they are the same job, painted once).
 
 A manifest is CSV (a header row, one job a row) or JSON (a list of objects, or an object with
 a ``"jobs"`` list). Its columns: ``content`` and ``style`` (several styles, blended, separated

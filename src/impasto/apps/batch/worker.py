@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ...config import StyleConfig
-from ...engine.progress import CancelToken
+from ...engine.progress import Cancelled, CancelToken
 from ...errors import ImpastoError, first_line
 
 DIVERGED = (
@@ -96,7 +96,7 @@ def paint(task: Task, *blobs: bytes) -> dict[str, Any]:
                 result = _paint(task, local, Path(tmp))
             except ImpastoError as e:
                 return _failed("input", _own_names(first_line(e), local, task.files()))
-    except KeyboardInterrupt:  # a Ray cancel while loading
+    except (Cancelled, KeyboardInterrupt):  # the driver's stop; a Ray cancel while loading
         return {"status": "interrupted"}
     except FloatingPointError:
         return _failed("diverged", DIVERGED)
