@@ -53,3 +53,17 @@ def tiny_paint(task, *blobs):
 
     worker._network = network
     return worker.paint(task, *blobs)
+
+
+def dying_paint(task, *blobs):
+    """A batch painter whose process dies: always for a task named ``always-die*``, and on the
+    first try for ``die-once*`` (it leaves ``CONTENT.died`` behind to know); else done."""
+    import os
+
+    marker = Path(task.content).with_suffix(".died")
+    if task.name.startswith("always-die") or (
+        task.name.startswith("die-once") and not marker.exists()
+    ):
+        marker.touch()
+        os._exit(9)
+    return {"status": "done", "image": b"picture", "pid": os.getpid()}

@@ -486,3 +486,37 @@ def test_worker_reports_a_cancelled_run_as_interrupted(pics, tiny_network, monke
     monkeypatch.setattr(worker, "_cancel", None)
     done = worker.paint(task, *blobs)
     assert done["status"] == "done" and done["image"].startswith(b"\x89PNG")
+
+
+def test_a_dead_worker_costs_one_retry_then_the_job_fails(tmp_path):
+    def task(name: str) -> worker.Task:
+        content = tmp_path / f"{name}.png"
+        return worker.Task(name, TINY, str(content), (), None, (), "png", 95, 8, 1)
+
+    pool = local.LocalPool(1, 1, helpers.dying_paint)
+    try:
+        results = []
+        for name in ("die-once", "always-die"):
+            pool.submit(name, task(name), [])
+            deadline = time.monotonic() + 120
+            while pool.running and time.monotonic() < deadline:
+                results.extend(pool.results(0.2))
+        (first, once), (second, always) = results
+        assert first == "die-once" and once["status"] == "done"  # painted by a fresh worker
+        assert (tmp_path / "die-once.died").exists()
+        assert second == "always-die" and always["status"] == "failed"
+        assert always["kind"] == "worker" and "died twice" in always["error"]
+    finally:
+        pool.close()
+
+
+def test_stop_turns_the_first_signal_into_a_flag_and_the_second_into_an_interrupt():
+    stop = driver.Stop()
+    with stop.installed():
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.01)
+        assert stop.reason == "terminated"
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.5)
+    assert signal.getsignal(signal.SIGTERM) is not stop._on_signal  # put back

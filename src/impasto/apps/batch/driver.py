@@ -224,6 +224,9 @@ def run(
                     finished += result.get("status") != "interrupted"
                     _record(by_name[name], result, summary, folder, say, f"[{finished}/{total}]")
                     summary.write()
+    except KeyboardInterrupt:  # a second Ctrl-C: stop waiting for the running jobs
+        stop.reason = stop.reason or "interrupted"
+        pool.cancel()
     finally:
         pool.close()
         summary.stopped = stop.reason
@@ -286,7 +289,7 @@ def _record(
             summary.set(entry.name, "failed", kind="input", error=error)
             say(f"{count} failed {entry.name}: {error}")
             return
-        seconds = result.get("seconds")
+        seconds = result.get("seconds") or 0.0
         summary.set(entry.name, "done", seconds=seconds, sidecar=sidecar_path(folder, entry).name)
         say(f"{count} done {entry.name} in {seconds:.1f} s")
     elif status == "failed":
