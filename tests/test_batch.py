@@ -520,3 +520,42 @@ def test_stop_turns_the_first_signal_into_a_flag_and_the_second_into_an_interrup
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.5)
     assert signal.getsignal(signal.SIGTERM) is not stop._on_signal  # put back
+
+
+def test_an_unreachable_ray_cluster_is_one_line_at_once(pics, capsys):
+    pytest.importorskip("ray")
+    import socket
+
+    with socket.socket() as s:  # a loopback port that nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    argv = ["batch", str(pics["contents"][0]), "--styles", str(pics["styles"][0]),
+            "-o", str(pics["out"]), "--ray", f"127.0.0.1:{port}"]  # fmt: skip
+    start = time.monotonic()
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"cannot reach the Ray cluster at 127.0.0.1:{port}" in err
+    assert len(err.splitlines()) == 1 and time.monotonic() - start < 60
+
+
+def test_a_manifest_batch_paints_each_row_with_its_own_settings(pics):
+    manifest = pics["out"].parent / "jobs.json"
+    rows = [
+        {"content": "in/photo1.png", "style": "art/paint1.png", "size": 28},
+        {"content": "in/photo2.png", "style": ["art/paint1.png", "art/paint2.png"],
+         "style_blend": "2,1", "output": "blend.jpg"},
+    ]  # fmt: skip
+    manifest.write_text(json.dumps(rows))
+    request = driver.Request(output=str(pics["out"]), manifest=str(manifest), config=TINY)
+    report = driver.run(request, painter=helpers.tiny_paint)
+    assert report.counts["done"] == 2 and not report.failures, report.failures
+    folder = pics["out"]
+    (small,) = [n for n in _files(folder) if n.startswith("photo1_paint1_") and ".png" in n]
+    with Image.open(folder / small) as im:
+        assert max(im.size) == 28
+    with Image.open(folder / "blend.jpg") as im:
+        assert im.format == "JPEG" and max(im.size) == 24  # the base size; its own format
+    record = json.loads((folder / "blend.json").read_text())
+    assert record["config"]["style_blend"] == [2.0, 1.0] and len(record["styles"]) == 2
+    assert record["source"] == f"{manifest}: job 2"
+    assert record["machine"]["threads"] == local.available_cores()  # one worker, every core

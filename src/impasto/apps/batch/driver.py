@@ -255,7 +255,7 @@ def _task(entry: planning.Planned, request: Request, output: planning.Output) ->
         styles=tuple(str(p) for p in entry.style_files),
         init=str(job.init) if job.init else None,
         masks=tuple(str(p) for p in job.masks),
-        fmt=output.fmt,
+        fmt=planning.file_format(job, output),
         quality=output.quality,
         bits=output.bits,
         threads=threads,

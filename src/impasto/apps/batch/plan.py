@@ -172,6 +172,8 @@ def job_key(
     input's path to its sha256 (an unreadable one is keyed by its path).
     """
 
+    fmt = file_format(job, output)
+
     def ids(paths: Iterable[Path]) -> list[str]:
         return [digests.get(str(p), f"unread:{p}") for p in paths]
 
@@ -182,12 +184,17 @@ def job_key(
         "styles": ids(style_files),
         "init": ids([job.init]) if job.init else None,
         "masks": ids(job.masks),
-        "format": output.fmt,
-        "quality": output.quality if output.fmt in ("jpg", "jpeg", "webp") else None,
+        "format": fmt,
+        "quality": output.quality if fmt in ("jpg", "jpeg", "webp") else None,
         "bits": output.bits,
     }
     text = json.dumps(record, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def file_format(job: BatchJob, output: Output) -> str:
+    """The extension the job's picture is written in: its chosen name's, else the batch's."""
+    return Path(job.output).suffix[1:].lower() if job.output else output.fmt
 
 
 def output_name(job: BatchJob, key: str, output: Output) -> str:

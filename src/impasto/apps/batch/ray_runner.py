@@ -13,6 +13,7 @@ cancels the tasks: a running one is interrupted at its next step, a waiting one 
 from __future__ import annotations
 
 import logging
+import socket
 import time
 from collections.abc import Callable
 from typing import Any
@@ -45,6 +46,7 @@ class RayPool:
         ray = self.ray = import_ray()
         if cpus < 1:
             raise ConfigError(f"cpus per job must be at least 1, got {cpus}")
+        _reachable(address)
         try:
             ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
         except Exception as e:  # ConnectionError, and Ray's own errors
@@ -124,6 +126,20 @@ class RayPool:
     def close(self) -> None:
         self._blobs.clear()
         self.ray.shutdown()
+
+
+def _reachable(address: str, timeout: float = 5.0) -> None:
+    """A HOST:PORT that does not answer is said at once (Ray itself would wait for minutes)."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit() or "://" in address:
+        return  # "auto", "ray://...": Ray's own business
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as e:
+        raise ConfigError(
+            f"cannot reach the Ray cluster at {address} ({e.strerror or e}); start one with "
+            "`ray start --head` (see the README)"
+        ) from None
 
 
 def _failure(kind: str, error: str) -> Result:
