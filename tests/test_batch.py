@@ -559,3 +559,37 @@ def test_a_manifest_batch_paints_each_row_with_its_own_settings(pics):
     assert record["config"]["style_blend"] == [2.0, 1.0] and len(record["styles"]) == 2
     assert record["source"] == f"{manifest}: job 2"
     assert record["machine"]["threads"] == local.available_cores()  # one worker, every core
+
+
+def test_the_first_job_on_a_machine_fetches_the_weights_and_the_others_wait(tmp_path, monkeypatch):
+    """Four jobs start at once on an empty cache: one fetch, under the machine-wide lock."""
+    from impasto import jobs
+    from impasto.network import store, vgg
+
+    monkeypatch.setenv("IMPASTO_HOME", str(tmp_path / "cache"))
+    fetches: list[str] = []
+
+    def fetch(name, **kw):
+        fetches.append(name)
+        time.sleep(0.3)  # a download takes a while; the others must wait, not fetch too
+        path = store.cached_path(name)
+        path.write_bytes(b"weights")
+        return path
+
+    monkeypatch.setattr(store, "fetch", fetch)
+    monkeypatch.setattr(jobs, "load_network", lambda job: "network")
+    monkeypatch.setattr(vgg, "weights_digest", lambda network, weights=None: "digest")
+
+    class Job:
+        config = TINY
+
+    results: list[tuple] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(worker._network(Job()))) for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert fetches == ["vgg16-hed"] and results == [("network", "digest")] * 4
+    assert (tmp_path / "cache" / ".fetch.lock").exists()

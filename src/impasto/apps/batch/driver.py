@@ -119,6 +119,8 @@ def check(request: Request) -> None:
 
 
 def output_folder(name: str) -> Path:
+    if name == "-":
+        raise ConfigError("a batch writes many pictures: -o must be a folder, not - (stdout)")
     folder = Path(name).expanduser()
     if folder.exists() and not folder.is_dir():
         raise ConfigError(f"{folder}: is a file; the batch's output must be a folder")
