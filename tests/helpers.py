@@ -67,3 +67,13 @@ def dying_paint(task, *blobs):
         marker.touch()
         os._exit(9)
     return {"status": "done", "image": b"picture", "pid": os.getpid()}
+
+
+def slow_tiny_paint(task, *blobs):
+    """``tiny_paint`` after a second's wait (as if loading): every job lasts long enough for
+    a stop to find it running, whatever the machine's speed; the run itself still checks the
+    stop flag at every step."""
+    import time
+
+    time.sleep(1.0)
+    return tiny_paint(task, *blobs)

@@ -366,10 +366,10 @@ def test_grid_in_two_workers_writes_pictures_sidecars_and_summary_then_skips(pic
 
 
 def test_ctrl_c_stops_running_jobs_writes_nothing_partial_and_a_rerun_resumes(pics):
-    """Slow tiny jobs; Ctrl-C after the first is done: the running one is interrupted and
-    leaves no file (the batch keeps no best-so-far picture), the summary says what finished,
-    and a re-run paints only the rest."""
-    slow = StyleConfig(size=32, min_size=0, iterations=60)
+    """Tiny jobs of a second or more; Ctrl-C after the first is done: the running ones are
+    interrupted and leave no file (the batch keeps no best-so-far picture), the summary says
+    what finished, and a re-run paints only the rest."""
+    slow = StyleConfig(size=32, min_size=0, iterations=20)
     request = _request(pics, config=slow)
     folder = pics["out"]
     summary_path = folder / sidecar.SUMMARY_NAME
@@ -385,7 +385,7 @@ def test_ctrl_c_stops_running_jobs_writes_nothing_partial_and_a_rerun_resumes(pi
 
     killer = threading.Thread(target=interrupt_after_the_first)
     killer.start()
-    report = driver.run(request, painter=helpers.tiny_paint)
+    report = driver.run(request, painter=helpers.slow_tiny_paint)
     killer.join()
     assert report.stopped == "interrupted"
     done = report.counts["done"]
@@ -399,7 +399,7 @@ def test_ctrl_c_stops_running_jobs_writes_nothing_partial_and_a_rerun_resumes(pi
     assert summary["counts"]["done"] == done
     assert {r["output"] for r in summary["jobs"] if r["status"] == "done"} == set(pictures)
     stamps = {n: (folder / n).stat().st_mtime_ns for n in pictures}
-    rest = driver.run(request, painter=helpers.tiny_paint)
+    rest = driver.run(request, painter=helpers.slow_tiny_paint)
     assert (rest.counts["skipped"], rest.counts["done"]) == (done, 4 - done)
     assert stamps == {n: (folder / n).stat().st_mtime_ns for n in pictures}  # none twice
 
