@@ -263,10 +263,11 @@ def command_parser() -> argparse.ArgumentParser:
 
 _BATCH_EPILOG = """\
 Outputs are named CONTENT_STYLE_KEY.ext, KEY a short hash of the settings and the inputs'
-contents, each with a sidecar KEY.json (inputs and their sha256, config, version, weights,
-losses, time, machine), and OUTDIR/batch-summary.json lists every job. A re-run skips what
-is done and paints the rest; --overwrite paints everything again. Ctrl-C or SIGTERM stops
-the running jobs (an interrupted job writes nothing) and keeps what finished.
+contents, each with a sidecar CONTENT_STYLE_KEY.json (inputs and their sha256, config,
+version, weights, losses, time, machine), and OUTDIR/batch-summary.json lists every job.
+A re-run skips what is done and paints the rest; --overwrite paints everything again.
+Ctrl-C or SIGTERM stops the running jobs (an interrupted job writes nothing) and keeps
+what finished. Give CONTENT before --styles: it takes every name up to the next option.
 
 Manifest: CSV with a header row, or JSON (a list of objects); columns content, style
 (several: a;b, blended), and optionally output, init, mask, and any painting option
