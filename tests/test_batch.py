@@ -593,3 +593,59 @@ def test_the_first_job_on_a_machine_fetches_the_weights_and_the_others_wait(tmp_
         thread.join()
     assert fetches == ["vgg16-hed"] and results == [("network", "digest")] * 4
     assert (tmp_path / "cache" / ".fetch.lock").exists()
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "stat").read_text().split()[3] == str(pid):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().split()[2]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_workers_end_when_their_driver_is_killed_outright(pics, tmp_path):
+    """SIGKILL leaves the driver no chance to stop its workers: they notice and end."""
+    script = tmp_path / "drive.py"
+    script.write_text(
+        "import sys\n"
+        f"sys.path.insert(0, {str(Path(helpers.__file__).parent)!r})\n"
+        "import helpers\n"
+        "from impasto.apps.batch import driver\n"
+        "from impasto.config import StyleConfig\n"
+        "if __name__ == '__main__':\n"
+        f"    request = driver.Request(output={str(pics['out'])!r}, "
+        f"contents=({str(pics['contents'][0])!r},), styles=({str(pics['styles'][0])!r},), "
+        "config=StyleConfig(size=24, min_size=0, iterations=3), workers=2, cores=2)\n"
+        "    driver.run(request, painter=helpers.slow_tiny_paint)\n"
+    )
+    process = subprocess.Popen([sys.executable, str(script)])
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 120
+        while len(workers) < 2 and time.monotonic() < deadline:  # a worker and the tracker
+            workers = _children(process.pid)
+            time.sleep(0.1)
+        assert workers, "no worker process started"
+        time.sleep(0.5)
+        process.kill()
+        process.wait()
+        deadline = time.monotonic() + 30
+        while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not [p for p in workers if _alive(p)]
+    finally:
+        process.kill()
+        for pid in [*_children(process.pid), *workers]:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)

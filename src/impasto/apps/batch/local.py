@@ -78,7 +78,7 @@ class LocalPool:
             self.workers,
             mp_context=self._context,
             initializer=worker.init_process,
-            initargs=(self.threads, self._stop),
+            initargs=(self.threads, self._stop, os.getpid()),
         )
 
     def submit(self, ident: str, task: Any, inputs: list[tuple[str, bytes]]) -> None:

@@ -67,19 +67,30 @@ class _EventToken(CancelToken):
 _cancel: CancelToken | None = None
 
 
-def init_process(threads: int, cancel_event: Any) -> None:
+def init_process(threads: int, cancel_event: Any, driver: int) -> None:
     """A local worker process's start: its share of the cores, and the driver's stop flag.
 
-    Ctrl-C reaches every process of the terminal's group; the driver alone decides what
-    happens, through the flag, so the workers ignore it.
+    Ctrl-C reaches every process of the terminal's group, and a service manager's SIGTERM
+    every process of the service; the driver alone decides what happens, through the flag,
+    so the workers ignore both (a worker whose driver is gone ends after its job).
     """
     global _cancel
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    threading.Thread(target=_end_with, args=(driver,), daemon=True).start()
     os.environ["OMP_NUM_THREADS"] = str(threads)
     import torch
 
     torch.set_num_threads(threads)
     _cancel = _EventToken(cancel_event)
+
+
+def _end_with(driver: int, every: float = 1.0) -> None:
+    """A local worker whose driver is gone (killed outright, so it could not stop it) ends:
+    nobody would write its picture, and it would hold its cores for nothing."""
+    while os.getppid() == driver:
+        time.sleep(every)
+    os._exit(1)
 
 
 def paint(task: Task, *blobs: bytes) -> dict[str, Any]:
