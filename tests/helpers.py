@@ -39,3 +39,41 @@ def tiny_network(network: str, layers, pooling: str = "avg"):
 
     spec = registry.NETWORKS[network]
     return vgg.VGGFeatures(tiny_state_dict(spec.arch), spec.arch, spec.convention, layers, pooling)
+
+
+def tiny_paint(task, *blobs):
+    """The batch worker's ``paint`` with a tiny random network and no weights file: importable
+    by name, so batch tests can hand it to worker processes (which see no monkeypatching)."""
+    from impasto.apps.batch import worker
+
+    def network(job):
+        config = job.config
+        layers = config.content_layers + config.style_layers
+        return tiny_network(config.network, layers, config.pooling), "tiny-" + config.network
+
+    worker._network = network
+    return worker.paint(task, *blobs)
+
+
+def dying_paint(task, *blobs):
+    """A batch painter whose process dies: always for a task named ``always-die*``, and on the
+    first try for ``die-once*`` (it leaves ``CONTENT.died`` behind to know); else done."""
+    import os
+
+    marker = Path(task.content).with_suffix(".died")
+    if task.name.startswith("always-die") or (
+        task.name.startswith("die-once") and not marker.exists()
+    ):
+        marker.touch()
+        os._exit(9)
+    return {"status": "done", "image": b"picture", "pid": os.getpid()}
+
+
+def slow_tiny_paint(task, *blobs):
+    """``tiny_paint`` after a second's wait (as if loading): every job lasts long enough for
+    a stop to find it running, whatever the machine's speed; the run itself still checks the
+    stop flag at every step."""
+    import time
+
+    time.sleep(1.0)
+    return tiny_paint(task, *blobs)

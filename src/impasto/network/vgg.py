@@ -133,3 +133,19 @@ def load_features(
     if key not in _STATE_DICTS:
         _STATE_DICTS[key] = store.load_weights(network, weights_path, on_progress=on_progress)
     return VGGFeatures(_STATE_DICTS[key], spec.arch, spec.convention, layers, pooling)
+
+
+_DIGESTS: dict[tuple[str, str | None], str] = {}
+
+
+def weights_digest(network: str, weights_path: str | None = None) -> str:
+    """sha256 (``store.state_digest``) of the weights ``load_features`` paints with, computed
+    once per process; a record of which weights made a picture."""
+    from . import store
+
+    key = (network, None if weights_path is None else str(weights_path))
+    if key not in _DIGESTS:
+        if key not in _STATE_DICTS:
+            _STATE_DICTS[key] = store.load_weights(network, weights_path)
+        _DIGESTS[key] = store.state_digest(_STATE_DICTS[key])
+    return _DIGESTS[key]

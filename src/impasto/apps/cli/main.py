@@ -1,4 +1,4 @@
-"""The command line: ``impasto CONTENT STYLE... -o OUT``, ``impasto weights``, ``impasto explain``.
+"""The command line: ``impasto CONTENT STYLE... -o OUT`` and ``impasto weights|explain|batch``.
 
 The only code that prints or exits. A run is a job (``impasto.jobs``): prepared (checked,
 decoded, planned) once, announced, painted, saved. torch is imported only when a command runs,
@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from ...errors import ImpastoError, first_line
-from . import explain, options, serve, weights
+from . import batch, explain, options, serve, weights
 from .messages import (
     EXIT_BUG,
     EXIT_DIVERGED,
@@ -129,7 +129,12 @@ def _dispatch(argv: list[str], signals: _Signals) -> int:
         args = options.parse(options.command_parser(), argv)
         if isinstance(args, int):
             return args
-        runs = {"weights": weights.run, "explain": explain.run, "serve": serve.run}
+        runs = {
+            "weights": weights.run,
+            "explain": explain.run,
+            "serve": serve.run,
+            "batch": batch.run,
+        }
         return runs[args.command](args)
     args = options.parse(options.stylize_parser(), argv)
     return args if isinstance(args, int) else _run_stylize(args, signals)

@@ -21,7 +21,7 @@ from ...network.registry import DEFAULT_NETWORK, NETWORKS
 from . import explain, serve
 from .messages import EXIT_USAGE, flag
 
-COMMANDS = ("weights", "explain", "serve")
+COMMANDS = ("weights", "explain", "serve", "batch")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -167,7 +167,8 @@ Other commands:
                                         put a network's weights into the cache
   impasto explain --help                what the settings do, step by step
   impasto serve [--port N] [--open]     a web page on this computer to paint with
-A content file literally named 'weights', 'explain' or 'serve' must be written as ./serve.
+  impasto batch --help                  many pictures: grids, manifests, workers, Ray
+A content file literally named 'weights', 'explain', 'serve' or 'batch' must be written as ./serve.
 
 Exit status: 0 done, 1 the optimisation diverged, 2 bad input or usage, 3 out of
 memory, 4 an internal error (please report it), 130 interrupted by Ctrl-C, 143 by
@@ -258,7 +259,108 @@ def command_parser() -> argparse.ArgumentParser:
     _add_weights_parser(commands)
     explain.add_parser(commands)
     serve.add_parser(commands, _Formatter)
+    _add_batch_parser(commands)
     return parser
+
+
+_BATCH_EPILOG = """\
+Outputs are named CONTENT_STYLE_KEY.ext, KEY a short hash of the settings and the inputs'
+contents, each with a sidecar CONTENT_STYLE_KEY.json (inputs and their sha256, config,
+version, weights, losses, time, machine), and OUTDIR/batch-summary.json lists every job.
+A re-run skips what is done and paints the rest; --overwrite paints everything again.
+Ctrl-C or SIGTERM stops the running jobs (an interrupted job writes nothing) and keeps
+what finished. Give CONTENT before --styles: it takes every name up to the next option.
+
+Manifest: CSV with a header row, or JSON (a list of objects); columns content, style
+(several: a;b, blended), and optionally output, init, mask, and any painting option
+(size, style_weight, ...). Empty cells take the command line's values.
+
+Exit status: 0 every job done or skipped; else the most serious failure: 1 diverged,
+2 bad input or usage, 3 out of memory (or a worker killed), 4 an internal error;
+130 stopped by Ctrl-C, 143 by SIGTERM.
+
+Examples:
+  impasto batch photos/ --styles paintings/ -o out/ --size 384 --workers 2
+  impasto batch --manifest jobs.csv -o out/ --contact-sheet
+  impasto batch photos/ --styles paintings/ -o out/ --ray 127.0.0.1:6379
+"""
+
+
+def _add_batch_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "batch",
+        help="paint many pictures: every content x every style, or a manifest; resumable",
+        usage="impasto batch [CONTENT ...] --styles STYLE ... -o OUTDIR [options]\n"
+        "       impasto batch --manifest FILE -o OUTDIR [options]",
+        description="Paint many pictures, skipping those already done, on this machine or\n"
+        "a Ray cluster.",
+        epilog=_BATCH_EPILOG,
+        formatter_class=_Formatter,
+    )
+    parser.add_argument(
+        "contents", nargs="*", metavar="CONTENT", help="content images or folders of them"
+    )
+    jobs = parser.add_argument_group("jobs")
+    jobs.add_argument(
+        "--styles", nargs="+", metavar="STYLE",
+        help="style images or folders of them (each image one style)",
+    )  # fmt: skip
+    jobs.add_argument(
+        "--manifest", metavar="FILE",
+        help="a CSV or JSON file with one job a row, instead of CONTENT and --styles",
+    )  # fmt: skip
+    jobs.add_argument(
+        "--pairs", action="store_true",
+        help="the i-th content with the i-th style, instead of every content with every style "
+        "(default: off)",
+    )  # fmt: skip
+    out = parser.add_argument_group("output")
+    out.add_argument(
+        "-o", "--output", metavar="OUTDIR", required=True,
+        help="folder for the pictures, sidecars and summary (created if need be)",
+    )  # fmt: skip
+    out.add_argument(
+        "--overwrite", action="store_true",
+        help="paint every job again, even those done (default: off)",
+    )  # fmt: skip
+    out.add_argument(
+        "--format", default="png", choices=("png", "jpg", "webp", "tif"),
+        help="picture format (default: png)",
+    )  # fmt: skip
+    out.add_argument(
+        "--quality", type=_at_least(1, 100), default=95, metavar="Q",
+        help="JPEG/WebP quality 1..100 (default: 95)",
+    )  # fmt: skip
+    out.add_argument(
+        "--bits", type=int, choices=(8, 16), default=8,
+        help="bits per channel; 16 needs png or tif (default: 8)",
+    )  # fmt: skip
+    out.add_argument(
+        "--contact-sheet", action="store_true",
+        help="also write OUTDIR/contact-sheet.png with every result (default: off)",
+    )  # fmt: skip
+    where = parser.add_argument_group("running")
+    where.add_argument(
+        "--workers", type=_at_least(1), default=1, metavar="N",
+        help="jobs at once on this machine, each with cores/N threads (default: 1)",
+    )  # fmt: skip
+    where.add_argument(
+        "--cores", type=_at_least(1), metavar="N",
+        help="cores to divide among the workers (default: all this process may use)",
+    )  # fmt: skip
+    where.add_argument(
+        "--ray", metavar="ADDRESS",
+        help="run each job as a task on the Ray cluster at ADDRESS (HOST:PORT, or auto); "
+        "needs pip install 'impasto[ray]' (default: local)",
+    )  # fmt: skip
+    where.add_argument(
+        "--cpus-per-job", type=_at_least(1), default=1, metavar="N",
+        help="with --ray: CPUs (and torch threads) each job asks for (default: 1)",
+    )  # fmt: skip
+    where.add_argument(
+        "-q", "--quiet", action="store_true", help="print only failures (default: off)"
+    )
+    add_config_options(parser.add_argument_group("painting (every job; a manifest may override)"))
 
 
 def _add_weights_parser(commands: Any) -> None:

@@ -1,0 +1,302 @@
+"""The batch's driver: plan the jobs, skip what is done, hand out the rest, write every file.
+
+Workers (local processes or Ray tasks) only paint; the driver alone writes into the output
+folder: each picture and its sidecar atomically, and the summary after every job, so that a
+kill at any moment leaves only whole files, and the summary tells what finished. Ctrl-C or
+SIGTERM stops the batch cleanly: no new job starts, the running ones are interrupted (and
+write nothing), the summary is written, and a re-run paints what is left. A second Ctrl-C
+stops at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from ...config import StyleConfig
+from ...errors import ConfigError
+from ...io.images import SAVE_FORMATS, SIXTEEN_BIT_FORMATS
+from . import plan as planning
+from .sidecar import Summary, is_done, sidecar, sidecar_path, write_atomic, write_json
+from .worker import Task
+
+POLL = 0.2  # seconds between looks at the workers and at the stop flag
+
+
+@dataclass(frozen=True)
+class Request:
+    """A batch as the user asked for it."""
+
+    output: str
+    contents: tuple[str, ...] = ()
+    styles: tuple[str, ...] = ()
+    manifest: str | None = None
+    config: StyleConfig = field(default_factory=StyleConfig)
+    init: str | None = None  # an init image for every job (the manifest may set its own)
+    pairs: bool = False
+    overwrite: bool = False
+    workers: int = 1
+    cores: int | None = None  # default: every core this process may use
+    ray: str | None = None  # a Ray cluster's address
+    cpus_per_job: int = 1  # with Ray
+    contact_sheet: bool = False
+    fmt: str = "png"
+    quality: int = 95
+    bits: int = 8
+
+
+@dataclass
+class Report:
+    counts: dict[str, int]
+    failures: list[tuple[str, str, str]]  # name, kind, one-line error
+    stopped: str | None  # None, "interrupted" (SIGINT) or "terminated" (SIGTERM)
+    summary: Path
+    sheet: Path | None = None
+
+
+class Executor(Protocol):
+    @property
+    def capacity(self) -> int: ...  # jobs to hand out at once
+    @property
+    def running(self) -> int: ...  # jobs handed out and not yet back
+
+    def describe(self) -> str: ...
+    def submit(self, ident: str, task: Task, inputs: list[tuple[str, bytes]]) -> None: ...
+    def results(self, timeout: float) -> list[tuple[str, dict[str, Any]]]: ...
+    def cancel(self) -> None: ...
+    def close(self) -> None: ...
+
+
+class Stop:
+    """Ctrl-C and SIGTERM as a flag the driver looks at; a second one stops at once."""
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        if self.reason is not None:
+            raise KeyboardInterrupt
+        self.reason = "terminated" if signum == signal.SIGTERM else "interrupted"
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[Stop]:
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+        for s in before:
+            signal.signal(s, self._on_signal)
+        try:
+            yield self
+        finally:
+            for s, handler in before.items():
+                signal.signal(s, handler)
+
+
+def check(request: Request) -> None:
+    """Everything about the request that needs no file: fail before any work."""
+    if f".{request.fmt}" not in SAVE_FORMATS:
+        raise ConfigError(f"format must be one of {', '.join(planning.FORMATS)}, got {request.fmt}")
+    if request.bits == 16 and SAVE_FORMATS[f".{request.fmt}"] not in SIXTEEN_BIT_FORMATS:
+        raise ConfigError("16-bit output needs format png or tif")
+    if not 1 <= request.quality <= 100:
+        raise ConfigError(f"quality must be between 1 and 100, got {request.quality}")
+    if request.manifest is not None and (request.contents or request.styles):
+        raise ConfigError("give either a manifest or contents and styles, not both")
+    if request.manifest is None and not request.contents:
+        raise ConfigError("nothing to paint: give CONTENT files or folders, or --manifest FILE")
+    if request.manifest is None and not request.styles:
+        raise ConfigError("no styles: give --styles FILE|FOLDER ...")
+    if request.ray is not None and request.workers != 1:
+        raise ConfigError("--workers is for local runs; with --ray use --cpus-per-job")
+
+
+def output_folder(name: str) -> Path:
+    if name == "-":
+        raise ConfigError("a batch writes many pictures: -o must be a folder, not - (stdout)")
+    folder = Path(name).expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"{folder}: is a file; the batch's output must be a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(f"{folder}: cannot create the output folder ({e.strerror})") from None
+    if not os.access(folder, os.W_OK):
+        raise ConfigError(f"{folder}: the output folder is not writable")
+    return folder
+
+
+def make_plan(request: Request) -> planning.Plan:
+    folder = output_folder(request.output)
+    output = planning.Output(folder, request.fmt, request.quality, request.bits)
+    grid = None
+    if request.manifest is not None:
+        jobs = planning.read_manifest(request.manifest, request.config)
+    else:
+        jobs, grid = planning.grid_jobs(
+            request.contents, request.styles, request.config, pairs=request.pairs, init=request.init
+        )
+    return planning.plan(jobs, output, grid)
+
+
+def executor(request: Request, painter: Callable[..., dict[str, Any]] | None = None) -> Executor:
+    from . import worker
+
+    paint = painter or worker.paint
+    if request.ray is not None:
+        from .ray_runner import RayPool
+
+        return RayPool(request.ray, request.cpus_per_job, paint)
+    from .local import LocalPool, threads_per_worker
+
+    return LocalPool(request.workers, threads_per_worker(request.workers, request.cores), paint)
+
+
+def run(
+    request: Request,
+    say: Callable[[str], None] = lambda _line: None,
+    painter: Callable[..., dict[str, Any]] | None = None,
+) -> Report:
+    """Paint the batch; ``say`` gets one line per event. ``painter`` replaces worker.paint
+    (tests give a tiny network)."""
+    check(request)
+    if request.ray is not None:
+        from .ray_runner import import_ray
+
+        import_ray()  # a missing extra is said before anything is read
+    elif request.workers > 1 or request.cores is not None:
+        from .local import threads_per_worker
+
+        threads_per_worker(request.workers, request.cores)
+    batch = make_plan(request)
+    folder = batch.output.folder
+    pool = executor(request, painter)
+    summary = Summary(folder, batch.jobs, pool.describe())
+    todo: deque[planning.Planned] = deque()
+    for entry in batch.jobs:
+        if entry.error is not None:
+            summary.set(entry.name, "failed", kind="input", error=entry.error)
+        elif not request.overwrite and is_done(folder, entry):
+            summary.set(entry.name, "skipped", sidecar=sidecar_path(folder, entry).name)
+        else:
+            todo.append(entry)
+    counts = summary.counts()
+    say(
+        f"{len(batch.jobs)} job(s): {len(todo)} to paint, {counts['skipped']} done before"
+        + (f", {counts['failed']} with unreadable inputs" if counts["failed"] else "")
+        + (f", {batch.duplicates} duplicate(s) dropped" if batch.duplicates else "")
+        + f"; {pool.describe()}; output {folder}"
+    )
+    for entry in batch.jobs:
+        if entry.error is not None:
+            say(f"failed {entry.name}: {entry.error}")
+    summary.write()
+    by_name = {entry.name: entry for entry in batch.jobs}
+    stop = Stop()
+    total = len(todo)
+    finished = 0
+    cancelled = False
+    try:
+        with stop.installed():
+            while todo or pool.running:
+                if stop.reason is not None and not cancelled:
+                    cancelled = True
+                    todo.clear()  # their rows stay "pending"
+                    pool.cancel()
+                    say(f"{stop.reason}: stopping the running job(s); nothing half-written")
+                while todo and pool.running < pool.capacity:
+                    entry = todo.popleft()
+                    try:
+                        inputs = _inputs(entry)
+                    except OSError as e:
+                        finished += 1
+                        error = planning.unreadable(Path(e.filename or entry.job.content), e)
+                        result = {"status": "failed", "kind": "input", "error": error}
+                        _record(entry, result, summary, folder, say, f"[{finished}/{total}]")
+                        continue
+                    pool.submit(entry.name, _task(entry, request, batch.output), inputs)
+                for name, result in pool.results(POLL):
+                    finished += result.get("status") != "interrupted"
+                    _record(by_name[name], result, summary, folder, say, f"[{finished}/{total}]")
+                    summary.write()
+    except KeyboardInterrupt:  # a second Ctrl-C: stop waiting for the running jobs
+        stop.reason = stop.reason or "interrupted"
+        pool.cancel()
+    finally:
+        pool.close()
+        summary.stopped = stop.reason
+        summary.write(finished=stop.reason is None)
+    statuses = {name: row["status"] for name, row in summary.rows.items()}
+    sheet = None
+    if request.contact_sheet and stop.reason is None:
+        from .sheet import contact_sheet
+
+        sheet = contact_sheet(batch, statuses)
+    failures = [
+        (name, row.get("kind", "input"), row.get("error", ""))
+        for name, row in summary.rows.items()
+        if row["status"] == "failed"
+    ]
+    return Report(summary.counts(), failures, stop.reason, summary.path, sheet)
+
+
+def _task(entry: planning.Planned, request: Request, output: planning.Output) -> Task:
+    job = entry.job
+    threads = request.cpus_per_job if request.ray is not None else 0
+    return Task(
+        name=entry.name,
+        config=job.config,
+        content=str(job.content),
+        styles=tuple(str(p) for p in entry.style_files),
+        init=str(job.init) if job.init else None,
+        masks=tuple(str(p) for p in job.masks),
+        fmt=planning.file_format(job, output),
+        quality=output.quality,
+        bits=output.bits,
+        threads=threads,
+    )
+
+
+def _inputs(entry: planning.Planned) -> list[tuple[str, bytes]]:
+    """Each input's bytes, read now: the bytes hashed at planning are the ones painted, unless
+    the file changed in between (then the picture's sidecar says the hash it was planned with;
+    the next run will see the change and paint it again)."""
+    job = entry.job
+    paths = [job.content, *entry.style_files, *([job.init] if job.init else []), *job.masks]
+    return [(str(p), Path(p).read_bytes()) for p in paths]
+
+
+def _record(
+    entry: planning.Planned,
+    result: dict[str, Any],
+    summary: Summary,
+    folder: Path,
+    say: Callable[[str], None],
+    count: str,
+) -> None:
+    status = result.get("status")
+    if status == "done":
+        try:
+            write_atomic(folder / entry.name, result["image"])
+            write_json(sidecar_path(folder, entry), sidecar(entry, result))
+        except OSError as e:
+            error = f"{folder / entry.name}: cannot write ({e.strerror or e})"
+            summary.set(entry.name, "failed", kind="input", error=error)
+            say(f"{count} failed {entry.name}: {error}")
+            return
+        seconds = result.get("seconds") or 0.0
+        summary.set(entry.name, "done", seconds=seconds, sidecar=sidecar_path(folder, entry).name)
+        say(f"{count} done {entry.name} in {seconds:.1f} s")
+    elif status == "failed":
+        kind, error = result.get("kind", "bug"), result.get("error", "failed")
+        summary.set(entry.name, "failed", kind=kind, error=error)
+        say(f"{count} failed {entry.name}: {error}")
+    else:
+        summary.set(entry.name, "interrupted")

