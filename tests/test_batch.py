@@ -92,7 +92,7 @@ def test_json_manifest_takes_native_values_lists_and_an_init_file(tmp_path):
     first, second = plan.read_manifest(manifest, StyleConfig())
     assert first.styles == (tmp_path / "s1.png", tmp_path / "s2.png")
     assert first.config.size == 48 and isinstance(first.config.size, int)
-    assert second.init == tmp_path / "start.png" and second.config.init == "content"
+    assert second.init == tmp_path / "start.png" and second.config.init == StyleConfig().init
     assert second.config.style_blend == (2.0, 1.0)
     assert second.config.preserve_color == "luminance"
     assert second.where == f"{manifest}: job 2"

@@ -286,7 +286,7 @@ def test_bad_settings_are_refused_in_one_line(web, pair, settings, words):
         ({"content": None, "styles": []}, "choose a photo first"),
         ({"settings": ["size", 64]}, "settings must be an object"),
         ({"blend": {"a": 1}}, "style_blend must be a list"),
-        ({"init": "sepia"}, "init must be one of content"),
+        ({"init": "sepia"}, "init must be one of recolor"),
     ],
 )
 def test_malformed_requests_get_one_line_not_a_crash(web, pair, body, words):
@@ -343,7 +343,7 @@ def test_a_painting_reports_progress_in_order_and_its_result_downloads(web, pair
         with Image.open(io.BytesIO(web.client.get(result[ext]).content)) as im:
             assert im.format == fmt and im.size == (32, 24)
     settings = end["painting"]["settings"]
-    assert settings == {"size": 32, "schedule": "24:3,32:3", "optimizer": "adam"}
+    assert settings == {"size": 32, "schedule": "24:3,32:3", "optimizer": "adam"}  # not defaults
     assert web.serving.worker.get(painting_id).job is None  # its decoded pictures let go
 
 

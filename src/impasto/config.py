@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields
 
 from .errors import ConfigError
 
-INITS = ("content", "recolor", "noise")
+INITS = ("recolor", "content", "noise")  # the default first
 OPTIMIZERS = ("lbfgs", "adam")
 LOSS_FORMS = ("relative", "seed")
 PRESERVE_COLORS = ("none", "luminance", "histogram", "yuv")
@@ -73,13 +73,13 @@ class StyleConfig:
         choices=LOSS_FORMS,
     )
     init: str = _opt(
-        "content",
+        "recolor",
         "start from the content image, the content recoloured to the paintings' colours "
         "(recolor), noise, or an image file",
     )
     optimizer: str = _opt("lbfgs", "lbfgs or adam", choices=OPTIMIZERS)
     smooth_steps: float = _opt(
-        0.0,
+        8.0,
         "precondition the optimiser so that its steps favour features larger than this many "
         "pixels (Fourier basis; stops a fine ripple in flat regions); 0 = steps on raw pixels",
     )

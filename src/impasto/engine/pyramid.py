@@ -32,8 +32,9 @@ def _initial_image(
     init_image: torch.Tensor | None,
     styles: Sequence[torch.Tensor] = (),
 ) -> torch.Tensor:
-    """Start from the content (default), the content in the paintings' colours, seeded
-    uniform noise as in the notes, or an image."""
+    """Start from the content in the colours of ``styles`` (default: the pooled pixels of the
+    paintings in the blend), the content itself, seeded uniform noise as in the notes, or an
+    image."""
     if init_image is not None:
         return resize_to(init_image, *content.shape[-2:])
     if config.init == "noise":
@@ -290,7 +291,9 @@ class _Painting:
                     content_s, styles_s, region_blends, masks_s, tiles, style_tiles
                 )
                 if image is None:
-                    image = _initial_image(config, content_s, init_image, styles_s)
+                    blend = config.blend(len(styles_s))
+                    painted = [s for s, w in zip(styles_s, blend) if w > 0] or styles_s
+                    image = _initial_image(config, content_s, init_image, painted)
                 else:
                     image = _upsample(image, content_s)
                 image = _optimise_scale(

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ... import jobs
 from ...errors import ConfigError
 from . import settings
+from .settings import DEFAULT_INIT
 
 if TYPE_CHECKING:
     from .app import Serving
@@ -37,10 +38,10 @@ def job_spec(serving: Serving, body: dict[str, Any], output: Path) -> tuple[jobs
     blend = body.get("blend")
     if blend is not None and len(style_ids) > 1:
         values["style_blend"] = blend
-    init, init_path = str(body.get("init") or "content"), None
+    init, init_path = str(body.get("init") or DEFAULT_INIT), None
     if init.startswith(("picture:", "result:")):
         init_path = _init_path(serving, init)
-        init = "content"
+        init = DEFAULT_INIT  # not used: the picture is the start
     config = settings.config_from(values, init)
     spec = jobs.JobSpec(
         content=content.path,
@@ -68,7 +69,7 @@ def _init_path(serving: Serving, init: str) -> Path:
 
 def start_of(serving: Serving, body: dict[str, Any]) -> str:
     """What a (prepared, so checked) request starts from, in the page's words."""
-    init = str(body.get("init") or "content")
+    init = str(body.get("init") or DEFAULT_INIT)
     kind, _, ident = init.partition(":")
     if kind == "result":
         painting = serving.worker.get(ident)
@@ -76,7 +77,8 @@ def start_of(serving: Serving, body: dict[str, Any]) -> str:
     if kind == "picture":
         picture = serving.store.get(ident)
         return picture.name if picture else "a picture"
-    return "the photo" if init == "content" else init
+    words = {"content": "the photo", "recolor": "the photo, recoloured"}
+    return words.get(init, init)
 
 
 def prepare(serving: Serving, body: dict[str, Any], painting_id: str) -> tuple[jobs.Job, str]:

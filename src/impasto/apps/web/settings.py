@@ -19,6 +19,7 @@ from ...network.registry import NETWORKS
 # Not settable from the page: a weights file is a path on the server (no endpoint reads a
 # path a user names), and the start image is chosen as a result or an upload, not typed.
 HIDDEN = ("weights", "init")
+DEFAULT_INIT = StyleConfig().init  # the page's "start from" when a request names none
 # The controls shown first; the rest go under "more".
 MAIN = ("size", "strength", "preserve_color", "style_scale", "style_representation", "preset")
 
@@ -94,7 +95,7 @@ def _value(name: str, kind: str, optional: bool, raw: Any) -> Any:
         raise ConfigError(f"{name} must be {what}, got {raw!r}") from None
 
 
-def config_from(values: dict[str, Any], init: str = "content") -> StyleConfig:
+def config_from(values: dict[str, Any], init: str = DEFAULT_INIT) -> StyleConfig:
     """A checked StyleConfig from the page's values (missing ones keep their defaults)."""
     if not isinstance(values, dict):
         raise ConfigError("settings must be an object of field names and values")
