@@ -14,16 +14,16 @@ GAP = 4
 
 def example_inputs():
     """Tübingen, The Starry Night and the default network, on one torch thread."""
-    from impasto import features
     from impasto.config import StyleConfig
     from impasto.io.images import load_image
+    from impasto.network.vgg import load_features
 
     torch.set_num_threads(1)
     content = load_image(ROOT / "examples" / "tubingen.jpg").rgb
     style = load_image(ROOT / "examples" / "starry_night.jpg").rgb
     base = StyleConfig()
     layers = base.content_layers + base.style_layers
-    return content, style, features.load_features(base.network, layers, base.pooling)
+    return content, style, load_features(base.network, layers, base.pooling)
 
 
 def to_pil(rgb: torch.Tensor) -> Image.Image:

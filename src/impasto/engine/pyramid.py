@@ -31,19 +31,38 @@ def _initial_image(
     content: torch.Tensor,
     init_image: torch.Tensor | None,
     styles: Sequence[torch.Tensor] = (),
+    region_blends: Sequence[Sequence[float]] = ((1.0,),),
+    masks: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Start from the content in the colours of ``styles`` (default: the pooled pixels of the
-    paintings in the blend), the content itself, seeded uniform noise as in the notes, or an
-    image."""
+    """Start from the content in its paintings' colours (default), the content itself, seeded
+    uniform noise as in the notes, or an image.
+
+    ``recolor`` moves the content to the colour mean and covariance of the pooled pixels of
+    the paintings each region blends (``region_blends[r]``, placed by ``masks``, R x H x W);
+    where the masks leave the content alone, it keeps its own colours.
+    """
     if init_image is not None:
         return resize_to(init_image, *content.shape[-2:])
     if config.init == "noise":
         generator = torch.Generator().manual_seed(config.seed)
         return torch.rand(content.shape, generator=generator)
-    if config.init == "recolor" and styles:
-        palette = torch.cat([s.reshape(3, 1, -1) for s in styles], dim=-1)
-        return color.match_color(content, palette).clamp(0, 1)
-    return content.clone()
+    if config.init != "recolor" or not styles:
+        return content.clone()
+    recoloured = []
+    for blend in region_blends:
+        painted = [s for s, w in zip(styles, blend) if w > 0] or list(styles)
+        palette = torch.cat([s.reshape(3, 1, -1) for s in painted], dim=-1)
+        recoloured.append(color.match_color(content, palette).clamp(0, 1))
+    if masks is None:
+        return recoloured[0]
+    weights = masks if len(recoloured) == masks.shape[0] else masks.sum(0, keepdim=True)
+    weights = weights.clamp(0, 1)
+    total = weights.sum(0)
+    weights = weights / total.clamp_min(1.0)  # overlapping masks share their pixels
+    image = content * (1 - total.clamp(0, 1))
+    for r, picture in enumerate(recoloured):
+        image = image + weights[r] * picture
+    return image
 
 
 def _upsample(image: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
@@ -291,9 +310,9 @@ class _Painting:
                     content_s, styles_s, region_blends, masks_s, tiles, style_tiles
                 )
                 if image is None:
-                    blend = config.blend(len(styles_s))
-                    painted = [s for s, w in zip(styles_s, blend) if w > 0] or styles_s
-                    image = _initial_image(config, content_s, init_image, painted)
+                    image = _initial_image(
+                        config, content_s, init_image, styles_s, region_blends, masks_s
+                    )
                 else:
                     image = _upsample(image, content_s)
                 image = _optimise_scale(
