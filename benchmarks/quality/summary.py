@@ -22,10 +22,14 @@ def main(argv=None) -> int:
     p.add_argument("--baseline", default="previous", help="configuration to compare against")
     args = p.parse_args(argv)
     rows, metas = [], []
+    seen = set()
     for path in args.results:
         data = json.loads(path.read_text())
         metas.append(data["meta"])
-        rows += data["rows"]
+        for row in data["rows"]:  # a pair run twice (runs split by hand) counts once
+            if (row["pair"], row["config"]) not in seen:
+                seen.add((row["pair"], row["config"]))
+                rows.append(row)
     sizes = sorted({m["size"] for m in metas})
     cpus = sorted({f"{m['cpu']} ({m['threads']} thread(s))" for m in metas})
     print(f"size {', '.join(map(str, sizes))} px; {'; '.join(cpus)}; {metas[0]['date'][:10]}")
