@@ -432,3 +432,17 @@ def test_recolor_start_gives_each_region_its_paintings_colours():
     torch.testing.assert_close(start[:, :, :4], match_color(content, red).clamp(0, 1)[:, :, :4])
     torch.testing.assert_close(start[:, :, 8:], match_color(content, blue).clamp(0, 1)[:, :, 8:])
     assert start[0, :, :4].mean() > 0.5 and start[2, :, 8:].mean() > 0.2
+
+
+def test_recolor_start_moves_a_strength_share_of_the_way():
+    from impasto.config import StyleConfig
+    from impasto.engine.pyramid import _initial_image
+    from impasto.ops.color import match_color
+
+    content = torch.rand(3, 8, 12, generator=torch.Generator().manual_seed(0))
+    style = torch.rand(3, 6, 6, generator=torch.Generator().manual_seed(1)) * 0.3
+    full = match_color(content, style).clamp(0, 1)
+    quarter = _initial_image(StyleConfig(strength=0.25), content, None, [style])
+    torch.testing.assert_close(quarter, content + 0.25 * (full - content))
+    strong = _initial_image(StyleConfig(strength=2.0), content, None, [style])
+    torch.testing.assert_close(strong, full)

@@ -39,7 +39,8 @@ def _initial_image(
 
     ``recolor`` moves the content to the colour mean and covariance of the pooled pixels of
     the paintings each region blends (``region_blends[r]``, placed by ``masks``, R x H x W);
-    where the masks leave the content alone, it keeps its own colours.
+    where the masks leave the content alone, it keeps its own colours; below strength 1 the
+    colours move that share of the way.
     """
     if init_image is not None:
         return resize_to(init_image, *content.shape[-2:])
@@ -52,7 +53,10 @@ def _initial_image(
     for blend in region_blends:
         painted = [s for s, w in zip(styles, blend) if w > 0] or list(styles)
         palette = torch.cat([s.reshape(3, 1, -1) for s in painted], dim=-1)
-        recoloured.append(color.match_color(content, palette).clamp(0, 1))
+        moved = color.match_color(content, palette).clamp(0, 1)
+        # Below strength 1 the style targets keep part of the content's statistics: so do
+        # the colours of the start.
+        recoloured.append(torch.lerp(content, moved, min(config.strength, 1.0)))
     if masks is None:
         return recoloured[0]
     weights = masks if len(recoloured) == masks.shape[0] else masks.sum(0, keepdim=True)
