@@ -1,0 +1,40 @@
+"""Remake docs/img/sky_ripple.png: the sky of Tübingen × The Starry Night at 512 px, enlarged 2x,
+as the previous defaults, the current defaults and jcjohnson/neural-style painted it.
+
+    python benchmarks/quality/run.py --pair tubingen-starry_night --configs previous,default
+    python docs/make_sky_ripple.py benchmarks/quality/out/pictures
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from strips import save_strip
+
+from impasto.io.images import load_image
+from impasto.ops.resize import resize_to
+
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCE = ROOT.parent / "shared" / "images" / "reference" / "tubingen_starry_jcjohnson.png"
+BOX = (0, 0, 256, 160)  # left, top, right, bottom: the sky above the trees and the town
+
+
+def main() -> None:
+    pictures = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "benchmarks/quality/out/pictures"
+    panels = []
+    for label, path in (
+        ("previous default", pictures / "tubingen-starry_night__previous.png"),
+        ("default", pictures / "tubingen-starry_night__default.png"),
+        ("jcjohnson/neural-style", REFERENCE),
+    ):
+        rgb = resize_to(load_image(path).rgb, 384, 512)
+        left, top, right, bottom = BOX
+        crop = rgb[:, top:bottom, left:right]
+        panels.append((label, resize_to(crop, 2 * (bottom - top), 2 * (right - left))))
+    save_strip(panels, ROOT / "docs" / "img" / "sky_ripple.png")
+    print("wrote docs/img/sky_ripple.png")
+
+
+if __name__ == "__main__":
+    main()
