@@ -8,7 +8,10 @@ defaults live here and nowhere else.
 
 from __future__ import annotations
 
+import types
+import typing
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 from .errors import ConfigError
 
@@ -20,6 +23,19 @@ PRECISIONS = ("auto", "fp32", "bf16")
 PRESETS = {"fast": 0.5, "balanced": 1.0, "best": 3.0}  # preset -> iterations multiplier
 REPRESENTATIONS = ("gram", "covariance", "correlation", "w2")  # see cost/moments.py
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+
+
+def unwrap_optional(hint: Any) -> tuple[Any, bool]:
+    """A field's type hint ``X | None`` -> (X, True); anything else -> (hint, False).
+
+    Every front end that builds its controls from the fields (options, manifest columns, the
+    web page's settings) reads the types through this.
+    """
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        if len(args) == 1:
+            return args[0], True
+    return hint, False
 
 
 def _opt(default, help: str, **kw):

@@ -24,14 +24,13 @@ import hashlib
 import json
 import math
 import os
-import types
 import typing
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ...config import INITS, StyleConfig
+from ...config import INITS, StyleConfig, unwrap_optional
 from ...errors import ConfigError, ImpastoError
 from ...io.images import SAVE_FORMATS, list_images
 
@@ -399,7 +398,7 @@ def _output_name(where: str, name: str) -> str:
 def _value(where: str, name: str, value: Any) -> Any:
     """A manifest cell (text, or a JSON value) as the config field's type."""
     hint = typing.get_type_hints(StyleConfig)[name]
-    inner, optional = _unwrap_optional(hint)
+    inner, optional = unwrap_optional(hint)
     try:
         if isinstance(value, str) and not value.strip():
             if optional:
@@ -442,11 +441,3 @@ def _scalar(kind: type, value: Any) -> Any:
             raise ValueError(f"expects a finite number, got {value!r}")
         return number
     return str(value).strip()
-
-
-def _unwrap_optional(hint: Any) -> tuple[Any, bool]:
-    if typing.get_origin(hint) in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(hint) if a is not type(None)]
-        if len(args) == 1:
-            return args[0], True
-    return hint, False

@@ -10,13 +10,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
-import types
 import typing
 from collections.abc import Callable
 from typing import Any, NoReturn
 
 from ... import __version__
-from ...config import INITS, StyleConfig
+from ...config import INITS, StyleConfig, unwrap_optional
 from ...network.registry import DEFAULT_NETWORK, NETWORKS
 from . import explain, serve
 from .messages import EXIT_USAGE, flag
@@ -96,18 +95,9 @@ def _show(value: Any) -> str:
     return str(value)
 
 
-def _unwrap_optional(hint: Any) -> tuple[Any, bool]:
-    """``X | None`` -> (X, True); anything else -> (hint, False)."""
-    if typing.get_origin(hint) in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(hint) if a is not type(None)]
-        if len(args) == 1:
-            return args[0], True
-    return hint, False
-
-
 def _option(f: dataclasses.Field, hint: Any) -> dict[str, Any]:
     """add_argument keywords for one config field (bool fields are handled by the caller)."""
-    inner, optional = _unwrap_optional(hint)
+    inner, optional = unwrap_optional(hint)
     help_text = f.metadata.get("help", "").replace("%", "%%")
     if "(default" not in help_text:  # the help may say it in words: "(default: equal)"
         help_text += f" (default: {_show(f.default)})".replace("%", "%%")

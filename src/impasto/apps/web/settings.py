@@ -8,11 +8,10 @@ as JSON and become a ``StyleConfig``, whose own checks give the ranges and the m
 from __future__ import annotations
 
 import dataclasses
-import types
 import typing
 from typing import Any
 
-from ...config import INITS, StyleConfig
+from ...config import INITS, StyleConfig, unwrap_optional
 from ...errors import ConfigError
 from ...network.registry import NETWORKS
 
@@ -26,10 +25,7 @@ MAIN = ("size", "strength", "preserve_color", "style_scale", "style_representati
 
 def _kind(hint: Any) -> tuple[str, bool]:
     """A field's type as the page knows it: int, float, str, bool, ints, floats, strs."""
-    optional = False
-    if typing.get_origin(hint) in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(hint) if a is not type(None)]
-        hint, optional = args[0], True
+    hint, optional = unwrap_optional(hint)
     if typing.get_origin(hint) is tuple:
         item = typing.get_args(hint)[0]
         return {int: "ints", float: "floats", str: "strs"}[item], optional
