@@ -1,5 +1,7 @@
 """The cost J = alpha J_content + beta sum_l lambda_l J_style^l + tv TV, and its gradient.
 
+For video, a frame's targets may carry an ``Anchor``: J gains Ruder et al.'s temporal cost.
+
 Content costs are sums over positions and style costs are functions of sums over positions
 (``moments.py``), so the same cost can be evaluated on the whole picture at once (autograd
 through everything) or tile by tile (``tiling.py``) for pictures too big for memory:
@@ -27,6 +29,7 @@ from ..network.layers import layer_stride
 from ..network.vgg import VGGFeatures
 from . import losses, moments
 from .moments import Moments, StyleTarget
+from .temporal import Anchor
 from .tiling import Tile
 
 
@@ -51,6 +54,7 @@ class Targets:
     masks: dict[str, torch.Tensor | None]
     shares: dict[str, torch.Tensor]
     seed_style: dict[str, torch.Tensor] | None = None  # raw Gram targets for the seed form
+    anchor: Anchor | None = None  # video: the previous frame, warped (``temporal.py``)
 
 
 class Objective:
@@ -228,7 +232,7 @@ class Objective:
             out[name] = moments.moments(feats[name], mask, self.sum_dtype)
         return out
 
-    def _terms(self, image, content, style) -> dict[str, torch.Tensor]:
+    def _terms(self, image, content, style, anchor: Anchor | None) -> dict[str, torch.Tensor]:
         zero = image.new_zeros(())
         tv = self.tv_weight * losses.total_variation(image) if self.tv_weight else zero
         terms = {
@@ -237,6 +241,9 @@ class Objective:
             "tv": tv,
         }
         terms["total"] = terms["content"] + terms["style"] + terms["tv"]
+        if anchor is not None:
+            terms["temporal"] = anchor.cost(image)
+            terms["total"] = terms["total"] + terms["temporal"]
         return terms
 
     def __call__(self, image: torch.Tensor, targets: Targets) -> dict[str, torch.Tensor]:
@@ -244,7 +251,7 @@ class Objective:
         feats = self.features(image.unsqueeze(0))
         content = self.content_cost(feats, targets)
         style = self.style_cost(self._style_sums(feats, targets, None), targets)
-        return self._terms(image, content, style)
+        return self._terms(image, content, style, targets.anchor)
 
     def value_and_grad(
         self, image: torch.Tensor, targets: Targets, tiles: Sequence[Tile] | None = None
@@ -293,9 +300,11 @@ class Objective:
             grad[:, top:bottom, left:right] += crop.grad
             del feats, owned, surrogate
         x = image.requires_grad_(True)
-        terms = self._terms(x, content, style.detach())
-        if self.tv_weight:
-            grad += torch.autograd.grad(terms["tv"], x)[0]
+        terms = self._terms(x, content, style.detach(), targets.anchor)
+        pixel_terms = [t for k in ("tv", "temporal") if (t := terms.get(k)) is not None]
+        pixel_terms = [t for t in pixel_terms if t.requires_grad]
+        if pixel_terms:
+            grad += torch.autograd.grad(sum(pixel_terms), x)[0]
         return {k: v.detach() for k, v in terms.items()}, grad
 
 

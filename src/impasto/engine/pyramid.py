@@ -15,6 +15,7 @@ import torch
 
 from ..config import StyleConfig
 from ..cost.objective import Objective, Targets
+from ..cost.temporal import Anchor
 from ..cost.tiling import Tile, plan_tiles
 from ..errors import ConfigError
 from ..network.vgg import VGGFeatures, load_features
@@ -219,6 +220,7 @@ def stylize(
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     estimate: budget.Estimate | None = None,
+    anchor: Anchor | None = None,
 ) -> torch.Tensor:
     """Paint ``content`` (3,H,W in 0..1) in the style of ``styles``; return (3,h,w) in 0..1.
 
@@ -230,7 +232,8 @@ def stylize(
     ``cancel.cancel()`` (from any thread) or Ctrl-C stops the run with ``Cancelled``, which
     carries the best picture so far at the output size. ``config.preserve_color`` recolours
     the inputs before the optimisation and its pictures after (``ops/color.py``): the result,
-    ``Cancelled.image`` and ``Progress.image()`` alike.
+    ``Cancelled.image`` and ``Progress.image()`` alike. ``anchor`` (video) adds the temporal
+    cost towards a picture at the output size (``cost/temporal.py``).
     """
     config = config or StyleConfig()
     if isinstance(config, dict):
@@ -248,10 +251,14 @@ def stylize(
     if estimate is None:
         shapes = [size_of(s) for s in styles]
         estimate = budget.estimate_run(size_of(content), shapes, config)
-    run = _Painting(config, network, estimate, masks, progress, cancel)
+    run = _Painting(config, network, estimate, masks, progress, cancel, anchor)
     mode = config.preserve_color
     if mode == "none":
         return run(content, styles, init_image)
+    if anchor is not None:  # the anchor is a picture too: seen as the optimisation sees it
+        target = color.prepare(mode, content, styles, anchor.target)[2]
+        assert target is not None
+        run.anchor = dataclasses.replace(anchor, target=target)
 
     def finish(image: torch.Tensor) -> torch.Tensor:
         return color.finish(mode, image, content)
@@ -276,6 +283,7 @@ class _Painting:
     masks: torch.Tensor | None
     progress: ProgressCallback | None
     cancel: CancelToken | None
+    anchor: Anchor | None = None
 
     def __call__(
         self,
@@ -313,6 +321,8 @@ class _Painting:
                 targets = objective.prepare(
                     content_s, styles_s, region_blends, masks_s, tiles, style_tiles
                 )
+                if self.anchor is not None:
+                    targets = dataclasses.replace(targets, anchor=self.anchor.at(*hw))
                 if image is None:
                     image = _initial_image(
                         config, content_s, init_image, styles_s, region_blends, masks_s
