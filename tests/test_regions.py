@@ -414,7 +414,7 @@ def test_cli_with_real_weights_keeps_the_unstyled_half(tmp_path, capsys):
 
 def test_recolor_start_gives_each_region_its_paintings_colours():
     from impasto.config import StyleConfig
-    from impasto.engine.pyramid import _initial_image
+    from impasto.engine.pyramid import initial_image
     from impasto.ops.color import match_color
 
     content = torch.rand(3, 8, 12, generator=torch.Generator().manual_seed(0))
@@ -425,7 +425,7 @@ def test_recolor_start_gives_each_region_its_paintings_colours():
     masks = torch.zeros(2, 8, 12)
     masks[0, :, :4] = 1  # left: red; right: blue; the middle third: no style
     masks[1, :, 8:] = 1
-    start = _initial_image(
+    start = initial_image(
         StyleConfig(), content, None, [red, blue], [[1.0, 0.0], [0.0, 1.0]], masks
     )
     torch.testing.assert_close(start[:, :, 4:8], content[:, :, 4:8])
@@ -436,13 +436,13 @@ def test_recolor_start_gives_each_region_its_paintings_colours():
 
 def test_recolor_start_moves_a_strength_share_of_the_way():
     from impasto.config import StyleConfig
-    from impasto.engine.pyramid import _initial_image
+    from impasto.engine.pyramid import initial_image
     from impasto.ops.color import match_color
 
     content = torch.rand(3, 8, 12, generator=torch.Generator().manual_seed(0))
     style = torch.rand(3, 6, 6, generator=torch.Generator().manual_seed(1)) * 0.3
     full = match_color(content, style).clamp(0, 1)
-    quarter = _initial_image(StyleConfig(strength=0.25), content, None, [style])
+    quarter = initial_image(StyleConfig(strength=0.25), content, None, [style])
     torch.testing.assert_close(quarter, content + 0.25 * (full - content))
-    strong = _initial_image(StyleConfig(strength=2.0), content, None, [style])
+    strong = initial_image(StyleConfig(strength=2.0), content, None, [style])
     torch.testing.assert_close(strong, full)

@@ -239,3 +239,36 @@ def _positive(name: str, value: float) -> None:
 def config_fields():
     """The dataclass fields, for front ends that build their options from them."""
     return fields(StyleConfig)
+
+
+VIDEO_SIZE = 256  # the long side `impasto video` paints at unless --size says otherwise
+
+
+@dataclass(frozen=True)
+class VideoConfig:
+    """How to paint a clip beyond how to paint one frame (Ruder, Dosovitskiy & Brox 2016).
+
+    The first frame is painted as a picture (``StyleConfig``); every later frame starts from
+    the previous painted frame carried along the optical flow and runs a short optimisation at
+    the output size with the temporal cost pulling it towards that start where the flow is
+    reliable.
+    """
+
+    temporal_weight: float = _opt(
+        300.0,
+        "weight gamma of the temporal cost: how strongly each frame keeps the previous "
+        "painted frame where the motion is reliable (0: only the start is carried over)",
+    )
+    frame_iterations: int = _opt(
+        20, "iterations for each frame after the first, at the output size"
+    )
+    per_frame: bool = _opt(
+        False,
+        "paint every frame on its own with the full schedule, no flow (flickers; slower; "
+        "for comparison)",
+    )
+
+    def __post_init__(self) -> None:
+        if not self.temporal_weight >= 0:
+            raise ConfigError(f"temporal_weight must be >= 0, got {self.temporal_weight}")
+        _positive("frame_iterations", self.frame_iterations)

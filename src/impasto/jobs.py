@@ -133,14 +133,14 @@ def _refuse_inputs(outputs: Sequence[Path], inputs: dict[str, Sequence[PathLike]
     for out in outputs:
         for role, paths in inputs.items():
             for path in paths:
-                if _same_file(out, Path(path)):
+                if same_file(out, Path(path)):
                     raise ImageError(
                         f"{out}: is the {role} of this run ({path}); an input is never "
                         "overwritten, choose another output name"
                     )
 
 
-def _same_file(a: Path, b: Path) -> bool:
+def same_file(a: Path, b: Path) -> bool:
     try:
         if a.exists() and b.exists():
             return os.path.samefile(a, b)
@@ -199,7 +199,11 @@ def prepare(spec: JobSpec) -> Job:
 
 def load_network(job: Job, on_progress=None) -> VGGFeatures:
     """The job's network with its weights (fetched into the cache the first time)."""
-    config = job.config
+    return network_for(job.config, on_progress)
+
+
+def network_for(config: StyleConfig, on_progress=None) -> VGGFeatures:
+    """The network a config paints with, its weights fetched into the cache the first time."""
     return load_features(
         config.network,
         config.content_layers + config.style_layers,

@@ -27,7 +27,7 @@ from .optimise import BestIterate, SpectralBasis, minimise
 from .progress import Cancelled, CancelToken, Progress, ProgressCallback, TimeLeft
 
 
-def _initial_image(
+def initial_image(
     config: StyleConfig,
     content: torch.Tensor,
     init_image: torch.Tensor | None,
@@ -324,7 +324,7 @@ class _Painting:
                 if self.anchor is not None:
                     targets = dataclasses.replace(targets, anchor=self.anchor.at(*hw))
                 if image is None:
-                    image = _initial_image(
+                    image = initial_image(
                         config, content_s, init_image, styles_s, region_blends, masks_s
                     )
                 else:

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from ...errors import ImpastoError, first_line
-from . import batch, explain, options, serve, weights
+from . import batch, explain, options, serve, video, weights
 from .messages import (
     EXIT_BUG,
     EXIT_DIVERGED,
@@ -129,6 +129,8 @@ def _dispatch(argv: list[str], signals: _Signals) -> int:
         args = options.parse(options.command_parser(), argv)
         if isinstance(args, int):
             return args
+        if args.command == "video":
+            return video.run(args, signals)
         runs = {
             "weights": weights.run,
             "explain": explain.run,

@@ -11,7 +11,7 @@ import re
 import sys
 from collections.abc import Sequence
 
-from ...config import StyleConfig
+from ...config import StyleConfig, VideoConfig
 from ...errors import ConfigError, ImpastoError
 
 EXIT_OK = 0
@@ -50,7 +50,8 @@ def cli_words(error: ImpastoError) -> str:
     text = str(error)
     if not isinstance(error, ConfigError):
         return text
-    names = [f.name for f in dataclasses.fields(StyleConfig)] + list(_EXTRA_FIELDS)
+    fields = dataclasses.fields(StyleConfig) + dataclasses.fields(VideoConfig)
+    names = [f.name for f in fields] + list(_EXTRA_FIELDS)
     for name in names:
         # Names with "_" are unambiguous anywhere; plain words ("size") only as the subject.
         pattern = rf"\b{name}\b" if "_" in name else rf"^{name}\b"

@@ -15,12 +15,12 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from ... import __version__
-from ...config import INITS, StyleConfig, unwrap_optional
+from ...config import INITS, VIDEO_SIZE, StyleConfig, VideoConfig, unwrap_optional
 from ...network.registry import DEFAULT_NETWORK, NETWORKS
 from . import explain, serve
 from .messages import EXIT_USAGE, flag
 
-COMMANDS = ("weights", "explain", "serve", "batch")
+COMMANDS = ("weights", "explain", "serve", "batch", "video")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -158,7 +158,9 @@ Other commands:
   impasto explain --help                what the settings do, step by step
   impasto serve [--port N] [--open]     a web page on this computer to paint with
   impasto batch --help                  many pictures: grids, manifests, workers, Ray
-A content file literally named 'weights', 'explain', 'serve' or 'batch' must be written as ./serve.
+  impasto video CLIP STYLE -o OUT.mp4   paint a clip without flicker
+A content file literally named 'weights', 'explain', 'serve', 'batch' or 'video' must be
+written as ./serve.
 
 Exit status: 0 done, 1 the optimisation diverged, 2 bad input or usage, 3 out of
 memory, 4 an internal error (please report it), 130 interrupted by Ctrl-C, 143 by
@@ -250,6 +252,7 @@ def command_parser() -> argparse.ArgumentParser:
     explain.add_parser(commands)
     serve.add_parser(commands, _Formatter)
     _add_batch_parser(commands)
+    _add_video_parser(commands)
     return parser
 
 
@@ -351,6 +354,69 @@ def _add_batch_parser(commands: Any) -> None:
         "-q", "--quiet", action="store_true", help="print only failures (default: off)"
     )
     add_config_options(parser.add_argument_group("painting (every job; a manifest may override)"))
+
+
+_VIDEO_EPILOG = f"""\
+The first frame is painted as a picture; every later frame starts from the previous painted
+frame carried along the optical flow (OpenCV's DIS) and a temporal cost holds it there
+wherever the motion is reliable (Ruder, Dosovitskiy & Brox 2016), so strokes move with the
+scene instead of flickering. Frames are painted at --size {VIDEO_SIZE} unless told otherwise.
+
+Finished frames are kept beside the output in .OUT.impasto-frames/: run the same command
+again after a stop and it resumes where it stopped. Ctrl-C or SIGTERM writes the clip so far
+to OUT. The audio of the span is kept. OUT ending in .mp4, .mov or .mkv is H.264; a name
+without a suffix (or an empty folder) gets PNG frames. Needs pip install 'impasto[video]'.
+
+Exit status as for pictures: 0 done, 2 bad input or usage, 130 or 143 stopped (the clip so
+far written).
+
+Examples:
+  impasto video clip.mp4 starry_night.jpg -o clip_starry.mp4
+  impasto video clip.mp4 the_scream.jpg -o out.mp4 --start 3 --duration 4 --fps 12
+"""
+
+
+def _add_video_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "video",
+        help="paint a clip frame by frame without flicker (optical flow); resumable",
+        usage="impasto video CLIP STYLE [STYLE ...] [-o OUT.mp4] [options]",
+        description="Paint a video clip in the style of one or more STYLE images.",
+        epilog=_VIDEO_EPILOG,
+        formatter_class=_Formatter,
+    )
+    parser.add_argument("clip", metavar="CLIP", help="the video to paint (what FFmpeg reads)")
+    parser.add_argument(
+        "styles", nargs="+", metavar="STYLE", help="style image(s) or folder(s) of them"
+    )
+    out = parser.add_argument_group("output")
+    out.add_argument(
+        "-o", "--output", metavar="OUT",
+        help="OUT.mp4 (.mov .mkv), or a folder for PNG frames (default: CLIP_STYLE.mp4)",
+    )  # fmt: skip
+    out.add_argument(
+        "--overwrite", action="store_true", help="replace OUT if it exists (default: off)"
+    )
+    span = parser.add_argument_group("which frames")
+    span.add_argument(
+        "--start", type=_number, default=0.0, metavar="S",
+        help="seconds into the clip to start at (default: 0)",
+    )  # fmt: skip
+    span.add_argument(
+        "--duration", type=_number, metavar="S",
+        help="seconds to paint (default: to the end)",
+    )  # fmt: skip
+    span.add_argument(
+        "--fps", type=_number, metavar="N",
+        help="frames per second to paint, resampled (default: the clip's own)",
+    )  # fmt: skip
+    add_config_options(parser.add_argument_group("video"), VideoConfig)
+    add_config_options(parser.add_argument_group("painting (every frame)"))
+    for action in parser._actions:  # a clip's frames are smaller than a picture by default
+        if action.dest == "size":
+            action.default = VIDEO_SIZE
+            action.help = f"long side of every frame in pixels (default: {VIDEO_SIZE})"
+    _add_run_options(parser.add_argument_group("running"))
 
 
 def _add_weights_parser(commands: Any) -> None:

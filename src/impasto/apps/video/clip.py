@@ -1,0 +1,193 @@
+"""A clip to paint: its files and settings, checked and planned before any frame is painted.
+
+Everything cheap is checked first, in the image command's order: the settings, the output
+(its container, its folder, that it is not an input, that it may be replaced), then the video
+is probed and the paintings decoded, then the time is estimated (first frame, then each
+later one) so that the front end can say how long it will take before it starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from ... import jobs
+from ...config import StyleConfig, VideoConfig
+from ...engine import budget, calibration
+from ...errors import ConfigError, ImageError
+from ...io import images, video
+from ...network.vgg import VGGFeatures
+from ...ops.resize import output_size, size_of
+from .workdir import WorkFolder, folder_for
+
+PathLike = str | os.PathLike
+
+
+@dataclass(frozen=True)
+class VideoSpec:
+    """What to paint, as a user says it. ``output`` None: CLIP_STYLE.mp4 here; a folder: that
+    name inside it; a name without a suffix: a folder of PNG frames."""
+
+    clip: PathLike
+    styles: tuple[PathLike, ...]
+    config: StyleConfig = field(default_factory=StyleConfig)
+    video: VideoConfig = field(default_factory=VideoConfig)
+    output: PathLike | None = None
+    start: float = 0.0
+    duration: float | None = None
+    fps: float | None = None  # resample to this rate (default: the clip's own)
+    overwrite: bool = False
+
+
+@dataclass
+class VideoJob:
+    """A checked and planned clip, ready to paint."""
+
+    spec: VideoSpec
+    out: Path
+    info: video.VideoInfo
+    style_paths: list[Path]
+    styles: list[torch.Tensor]
+    frame_hw: tuple[int, int]  # (height, width) of every painted frame
+    first: budget.Estimate  # the first frame: the whole schedule
+    later: budget.Estimate  # each later frame: a short run at the output size
+    work: WorkFolder
+    resumable: int = 0  # frames finished by an earlier run of this same job
+
+    @property
+    def config(self) -> StyleConfig:
+        return self.spec.config
+
+    @property
+    def later_config(self) -> StyleConfig:
+        return later_config(self.config, self.spec.video, self.frame_hw)
+
+    @property
+    def frames(self) -> int:
+        return self.info.frames
+
+    def seconds(self) -> float:
+        """The estimated time of the frames still to paint."""
+        todo = self.frames - self.resumable
+        if todo <= 0:
+            return 0.0
+        if self.spec.video.per_frame:
+            return todo * self.first.seconds
+        first = self.first.seconds if self.resumable == 0 else self.later.seconds
+        return first + (todo - 1) * self.later.seconds
+
+
+def later_config(config: StyleConfig, settings: VideoConfig, hw: tuple[int, int]) -> StyleConfig:
+    """The settings of every frame after the first: one scale, at the output size."""
+    return dataclasses.replace(config, schedule=f"{max(hw)}:{settings.frame_iterations}")
+
+
+def default_output(clip: PathLike, styles: Sequence[PathLike]) -> str:
+    return str(Path(jobs.default_output(clip, styles)).with_suffix(".mp4"))
+
+
+def output_path(spec: VideoSpec) -> Path:
+    name = default_output(spec.clip, spec.styles)
+    if spec.output is None:
+        return Path(name)
+    out = Path(spec.output).expanduser()
+    if out.is_dir() and not _is_frame_folder(out):
+        return out / name
+    return out
+
+
+def _is_frame_folder(path: Path) -> bool:
+    """An existing folder given as the output is a folder of frames if it holds some, or is
+    empty; any other folder is where the default name goes."""
+    return path.is_dir() and (not any(path.iterdir()) or any(path.glob("frame_*.png")))
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def job_key(spec: VideoSpec, clip: Path, style_paths: Sequence[Path], hw) -> str:
+    """The same inputs (by content) and settings give the same key: the work folder's."""
+    settings = {
+        "clip": file_sha256(clip),
+        "styles": [file_sha256(p) for p in style_paths],
+        "config": dataclasses.asdict(spec.config),
+        "video": dataclasses.asdict(spec.video),
+        "span": [spec.start, spec.duration, spec.fps],
+        "size": list(hw),
+    }
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+
+
+def prepare(spec: VideoSpec) -> VideoJob:
+    """Check everything cheap, probe the clip, decode the paintings, plan; ImpastoError if not."""
+    config = spec.config
+    if config.schedule:
+        raise ConfigError("--schedule is for pictures; a clip's frames use --frame-iterations")
+    style_paths = jobs.expand_styles(spec.styles)
+    if not style_paths:
+        raise ConfigError("at least one style image is needed")
+    config.blend(len(style_paths))
+    clip = Path(spec.clip)
+    out = output_path(spec)
+    for role, paths in (("clip", [clip]), ("style image", style_paths)):
+        for path in paths:
+            if jobs.same_file(out, path):
+                raise ImageError(
+                    f"{out}: is the {role} of this run ({path}); an input is never "
+                    "overwritten, choose another output name"
+                )
+    info = video.probe(clip, spec.start, spec.duration, spec.fps)
+    hw = output_size(info.height, info.width, config.size)
+    work = WorkFolder(folder_for(out), job_key(spec, clip, style_paths, hw))
+    resuming = work.matches()
+    overwrite = spec.overwrite or _ours(out, work)
+    video.check_video_output(out, overwrite)
+    styles = [images.load_image(p).rgb for p in style_paths]
+    styles_hw = [size_of(s) for s in styles]
+    first = budget.estimate_run((info.height, info.width), styles_hw, config)
+    later = budget.estimate_run(
+        (info.height, info.width), styles_hw, later_config(config, spec.video, hw)
+    )
+    done = _finished(work) if resuming else 0
+    return VideoJob(spec, out, info, style_paths, styles, hw, first, later, work, done)
+
+
+def _ours(out: Path, work: WorkFolder) -> bool:
+    """Whether ``out`` is the clip-so-far that an interrupted run of this job wrote there."""
+    digest = work.partial()
+    if digest is None or not out.is_file():
+        return False
+    return file_sha256(out) == digest
+
+
+def _finished(work: WorkFolder) -> int:
+    done = 0
+    while work.frame_path(done + 1).exists():
+        done += 1
+    return done
+
+
+def calibrate(job: VideoJob, network: VGGFeatures) -> VideoJob:
+    """The job's estimates at this machine's measured speed (``jobs.calibrate``'s way)."""
+    rate = calibration.learn(network, job.config)
+    if rate == job.first.rate:
+        return job
+    styles_hw = [size_of(s) for s in job.styles]
+    content_hw = (job.info.height, job.info.width)
+    return dataclasses.replace(
+        job,
+        first=budget.estimate_run(content_hw, styles_hw, job.config, rate),
+        later=budget.estimate_run(content_hw, styles_hw, job.later_config, rate),
+    )

@@ -1,0 +1,88 @@
+"""A clip's work folder: each finished frame on disk, so that a stopped run resumes.
+
+It lies beside the output (``.OUT.impasto-frames``) and holds ``clip.json`` (the key of the
+job: inputs' contents and every setting) and ``frame_000001.png``... in 16 bits, so that the
+next frame starts from the painted frame as it was, not a rounded copy. A folder left by a
+different job (another key) is emptied first: its frames belong to other settings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import torch
+
+from ...errors import ImageError
+from ...io import images
+
+MANIFEST = "clip.json"
+SUFFIX = ".impasto-frames"
+
+
+def folder_for(out: Path) -> Path:
+    """Where the frames of the clip that goes to ``out`` are kept while it is painted."""
+    return out.parent / f".{out.name}{SUFFIX}"
+
+
+class WorkFolder:
+    """Finished frames of one job (``key``), numbered from 1."""
+
+    def __init__(self, path: Path, key: str) -> None:
+        self.path = path
+        self.key = key
+
+    def _manifest(self) -> dict:
+        try:
+            return json.loads((self.path / MANIFEST).read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def _write_manifest(self, data: dict) -> None:
+        temporary = self.path / f".{MANIFEST}.tmp"
+        temporary.write_text(json.dumps(data, indent=1))
+        os.replace(temporary, self.path / MANIFEST)
+
+    def matches(self) -> bool:
+        """Whether a folder of this job's frames is on disk already."""
+        return self._manifest().get("key") == self.key
+
+    def open(self) -> int:
+        """Make the folder ready; the number of frames finished already (1..n, in order)."""
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise ImageError(f"{self.path}: cannot make the work folder ({e.strerror})") from None
+        if not self.matches():
+            for old in self.path.glob("frame_*.png"):
+                old.unlink()
+            self._write_manifest({"key": self.key})
+        done = 0
+        while self.frame_path(done + 1).exists():
+            done += 1
+        return done
+
+    def frame_path(self, index: int) -> Path:
+        return self.path / f"frame_{index:06d}.png"
+
+    def save(self, index: int, rgb: torch.Tensor) -> None:
+        images.save_image(self.frame_path(index), rgb, None, bits=16, overwrite=True)
+
+    def load(self, index: int) -> torch.Tensor:
+        return images.load_image(self.frame_path(index)).rgb
+
+    def note_partial(self, digest: str) -> None:
+        """Record that the output now holds the clip so far, with this sha256."""
+        self._write_manifest({**self._manifest(), "partial": digest})
+
+    def partial(self) -> str | None:
+        """The sha256 of the clip-so-far this job wrote to its output, if it did."""
+        manifest = self._manifest()
+        return manifest.get("partial") if manifest.get("key") == self.key else None
+
+    def remove(self) -> None:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(self.path)
