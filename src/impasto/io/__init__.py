@@ -1,1 +1,1 @@
-"""Files <-> tensors: image decoding and atomic saves, mask files."""
+"""Files <-> tensors: image decoding and atomic saves, mask files, video frames."""
