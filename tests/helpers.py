@@ -77,3 +77,45 @@ def slow_tiny_paint(task, *blobs):
 
     time.sleep(1.0)
     return tiny_paint(task, *blobs)
+
+
+def pan_clip(
+    path: Path,
+    frames: int = 6,
+    hw: tuple[int, int] = (48, 64),
+    fps: int = 6,
+    step: int = 2,
+    audio: bool = False,
+    seed: int = 0,
+) -> Path:
+    """A small H.264 clip of a picture panned ``step`` px right per frame (the true flow),
+    with a 440 Hz tone as AAC if ``audio``; made with PyAV, so a test needs no video file."""
+    import av
+    import numpy as np
+
+    height, width = hw
+    scene = picture(height, width + step * frames, seed)
+    pixels = (scene.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        sound = None
+        if audio:
+            sound = container.add_stream("aac", rate=44100)
+            sound.layout = "mono"
+        for k in range(frames):
+            window = np.ascontiguousarray(
+                pixels[:, step * (frames - k) : step * (frames - k) + width]
+            )
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(window, format="rgb24")))
+        container.mux(stream.encode())
+        if sound is not None:
+            rate, samples = 44100, int(44100 * frames / fps)
+            tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(samples) / rate)).astype(np.float32)
+            for begin in range(0, samples, 1024):
+                chunk = tone[None, begin : begin + 1024]
+                frame = av.AudioFrame.from_ndarray(chunk, format="flt", layout="mono")
+                frame.sample_rate = rate
+                container.mux(sound.encode(frame))
+            container.mux(sound.encode())
+    return path

@@ -304,7 +304,7 @@ class Objective:
         pixel_terms = [t for k in ("tv", "temporal") if (t := terms.get(k)) is not None]
         pixel_terms = [t for t in pixel_terms if t.requires_grad]
         if pixel_terms:
-            grad += torch.autograd.grad(sum(pixel_terms), x)[0]
+            grad += torch.autograd.grad(torch.stack(pixel_terms).sum(), x)[0]
         return {k: v.detach() for k, v in terms.items()}, grad
 
 

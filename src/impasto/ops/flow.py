@@ -49,7 +49,7 @@ def optical_flow(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         ) from None
     if a.shape != b.shape:
         raise ValueError(f"frames differ in size: {tuple(a.shape)} and {tuple(b.shape)}")
-    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)  # type: ignore[attr-defined]
     flow = dis.calc(_grey_uint8(a), _grey_uint8(b), None)  # (H, W, 2): dx, dy
     return torch.from_numpy(flow).permute(2, 0, 1).contiguous().float()
 

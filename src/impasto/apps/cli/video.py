@@ -14,7 +14,7 @@ import time
 from typing import TYPE_CHECKING
 
 from ...config import VideoConfig
-from ...errors import ConfigError
+from ...errors import ConfigError, ImpastoError
 from . import options
 from .display import DRAW_INTERVAL
 from .messages import EXIT_DIVERGED, EXIT_OK, clock, hw, say
@@ -102,9 +102,13 @@ def _write_so_far(job: VideoJob, signals) -> int:
     if done == 0:
         say("interrupted before the first frame was finished; nothing written")
         return signals.stopped_status()
-    with signals.held_off():
-        painter.write_clip(job, done)
-        job.work.note_partial(clip.file_sha256(job.out))
+    try:
+        with signals.held_off():
+            painter.write_clip(job, done)
+            job.work.note_partial(clip.file_sha256(job.out))
+    except ImpastoError as e:
+        say(f"interrupted; could not write the clip so far: {e}; the {done} frames are kept")
+        return signals.stopped_status()
     say(
         f"interrupted: wrote the {done} frames so far to {job.out}; run the same command "
         "again to go on from there"

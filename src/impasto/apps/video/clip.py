@@ -60,6 +60,7 @@ class VideoJob:
     later: budget.Estimate  # each later frame: a short run at the output size
     work: WorkFolder
     resumable: int = 0  # frames finished by an earlier run of this same job
+    may_replace: bool = False  # the output may be replaced: --overwrite, or our own clip so far
 
     @property
     def config(self) -> StyleConfig:
@@ -161,7 +162,7 @@ def prepare(spec: VideoSpec) -> VideoJob:
         (info.height, info.width), styles_hw, later_config(config, spec.video, hw)
     )
     done = _finished(work) if resuming else 0
-    return VideoJob(spec, out, info, style_paths, styles, hw, first, later, work, done)
+    return VideoJob(spec, out, info, style_paths, styles, hw, first, later, work, done, overwrite)
 
 
 def _ours(out: Path, work: WorkFolder) -> bool:

@@ -153,11 +153,12 @@ def paint_clip(
     return count
 
 
-def write_clip(job: VideoJob, frames: int, overwrite: bool = True) -> None:
-    """The first ``frames`` finished frames, with the clip's audio under them, to the output."""
+def write_clip(job: VideoJob, frames: int) -> None:
+    """The first ``frames`` finished frames, with the clip's audio under them, to the output
+    (replacing a file there only if the job may: ``--overwrite``, or its own clip so far)."""
     info = job.info
     audio = None
     if info.has_audio:
         audio = video.AudioSpan(info.path, info.start, frames / float(info.fps))
     pictures = (job.work.load(i) for i in range(1, frames + 1))
-    video.write_video(job.out, pictures, info.fps, audio_from=audio, overwrite=overwrite)
+    video.write_video(job.out, pictures, info.fps, audio_from=audio, overwrite=job.may_replace)
