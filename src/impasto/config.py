@@ -255,7 +255,7 @@ class VideoConfig:
     """
 
     temporal_weight: float = _opt(
-        300.0,
+        1000.0,
         "weight gamma of the temporal cost: how strongly each frame keeps the previous "
         "painted frame where the motion is reliable (0: only the start is carried over)",
     )
