@@ -32,8 +32,8 @@ def to_pil(rgb: torch.Tensor) -> Image.Image:
     return Image.fromarray(pixels)
 
 
-def save_strip(panels: list[tuple[str, torch.Tensor]], out: Path) -> None:
-    """Write the pictures left to right, each with its label above, all the first's height."""
+def _row(panels: list[tuple[str, torch.Tensor]]) -> Image.Image:
+    """The pictures left to right, each with its label above, all the first's height."""
     height = panels[0][1].shape[-2]
     width = sum(p.shape[-1] for _, p in panels) + GAP * (len(panels) - 1)
     strip = Image.new("RGB", (width, height + LABEL_HEIGHT), "white")
@@ -43,5 +43,25 @@ def save_strip(panels: list[tuple[str, torch.Tensor]], out: Path) -> None:
         strip.paste(to_pil(picture), (x, LABEL_HEIGHT))
         draw.text((x + 4, 3), label, fill="black")
         x += picture.shape[-1] + GAP
-    strip.save(out, optimize=True)
-    print(f"wrote {out} ({strip.width}x{strip.height})", flush=True)
+    return strip
+
+
+def save_strip(panels: list[tuple[str, torch.Tensor]], out: Path) -> None:
+    """Write one labelled row of pictures."""
+    save_rows([panels], out)
+
+
+def save_rows(rows: list[list[tuple[str, torch.Tensor]]], out: Path) -> None:
+    """Write labelled rows of pictures, one under the other."""
+    images = [_row(panels) for panels in rows]
+    grid = Image.new(
+        "RGB",
+        (max(i.width for i in images), sum(i.height for i in images) + GAP * (len(images) - 1)),
+        "white",
+    )
+    y = 0
+    for image in images:
+        grid.paste(image, (0, y))
+        y += image.height + GAP
+    grid.save(out, optimize=True)
+    print(f"wrote {out} ({grid.width}x{grid.height})", flush=True)

@@ -161,7 +161,7 @@ def prepare(spec: VideoSpec) -> VideoJob:
     later = budget.estimate_run(
         (info.height, info.width), styles_hw, later_config(config, spec.video, hw)
     )
-    done = _finished(work) if resuming else 0
+    done = work.finished() if resuming else 0
     return VideoJob(spec, out, info, style_paths, styles, hw, first, later, work, done, overwrite)
 
 
@@ -171,13 +171,6 @@ def _ours(out: Path, work: WorkFolder) -> bool:
     if digest is None or not out.is_file():
         return False
     return file_sha256(out) == digest
-
-
-def _finished(work: WorkFolder) -> int:
-    done = 0
-    while work.frame_path(done + 1).exists():
-        done += 1
-    return done
 
 
 def calibrate(job: VideoJob, network: VGGFeatures) -> VideoJob:

@@ -135,7 +135,8 @@ def paint_clip(
             )
 
         carried = None
-        if previous_in is not None and previous_out is not None:
+        alone = job.spec.video.per_frame
+        if previous_in is not None and previous_out is not None and not alone:
             carried = carry(previous_in, frame, previous_out)
         painted = paint_frame(job, frame, carried, network, tick, cancel)
         job.work.save(index, painted)

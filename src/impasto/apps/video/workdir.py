@@ -60,6 +60,10 @@ class WorkFolder:
             for old in self.path.glob("frame_*.png"):
                 old.unlink()
             self._write_manifest({"key": self.key})
+        return self.finished()
+
+    def finished(self) -> int:
+        """How many frames are done: 1..n, in order (a gap ends the count)."""
         done = 0
         while self.frame_path(done + 1).exists():
             done += 1
