@@ -10,6 +10,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+import torch
 
 pytest.importorskip("av")
 pytest.importorskip("cv2")
@@ -70,6 +71,17 @@ def test_clock_uses_measured_later_frames_once_there_are_some():
 def test_a_resumed_clock_starts_with_later_frames():
     clock = FrameClock(frames=10, first=30.0, later=5.0, done=4)
     assert clock.seconds_left() == 6 * 5.0
+
+
+def test_a_new_region_is_held_more_each_frame_until_settled():
+    reliable = torch.tensor([[[1.0, 1.0, 0.0]]])
+    carried = painter.Carried(torch.zeros(3, 1, 3), reliable, torch.tensor([[[0.0, 1.0, 1.0]]]))
+    torch.testing.assert_close(carried.hold, torch.tensor([[[0.0, 1.0, 0.0]]]))
+    step = 1 / painter.RAMP_FRAMES
+    torch.testing.assert_close(carried.next_maturity(), torch.tensor([[[step, 1.0, 0.0]]]))
+    for _ in range(painter.RAMP_FRAMES + 2):
+        carried = dataclasses.replace(carried, maturity=carried.next_maturity())
+    torch.testing.assert_close(carried.hold, torch.tensor([[[1.0, 1.0, 0.0]]]))
 
 
 # ------------------------------------------------------------------------------- the job

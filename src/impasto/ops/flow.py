@@ -64,18 +64,20 @@ def _grid(flow: torch.Tensor) -> torch.Tensor:
     return torch.stack([gx, gy], dim=-1)[None]
 
 
-def warp(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
-    """``image`` (C, H, W) sampled at p + flow(p), bilinear; positions outside take the edge.
+def warp(image: torch.Tensor, flow: torch.Tensor, mode: str = "bilinear") -> torch.Tensor:
+    """``image`` (C, H, W) sampled at p + flow(p); positions outside take the edge.
 
     With the backward flow of frame t (from t to t-1), this carries the painted frame t-1 onto
-    frame t's pixels. An integer flow moves pixels exactly.
+    frame t's pixels. An integer flow moves pixels exactly. ``mode="bicubic"`` blurs less at
+    fractional positions (a painting carried over many frames keeps its strokes) but may
+    overshoot: clamp its result.
     """
     if image.shape[-2:] != flow.shape[-2:]:
         raise ValueError(f"image {tuple(image.shape)} and flow {tuple(flow.shape)} differ")
     out = F.grid_sample(
         image[None].float(),
         _grid(flow.float()),
-        mode="bilinear",
+        mode=mode,
         padding_mode="border",
         align_corners=True,
     )

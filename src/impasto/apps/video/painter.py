@@ -42,20 +42,50 @@ class FrameProgress:
     frame_seconds: float  # time spent on this frame so far
 
 
+RAMP_FRAMES = 4  # frames over which a newly painted region comes to be held fully
+
+
 @dataclass(frozen=True)
 class Carried:
-    """The previous painted frame on this frame's pixels, and how far it can be trusted."""
+    """The previous painted frame on this frame's pixels, and how far it can be trusted.
+
+    ``maturity`` is how settled each carried pixel's painting is: 1 for what has been painted
+    and carried for ``RAMP_FRAMES`` frames, 0 for a region just filled in from the frame
+    itself. The temporal cost holds a pixel by reliability x maturity, so a region that has
+    just appeared is painted over a few frames, gaining strokes, before it is held; else the
+    first, sketchy painting of every disoccluded region would be held for the rest of the clip.
+    """
 
     image: torch.Tensor  # (3, H, W)
     reliability: torch.Tensor  # (1, H, W) in {0, 1}
+    maturity: torch.Tensor  # (1, H, W) in 0..1
+
+    @property
+    def hold(self) -> torch.Tensor:
+        """How strongly the temporal cost holds each pixel: reliability x maturity."""
+        return self.reliability * self.maturity
+
+    def next_maturity(self) -> torch.Tensor:
+        """This frame's maturity once painted: one step further where carried, 0 where new."""
+        return self.reliability * (self.maturity + 1.0 / RAMP_FRAMES).clamp(max=1.0)
 
 
-def carry(previous_in: torch.Tensor, frame: torch.Tensor, previous_out: torch.Tensor) -> Carried:
+def carry(
+    previous_in: torch.Tensor,
+    frame: torch.Tensor,
+    previous_out: torch.Tensor,
+    previous_maturity: torch.Tensor | None = None,
+) -> Carried:
     """Frame t-1's painting warped onto frame t (both input frames at the painted size)."""
     backward = flow.optical_flow(frame, previous_in)
     forward = flow.optical_flow(previous_in, frame)
     weights = flow.reliability(backward, forward)[None]
-    return Carried(flow.warp(previous_out, backward).clamp(0, 1), weights)
+    image = flow.warp(previous_out, backward, mode="bicubic").clamp(0, 1)
+    if previous_maturity is None:
+        maturity = torch.ones_like(weights)
+    else:
+        maturity = flow.warp(previous_maturity, backward).clamp(0, 1)
+    return Carried(image, weights, maturity)
 
 
 def paint_frame(
@@ -80,7 +110,7 @@ def paint_frame(
     start = trusted * carried.image + (1 - trusted) * fresh
     anchor = None
     if settings.temporal_weight > 0:
-        anchor = Anchor(carried.image, trusted, settings.temporal_weight)
+        anchor = Anchor(carried.image, carried.hold, settings.temporal_weight)
     return pyramid.stylize(
         frame, job.styles, config, network=network, init_image=start, progress=progress,
         cancel=cancel, estimate=job.later, anchor=anchor,
@@ -106,6 +136,7 @@ def paint_clip(
     start = time.perf_counter()
     previous_in: torch.Tensor | None = None
     previous_out: torch.Tensor | None = None
+    maturity: torch.Tensor | None = None
     count = 0
     frames = video.read_frames(info.path, job.spec.start, job.spec.duration, job.spec.fps)
     for index, raw in enumerate(frames, start=1):
@@ -115,6 +146,7 @@ def paint_clip(
             previous_in = frame
             if index == done:
                 previous_out = job.work.load(index)
+                maturity = job.work.load_maturity(index)
             continue
         began = time.perf_counter()
 
@@ -137,9 +169,10 @@ def paint_clip(
         carried = None
         alone = job.spec.video.per_frame
         if previous_in is not None and previous_out is not None and not alone:
-            carried = carry(previous_in, frame, previous_out)
+            carried = carry(previous_in, frame, previous_out, maturity)
         painted = paint_frame(job, frame, carried, network, tick, cancel)
-        job.work.save(index, painted)
+        maturity = None if carried is None else carried.next_maturity()
+        job.work.save(index, painted, maturity)
         seconds = time.perf_counter() - began
         clock.record(index, seconds)
         clock.frames = max(clock.frames, index)  # a variable-rate clip's count is estimated

@@ -57,8 +57,9 @@ class WorkFolder:
         except OSError as e:
             raise ImageError(f"{self.path}: cannot make the work folder ({e.strerror})") from None
         if not self.matches():
-            for old in self.path.glob("frame_*.png"):
-                old.unlink()
+            for pattern in ("frame_*.png", "maturity_*.png"):
+                for old in self.path.glob(pattern):
+                    old.unlink()
             self._write_manifest({"key": self.key})
         return self.finished()
 
@@ -72,11 +73,26 @@ class WorkFolder:
     def frame_path(self, index: int) -> Path:
         return self.path / f"frame_{index:06d}.png"
 
-    def save(self, index: int, rgb: torch.Tensor) -> None:
+    def maturity_path(self, index: int) -> Path:
+        return self.path / f"maturity_{index:06d}.png"
+
+    def save(self, index: int, rgb: torch.Tensor, maturity: torch.Tensor | None = None) -> None:
+        """Frame ``index``, and how settled each of its pixels is (``painter.Carried``): the
+        maturity first, so that a frame on disk always has its own."""
+        if maturity is not None:
+            grey = maturity.expand(3, -1, -1)
+            images.save_image(self.maturity_path(index), grey, None, bits=16, overwrite=True)
+        else:
+            self.maturity_path(index).unlink(missing_ok=True)
         images.save_image(self.frame_path(index), rgb, None, bits=16, overwrite=True)
 
     def load(self, index: int) -> torch.Tensor:
         return images.load_image(self.frame_path(index)).rgb
+
+    def load_maturity(self, index: int) -> torch.Tensor | None:
+        """Frame ``index``'s maturity; None (all settled) for a frame painted on its own."""
+        path = self.maturity_path(index)
+        return images.load_image(path).rgb[:1] if path.exists() else None
 
     def note_partial(self, digest: str) -> None:
         """Record that the output now holds the clip so far, with this sha256."""
