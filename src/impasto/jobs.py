@@ -128,19 +128,19 @@ def numbered(out: Path, step: int) -> Path:
     return out.with_name(f"{out.stem}_{step:04d}{out.suffix}")
 
 
-def _refuse_inputs(outputs: Sequence[Path], inputs: dict[str, Sequence[PathLike]]) -> None:
+def refuse_inputs(outputs: Sequence[Path], inputs: dict[str, Sequence[PathLike]]) -> None:
     """No output may be an input (the same file, also through a link), overwrite or not."""
     for out in outputs:
         for role, paths in inputs.items():
             for path in paths:
-                if same_file(out, Path(path)):
+                if _same_file(out, Path(path)):
                     raise ImageError(
                         f"{out}: is the {role} of this run ({path}); an input is never "
                         "overwritten, choose another output name"
                     )
 
 
-def same_file(a: Path, b: Path) -> bool:
+def _same_file(a: Path, b: Path) -> bool:
     try:
         if a.exists() and b.exists():
             return os.path.samefile(a, b)
@@ -180,7 +180,7 @@ def prepare(spec: JobSpec) -> Job:
         "init image": [spec.init] if spec.init is not None else [],
     }
     if str(out) != STDOUT:
-        _refuse_inputs([out], inputs)
+        refuse_inputs([out], inputs)
         images.check_output_path(out, spec.overwrite, bits=spec.bits)
     content = images.load_image(spec.content)
     hw = size_of(content.rgb)
@@ -189,7 +189,7 @@ def prepare(spec: JobSpec) -> Job:
     snapshots = snapshot_paths(spec, out, estimate.plan)
     for path in snapshots:
         images.check_output_path(path, spec.overwrite, bits=spec.bits)
-    _refuse_inputs(snapshots, inputs)
+    refuse_inputs(snapshots, inputs)
     region_masks = None
     if spec.masks:
         region_masks = masks.load_masks(spec.masks, len(style_paths), hw)

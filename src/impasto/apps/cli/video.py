@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 from ...config import VideoConfig
 from ...errors import ConfigError, ImpastoError
 from . import options
-from .display import DRAW_INTERVAL
 from .messages import EXIT_DIVERGED, EXIT_OK, clock, hw, say
 
 if TYPE_CHECKING:
@@ -141,6 +140,9 @@ class _FrameBar:
     """A bar over the frames, redrawn on a terminal; a line every 10 % otherwise."""
 
     def __init__(self, *, tty: bool, quiet: bool) -> None:
+        from .display import DRAW_INTERVAL  # here: display imports torch, --help must not
+
+        self.interval = DRAW_INTERVAL
         self.tty, self.quiet = tty, quiet
         self.drawn = 0
         self.last_draw = 0.0
@@ -161,7 +163,7 @@ class _FrameBar:
                 print(f"impasto: {text}", file=sys.stderr, flush=True)
             return
         now = time.perf_counter()
-        if p.finished or now - self.last_draw >= DRAW_INTERVAL:
+        if p.finished or now - self.last_draw >= self.interval:
             self.last_draw = now
             sys.stderr.write("\r" + text + " " * max(0, self.drawn - len(text)))
             sys.stderr.flush()

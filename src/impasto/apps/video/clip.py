@@ -21,7 +21,7 @@ import torch
 from ... import jobs
 from ...config import StyleConfig, VideoConfig
 from ...engine import budget, calibration
-from ...errors import ConfigError, ImageError
+from ...errors import ConfigError
 from ...io import images, video
 from ...network.vgg import VGGFeatures
 from ...ops.resize import output_size, size_of
@@ -142,13 +142,7 @@ def prepare(spec: VideoSpec) -> VideoJob:
     config.blend(len(style_paths))
     clip = Path(spec.clip)
     out = output_path(spec)
-    for role, paths in (("clip", [clip]), ("style image", style_paths)):
-        for path in paths:
-            if jobs.same_file(out, path):
-                raise ImageError(
-                    f"{out}: is the {role} of this run ({path}); an input is never "
-                    "overwritten, choose another output name"
-                )
+    jobs.refuse_inputs([out], {"clip": [clip], "style image": style_paths})
     info = video.probe(clip, spec.start, spec.duration, spec.fps)
     hw = output_size(info.height, info.width, config.size)
     work = WorkFolder(folder_for(out), job_key(spec, clip, style_paths, hw))
