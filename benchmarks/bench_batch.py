@@ -27,20 +27,15 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_machine import cpu  # noqa: E402  the model and its vector extensions
+
 CONTENTS = [ROOT / "examples" / "tubingen.jpg", ROOT / "examples" / "chelsea.png"]
 STYLES = [ROOT / "examples" / "starry_night.jpg", ROOT / "examples" / "the_scream.jpg"]
 SEEDS = (0, 1)
 RAY = Path(sys.executable).with_name("ray")
 LOOPBACK = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}  # keeps Ray on 127.0.0.1
-
-
-def cpu() -> str:
-    try:
-        text = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return platform.processor() or "unknown CPU"
-    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
-    return fields.get("Model name", "unknown").strip()
 
 
 def manifest(folder: Path) -> Path:
