@@ -327,7 +327,7 @@ def check_output_path(path: str | os.PathLike, overwrite: bool = False, *, bits:
         raise _error(name, "is a folder; give a file name")
     if dest.exists() and not overwrite:
         raise _error(name, "already exists; pass --overwrite to replace it")
-    _probe_write(folder, name)
+    probe_write(folder, name)
     return dest
 
 
@@ -338,7 +338,9 @@ def _name_max(folder: Path) -> int:
         return 255
 
 
-def _probe_write(folder: Path, name: str) -> None:
+def probe_write(folder: Path, name: str) -> None:
+    """Prove ``folder`` writable by writing a file there: permission bits lie for root and on
+    some filesystems. ImageError naming ``name`` if not."""
     probe = folder / f".impasto-probe-{secrets.token_hex(4)}"
     try:
         fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

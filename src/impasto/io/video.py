@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError, ImageError
-from .images import encode_image
+from .images import encode_image, probe_write
 
 if TYPE_CHECKING:
     from av.audio.frame import AudioFrame
@@ -453,7 +453,7 @@ def check_video_output(out: str | os.PathLike, overwrite: bool = False) -> Path:
         _check_frames_folder(dest, name, overwrite)
     elif dest.exists() and not overwrite:
         raise _error(name, "already exists; pass --overwrite to replace it")
-    _probe_write(parent, name)
+    probe_write(parent, name)
     return dest
 
 
@@ -475,19 +475,6 @@ def _check_frames_folder(dest: Path, name: str, overwrite: bool) -> None:
             f"holds files other than frames (such as '{others[0].name}'); "
             "--overwrite replaces only a folder of frames: choose another name",
         )
-
-
-def _probe_write(folder: Path, name: str) -> None:
-    """Prove the folder writable by writing: permission bits lie for root and on some mounts."""
-    probe_file = folder / f".impasto-probe-{secrets.token_hex(4)}"
-    try:
-        fd = os.open(probe_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        os.close(fd)
-        os.unlink(probe_file)
-    except OSError as e:
-        raise _error(
-            name, f"output folder '{folder}' is not writable ({e.strerror or e})"
-        ) from None
 
 
 def write_video(

@@ -95,7 +95,8 @@ def run(args: argparse.Namespace, signals) -> int:
 
 def _write_so_far(job: VideoJob, signals) -> int:
     """After a stop: the finished frames as a clip (so far) to the output; they stay on disk."""
-    from ..video import clip, painter
+    from ...network.store import sha256_file
+    from ..video import painter
 
     done = job.work.open()
     if done == 0:
@@ -104,7 +105,7 @@ def _write_so_far(job: VideoJob, signals) -> int:
     try:
         with signals.held_off():
             painter.write_clip(job, done)
-            job.work.note_partial(clip.file_sha256(job.out))
+            job.work.note_partial(sha256_file(job.out))
     except ImpastoError as e:
         say(f"interrupted; could not write the clip so far: {e}; the {done} frames are kept")
         return signals.stopped_status()

@@ -23,6 +23,7 @@ from ...config import StyleConfig, VideoConfig
 from ...engine import budget, calibration
 from ...errors import ConfigError
 from ...io import images, video
+from ...network.store import sha256_file
 from ...network.vgg import VGGFeatures
 from ...ops.resize import output_size, size_of
 from .workdir import WorkFolder, folder_for
@@ -110,19 +111,11 @@ def _is_frame_folder(path: Path) -> bool:
     return path.is_dir() and (not any(path.iterdir()) or any(path.glob("frame_*.png")))
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def job_key(spec: VideoSpec, clip: Path, style_paths: Sequence[Path], hw) -> str:
     """The same inputs (by content) and settings give the same key: the work folder's."""
     settings = {
-        "clip": file_sha256(clip),
-        "styles": [file_sha256(p) for p in style_paths],
+        "clip": sha256_file(clip),
+        "styles": [sha256_file(p) for p in style_paths],
         "config": dataclasses.asdict(spec.config),
         "video": dataclasses.asdict(spec.video),
         "span": [spec.start, spec.duration, spec.fps],
@@ -164,7 +157,7 @@ def _ours(out: Path, work: WorkFolder) -> bool:
     digest = work.partial()
     if digest is None or not out.is_file():
         return False
-    return file_sha256(out) == digest
+    return sha256_file(out) == digest
 
 
 def calibrate(job: VideoJob, network: VGGFeatures) -> VideoJob:
