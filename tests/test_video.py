@@ -283,3 +283,15 @@ def test_video_help_names_the_options(capsys):
     for option in ("--start", "--duration", "--fps", "--temporal-weight", "--frame-iterations"):
         assert option in stdout
     assert "long side of every frame in pixels (default: 256)" in " ".join(stdout.split())
+
+
+def test_terminal_bar_redraws_one_line_and_leaves_it_clean(capsys):
+    from impasto.apps.cli.video import _FrameBar
+
+    bar = _FrameBar(tty=True, quiet=False)
+    for frame in (1, 2):
+        bar(painter.FrameProgress(frame, 4, True, 1.0, 10.0 * frame, 20.0, 10.0))
+    bar.finish()
+    err = capsys.readouterr().err
+    assert "\n" not in err and "frame 2/4" in err and "~0:20 left" in err
+    assert err.endswith("\r") and err.split("\r")[-2].strip() == ""  # the line is blanked

@@ -7,15 +7,12 @@ speed), so every front end shows the same ETA.
 from __future__ import annotations
 
 import math
-import shutil
 import sys
 import time
 from collections.abc import Callable
 
 from ...engine.progress import Progress, duration
-from .messages import clock, hw, num
-
-DRAW_INTERVAL = 0.1  # seconds between redraws of the terminal progress bar
+from .messages import DRAW_INTERVAL, TerminalLine, clock, hw, num
 
 
 class Display:
@@ -26,7 +23,7 @@ class Display:
         self.last: Progress | None = None
         self.best: dict[str, float] = {}
         self.scale_start = 0.0  # elapsed seconds when the current scale began
-        self.drawn = 0  # characters of the bar on screen
+        self.line = TerminalLine()
         self.last_draw = -math.inf
 
     def __call__(self, p: Progress) -> None:
@@ -83,17 +80,10 @@ class Display:
         print(self.scale_line(p), file=sys.stderr, flush=True)
 
     def _draw(self, text: str) -> None:
-        width = shutil.get_terminal_size().columns - 1
-        text = text[:width]
-        sys.stderr.write("\r" + text + " " * max(0, self.drawn - len(text)))
-        sys.stderr.flush()
-        self.drawn = len(text)
+        self.line.draw(text)
 
     def _clear(self) -> None:
-        if self.drawn:
-            sys.stderr.write("\r" + " " * self.drawn + "\r")
-            sys.stderr.flush()
-            self.drawn = 0
+        self.line.clear()
 
 
 def both(*callbacks: Callable[[Progress], None] | None) -> Callable[[Progress], None]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import shutil
 import sys
 from collections.abc import Sequence
 
@@ -21,6 +22,7 @@ EXIT_MEMORY = 3
 EXIT_BUG = 4
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
+DRAW_INTERVAL = 0.1  # seconds between redraws of a progress bar on a terminal
 
 
 def say(message: str) -> None:
@@ -73,3 +75,22 @@ def num(value: float) -> str:
 def hw(size: Sequence[int]) -> str:
     """(height, width) -> 'WxH', the order people read image sizes in."""
     return f"{size[1]}x{size[0]}"
+
+
+class TerminalLine:
+    """One line of stderr redrawn in place (a progress bar), cut to the terminal's width."""
+
+    def __init__(self) -> None:
+        self.drawn = 0  # characters on screen
+
+    def draw(self, text: str) -> None:
+        text = text[: shutil.get_terminal_size().columns - 1]
+        sys.stderr.write("\r" + text + " " * max(0, self.drawn - len(text)))
+        sys.stderr.flush()
+        self.drawn = len(text)
+
+    def clear(self) -> None:
+        if self.drawn:
+            sys.stderr.write("\r" + " " * self.drawn + "\r")
+            sys.stderr.flush()
+            self.drawn = 0

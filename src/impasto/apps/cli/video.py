@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from ...config import VideoConfig
 from ...errors import ConfigError, ImpastoError
 from . import options
-from .messages import EXIT_DIVERGED, EXIT_OK, clock, hw, say
+from .messages import DRAW_INTERVAL, EXIT_DIVERGED, EXIT_OK, TerminalLine, clock, hw, say
 
 if TYPE_CHECKING:
     from ..video.clip import VideoJob, VideoSpec
@@ -141,11 +141,8 @@ class _FrameBar:
     """A bar over the frames, redrawn on a terminal; a line every 10 % otherwise."""
 
     def __init__(self, *, tty: bool, quiet: bool) -> None:
-        from .display import DRAW_INTERVAL  # here: display imports torch, --help must not
-
-        self.interval = DRAW_INTERVAL
         self.tty, self.quiet = tty, quiet
-        self.drawn = 0
+        self.line = TerminalLine()
         self.last_draw = 0.0
         self.last_tenth = -1
 
@@ -164,14 +161,9 @@ class _FrameBar:
                 print(f"impasto: {text}", file=sys.stderr, flush=True)
             return
         now = time.perf_counter()
-        if p.finished or now - self.last_draw >= self.interval:
+        if p.finished or now - self.last_draw >= DRAW_INTERVAL:
             self.last_draw = now
-            sys.stderr.write("\r" + text + " " * max(0, self.drawn - len(text)))
-            sys.stderr.flush()
-            self.drawn = len(text)
+            self.line.draw(text)
 
     def finish(self) -> None:
-        if self.drawn:
-            sys.stderr.write("\r" + " " * self.drawn + "\r")
-            sys.stderr.flush()
-            self.drawn = 0
+        self.line.clear()
