@@ -332,6 +332,7 @@ def tv_numpy(image: torch.Tensor) -> float:
 
 
 OBJECTIVE = {
+    "precision": "fp32",  # exact formulas: auto would be bf16 on a CPU with AVX-512 BF16
     "content_layers": ("relu2_2", "relu3_1"),
     "style_layers": ("relu1_1", "relu2_1", "relu3_1"),
     "style_layer_weights": (0.2, 0.3, 0.5),

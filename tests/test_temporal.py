@@ -54,7 +54,7 @@ def tiny_net(config):
 
 
 def test_objective_adds_the_temporal_term_whole_and_tiled_alike():
-    config = StyleConfig(tv_weight=0.5)
+    config = StyleConfig(tv_weight=0.5, precision="fp32")  # exact: no bf16 on any CPU
     net = tiny_net(config)
     objective = Objective(net, config)
     h, w = 200, 180
@@ -76,7 +76,9 @@ def test_objective_adds_the_temporal_term_whole_and_tiled_alike():
 
 
 def test_a_strong_anchor_holds_the_picture_where_reliable(tiny_network):
-    config = StyleConfig(size=48, min_size=0, iterations=15, smooth_steps=0, init="content")
+    config = StyleConfig(
+        size=48, min_size=0, iterations=15, smooth_steps=0, init="content", precision="fp32"
+    )
     content = rand(3, 36, 48, seed=9).float()
     style = rand(3, 40, 40, seed=10).float()
     free = pyramid.stylize(content, style, config)
