@@ -102,13 +102,11 @@ CONFIGS: dict[str, dict] = {
     "single400": {"min_size": 0, "iterations": 400},
     "equal_now": {"style_layer_weights": (1, 1, 1, 1, 1)},
     "pull_now": {"style_layer_weights": (64, 32, 32, 4, 1)},
-    "best_cw2": {"preset": "best", "content_weight": 2.0},
     "scale15": {"style_scale": 1.5},
     "pull_deep": {"style_layer_weights": (64, 32, 32, 8, 2)},
     "pull_content": {"style_layer_weights": (64, 32, 32, 4, 1), "init": "content"},
     "it28": {"iterations": 28},
     "final20": {"schedule": "181:69,256:58,362:48,512:20"},
-    "coarse_final20": {"schedule": "128:83,181:69,256:58,362:48,512:20"},
 }
 DEFAULT_CONFIGS = ("previous", "default")
 
