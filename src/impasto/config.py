@@ -76,11 +76,6 @@ class StyleConfig:
     style_scale: float = _opt(
         1.0, "style image size relative to the output: >1 gives bigger brush strokes"
     )
-    style_octaves: int = _opt(
-        0,
-        "also match the style of the picture at 1/2, 1/4, ... of its size against the painting "
-        "at the same fraction (this many extra octaves): larger strokes, more cost per step",
-    )
     preserve_color: str = _opt(
         "none",
         "keep the content's colours: luminance (style on brightness only), histogram (recolour "
@@ -154,8 +149,6 @@ class StyleConfig:
             raise ConfigError(f"max_memory must be >= 0, got {self.max_memory}")
         if self.tile < 0:
             raise ConfigError(f"tile must be >= 0, got {self.tile}")
-        if not 0 <= self.style_octaves <= 3:
-            raise ConfigError(f"style_octaves must be 0 to 3, got {self.style_octaves}")
         if self.min_size < 0:
             raise ConfigError(f"min_size must be >= 0, got {self.min_size}")
         if self.init not in INITS:

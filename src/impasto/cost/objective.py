@@ -38,29 +38,6 @@ def layer_size(height: int, width: int, stride: int) -> tuple[int, int]:
     return -(-height // stride), -(-width // stride)
 
 
-def shrink(image: torch.Tensor, octave: int) -> torch.Tensor:
-    """(C,H,W) averaged down to 1/2**octave of its size (area: differentiable, no aliasing)."""
-    if octave == 0:
-        return image
-    height, width = image.shape[-2:]
-    size = layer_size(height, width, 2**octave)
-    return F.interpolate(image[None], size=size, mode="area")[0]
-
-
-@dataclass
-class StyleLevel:
-    """The style targets of the picture at one octave below its size (``style_octaves``).
-
-    Matching the painting's statistics at 1/2 and 1/4 of the size as well asks for the same
-    texture at two and four times the scale, which the deep layers alone match only weakly.
-    """
-
-    octave: int
-    style: dict[str, StyleTarget]
-    masks: dict[str, torch.Tensor | None]
-    shares: dict[str, torch.Tensor]
-
-
 @dataclass
 class Targets:
     """What the picture is pulled towards at one scale.
@@ -78,7 +55,6 @@ class Targets:
     shares: dict[str, torch.Tensor]
     seed_style: dict[str, torch.Tensor] | None = None  # raw Gram targets for the seed form
     anchor: Anchor | None = None  # video: the previous frame, warped (``temporal.py``)
-    octaves: tuple[StyleLevel, ...] = ()  # the picture's style at 1/2, 1/4, ... of its size
 
 
 class Objective:
@@ -174,53 +150,20 @@ class Objective:
                 content_t[name][:, :, rows, cols] = feats[name]
         norms = {n: float(t.pow(2).sum().clamp_min(losses.EPS)) for n, t in content_t.items()}
 
-        if self.seed_form and config.style_octaves:
-            raise ConfigError("the seed loss form has no style octaves")
-        per_style = [
-            self._style_moments(s, t) for s, t in zip(styles, style_tiles or [None] * len(styles))
-        ]
-        level = self._level(0, own, per_style, region_blends, regions, height, width)
-        seed_t: dict[str, torch.Tensor] = {}
-        if self.seed_form:
-            blend = region_blends[0]
-            for name in config.style_layers:
-                outers = [w * s[name].outer[0] for w, s in zip(blend, per_style) if w]
-                seed_t[name] = torch.stack(outers).sum(0)
-        octaves = []
-        for octave in range(1, config.style_octaves + 1):
-            small = shrink(content, octave)
-            small_own: dict[str, Moments] = {}
-            for feats, _ in self._sweep(small, None):
-                self._accumulate(small_own, feats)
-            small_styles = [self._style_moments(shrink(s, octave), None) for s in styles]
-            octaves.append(
-                self._level(
-                    octave, small_own, small_styles, region_blends, regions, *small.shape[-2:]
-                )
-            )
-        return Targets(
-            content_t,
-            norms,
-            level.style,
-            level.masks,
-            level.shares,
-            seed_t or None,
-            octaves=tuple(octaves),
-        )
+        per_style: list[dict[str, Moments]] = []
+        style_tiles = style_tiles or [None] * len(styles)
+        for style, s_tiles in zip(styles, style_tiles):
+            sums: dict[str, Moments] = {}
+            for feats, _ in self._sweep(style, s_tiles):
+                self._accumulate(sums, feats)
+            per_style.append(sums)
 
-    def _style_moments(self, style: torch.Tensor, tiles: Sequence[Tile] | None):
-        sums: dict[str, Moments] = {}
-        for feats, _ in self._sweep(style, tiles):
-            self._accumulate(sums, feats)
-        return sums
-
-    def _level(self, octave, own, per_style, region_blends, regions, height, width) -> StyleLevel:
-        """Each style layer's target: per region, the blend of the paintings' moments."""
         masks = self.layer_masks(regions, height, width)
         style_t: dict[str, StyleTarget] = {}
         shares: dict[str, torch.Tensor] = {}
+        seed_t: dict[str, torch.Tensor] = {}
         mix = min(self.strength, 1.0)
-        for name in self.config.style_layers:
+        for name in config.style_layers:
             rows = []
             for blend in region_blends:
                 total = sum(blend)
@@ -236,7 +179,11 @@ class Objective:
             style_t[name] = StyleTarget.from_moments(stacked, self.kind)
             mask = masks[name]
             shares[name] = torch.ones(1) if mask is None else mask.flatten(1).mean(1)
-        return StyleLevel(octave, style_t, masks, shares)
+            if self.seed_form:
+                blend = region_blends[0]
+                outers = [w * s[name].outer[0] for w, s in zip(blend, per_style) if w]
+                seed_t[name] = torch.stack(outers).sum(0)
+        return Targets(content_t, norms, style_t, masks, shares, seed_t or None)
 
     # -- the cost ----------------------------------------------------------------------------
 
@@ -258,18 +205,14 @@ class Objective:
             total = total / len(targets.content)
         return self.config.content_weight * total
 
-    def style_cost(self, sums: dict[str, Moments], targets: Targets | StyleLevel) -> torch.Tensor:
-        """beta sum_l lambda_l J_style^l from each style layer's moments over the picture.
-
-        With octaves the cost is the mean over the picture and its shrunk copies (each
-        ``targets`` one level), so the style weight keeps its meaning.
-        """
+    def style_cost(self, sums: dict[str, Moments], targets: Targets) -> torch.Tensor:
+        """beta sum_l lambda_l J_style^l from each style layer's moments over the picture."""
         total = None
         for name, m in sums.items():
             if self.seed_form:
                 # The notes' 1/(2 nH nW nC)^2 ||G(S) - G(G)||^2 with raw Gram matrices.
                 shape = (1, m.total.shape[1], float(m.count[0]), 1)  # nH nW = positions
-                assert isinstance(targets, Targets) and targets.seed_style is not None
+                assert targets.seed_style is not None
                 cost = losses.style_cost_seed(targets.seed_style[name], m.outer[0], shape)
             else:
                 distance = moments.relative_distance(m, targets.style[name])
@@ -277,20 +220,9 @@ class Objective:
             cost = self.layer_weights[name] * cost
             total = cost if total is None else total + cost
         assert total is not None  # style_layers is never empty (config)
-        return self.style_weight / (1 + self.config.style_octaves) * total
+        return self.style_weight * total
 
-    def octave_cost(self, image: torch.Tensor, targets: Targets) -> torch.Tensor | None:
-        """The style cost of the picture's shrunk copies (None without octaves)."""
-        total = None
-        for level in targets.octaves:
-            feats = self.features(shrink(image, level.octave).unsqueeze(0))
-            cost = self.style_cost(self._style_sums(feats, level, None), level)
-            total = cost if total is None else total + cost
-        return total
-
-    def _style_sums(
-        self, feats, targets: Targets | StyleLevel, tile: Tile | None
-    ) -> dict[str, Moments]:
+    def _style_sums(self, feats, targets: Targets, tile: Tile | None) -> dict[str, Moments]:
         out = {}
         for name in self.config.style_layers:
             mask = targets.masks[name]
@@ -319,9 +251,6 @@ class Objective:
         feats = self.features(image.unsqueeze(0))
         content = self.content_cost(feats, targets)
         style = self.style_cost(self._style_sums(feats, targets, None), targets)
-        octaves = self.octave_cost(image, targets)
-        if octaves is not None:
-            style = style + octaves
         return self._terms(image, content, style, targets.anchor)
 
     def value_and_grad(
@@ -371,13 +300,7 @@ class Objective:
             grad[:, top:bottom, left:right] += crop.grad
             del feats, owned, surrogate
         x = image.requires_grad_(True)
-        style = style.detach()
-        # 4. The shrunk copies are a quarter of the size or less: whole, not tiled.
-        octaves = self.octave_cost(x, targets)
-        if octaves is not None:
-            grad += torch.autograd.grad(octaves, x)[0]
-            style = style + octaves.detach()
-        terms = self._terms(x, content, style, targets.anchor)
+        terms = self._terms(x, content, style.detach(), targets.anchor)
         pixel_terms = [t for k in ("tv", "temporal") if (t := terms.get(k)) is not None]
         pixel_terms = [t for t in pixel_terms if t.requires_grad]
         if pixel_terms:
