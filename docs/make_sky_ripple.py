@@ -1,7 +1,9 @@
 """Remake docs/img/sky_ripple.png: the sky of Tübingen × The Starry Night at 512 px, enlarged 2x,
-as the previous defaults, the current defaults and jcjohnson/neural-style painted it.
+as steps on raw pixels, the Fourier steps with the earlier layer weights 256:64:16:4:1, the
+current defaults and jcjohnson/neural-style painted it.
 
-    python benchmarks/quality/run.py --pair tubingen-starry_night --configs previous,default
+    python benchmarks/quality/run.py --pair tubingen-starry_night \
+        --configs previous,weights256,default
     python docs/make_sky_ripple.py benchmarks/quality/out/pictures
 """
 
@@ -24,7 +26,8 @@ def main() -> None:
     pictures = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "benchmarks/quality/out/pictures"
     panels = []
     for label, path in (
-        ("previous default", pictures / "tubingen-starry_night__previous.png"),
+        ("raw-pixel steps", pictures / "tubingen-starry_night__previous.png"),
+        ("weights 256:64:16:4:1", pictures / "tubingen-starry_night__weights256.png"),
         ("default", pictures / "tubingen-starry_night__default.png"),
         ("jcjohnson/neural-style", REFERENCE),
     ):
