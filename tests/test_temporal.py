@@ -76,8 +76,17 @@ def test_objective_adds_the_temporal_term_whole_and_tiled_alike():
 
 
 def test_a_strong_anchor_holds_the_picture_where_reliable(tiny_network):
+    # Layer weights pinned (the earlier default, 256:64:16:4:1 summing to 1): on the tiny
+    # random network the default's far stronger style cost outpulls the anchor within 15
+    # steps. The real-weights tier checks the default on a real clip (test_video_e2e).
     config = StyleConfig(
-        size=48, min_size=0, iterations=15, smooth_steps=0, init="content", precision="fp32"
+        size=48,
+        min_size=0,
+        iterations=15,
+        smooth_steps=0,
+        init="content",
+        precision="fp32",
+        style_layer_weights=tuple(w / 341 for w in (256, 64, 16, 4, 1)),
     )
     content = rand(3, 36, 48, seed=9).float()
     style = rand(3, 40, 40, seed=10).float()
