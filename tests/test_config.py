@@ -120,7 +120,7 @@ def test_layer_weights_default_is_the_same_as_giving_its_numbers():
     """The relative form's default is used as is: typing it in paints the same picture."""
     layers = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1", "relu3_3")
     default = StyleConfig(style_layers=layers).layer_weights()
-    given = StyleConfig(style_layers=layers, style_layer_weights=(128, 48, 24, 6, 1.5, 24))
+    given = StyleConfig(style_layers=layers, style_layer_weights=(256, 64, 16, 4, 1, 16))
     assert default == given.layer_weights()
 
 

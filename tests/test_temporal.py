@@ -76,9 +76,9 @@ def test_objective_adds_the_temporal_term_whole_and_tiled_alike():
 
 
 def test_a_strong_anchor_holds_the_picture_where_reliable(tiny_network):
-    # Layer weights pinned (the earlier default, 256:64:16:4:1 summing to 1): on the tiny
-    # random network the default's far stronger style cost outpulls the anchor within 15
-    # steps. The real-weights tier checks the default on a real clip (test_video_e2e).
+    # Layer weights pinned (256:64:16:4:1 scaled to sum to 1, the earlier default): on the
+    # tiny random network the default's 341x stronger style cost outpulls the anchor within
+    # 15 steps. The real-weights tier checks the default on a real clip (test_video_e2e).
     config = StyleConfig(
         size=48,
         min_size=0,
