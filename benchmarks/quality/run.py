@@ -107,8 +107,11 @@ CONFIGS: dict[str, dict] = {
     "pull_content": {"style_layer_weights": (64, 32, 32, 4, 1), "init": "content"},
     "it28": {"iterations": 28},
     "final20": {"schedule": "181:69,256:58,362:48,512:20"},
-    "pull_mid": {"style_layer_weights": (128, 48, 24, 6, 1.5)},  # the default since 2026-12-02
-    "weights256": {"style_layer_weights": (256, 64, 16, 4, 1)},  # the default before it
+    # Weights given by hand are used as given; before 2026-12-02 the default was scaled to
+    # sum to 1, so every screen above with explicit weights also had a stronger style cost.
+    "pull_mid": {"style_layer_weights": (128, 48, 24, 6, 1.5)},
+    "weights256": {"style_layer_weights": (256, 64, 16, 4, 1)},  # = the default since 2026-12-02
+    "scaled256": {"style_layer_weights": tuple(w / 341 for w in (256, 64, 16, 4, 1))},  # before
     "pull_mid2": {"style_layer_weights": (96, 40, 28, 7, 1.75)},
     # content at a shallower layer as well (keeps outlines)
     "c32": {"content_layers": ("relu3_2", "relu4_2")},
