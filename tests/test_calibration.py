@@ -75,7 +75,7 @@ def test_probe_measures_a_positive_rate(tiny_network):
     assert 0 < calibration.probe(net, config, size=32) < 1.0
 
 
-def test_first_job_probes_then_a_run_refines(tiny_network):
+def test_first_job_probes_then_a_run_refines(tiny_network, monkeypatch):
     spec = jobs.JobSpec(
         EXAMPLES / "tubingen.jpg",
         (EXAMPLES / "starry_night.jpg",),
@@ -90,6 +90,9 @@ def test_first_job_probes_then_a_run_refines(tiny_network):
     probed = calibration.stored(job.config, width)
     assert probed is not None and job.estimate.rate == pytest.approx(probed)
     assert jobs.calibrate(job, net) is job  # known now: no second probe
+    jobs.run(job, net)  # a thumbnail: too small to tell the machine's speed
+    assert calibration.stored(job.config, width) == probed
+    monkeypatch.setattr(calibration, "MIN_LEARNING_UNITS", 1)  # as if it were a big run
     jobs.run(job, net)
     refined = calibration.stored(job.config, width)
     assert refined is not None and refined != probed

@@ -7,8 +7,8 @@ folder, keyed by the CPU, the thread count, torch, the precision and the network
 
 * the first time on a machine, a timed probe (one evaluation at 256x256 after a warm-up,
   about a second) measures it before the run is estimated;
-* after every run, the rate the run actually achieved is blended in, so the estimate keeps
-  learning (a probe on small pictures is a little optimistic for big ones).
+* after every run big enough to tell (``MIN_LEARNING_UNITS``), the rate the run actually
+  achieved is blended in, so the estimate keeps learning.
 
 Nothing here may stop a run: an unreadable or unwritable store is ignored.
 """
@@ -33,6 +33,10 @@ FILE_NAME = "speed.json"
 FALLBACK = 6.6e-6  # seconds per pixel at one thread (a Xeon with AVX-512 BF16, 2026-11)
 PROBE_SIZE = 256
 LEARNING = 0.5  # weight of the newest measurement against what was stored
+# Runs with fewer pixel evaluations than this teach nothing: their fixed costs (the targets,
+# Python, small kernels) weigh several times more per pixel, and a few thumbnails (the web
+# page's 64 px previews, 256 px strips) had taught a 512 px estimate of 4 min for a 34 s run.
+MIN_LEARNING_UNITS = 20 * PROBE_SIZE * PROBE_SIZE
 
 
 def cpu_model() -> str:

@@ -347,5 +347,5 @@ class _Painting:
     def _learn_speed(self, net: VGGFeatures, elapsed: float) -> None:
         """Teach the machine's stored speed what this run took (``calibration``)."""
         units = self.estimate.seconds / self.estimate.rate  # pixels evaluated, in effect
-        if units > 0 and elapsed > 0:
+        if units >= calibration.MIN_LEARNING_UNITS and elapsed > 0:
             calibration.record(self.config, elapsed / units, calibration.network_width(net))
