@@ -211,15 +211,9 @@ class StyleConfig:
         if self.style_layer_weights is not None:
             return dict(zip(self.style_layers, self.style_layer_weights))
         if self.loss_form == "seed":
-            raw = [1.0] * len(self.style_layers)
-        else:
-            raw = [
-                BLOCK_WEIGHTS[min(_block(name), len(BLOCK_WEIGHTS)) - 1]
-                for name in self.style_layers
-            ]
-            return dict(zip(self.style_layers, raw))
-        total = sum(raw)
-        return {name: w / total for name, w in zip(self.style_layers, raw)}
+            return {name: 1 / len(self.style_layers) for name in self.style_layers}
+        last = len(BLOCK_WEIGHTS)
+        return {name: BLOCK_WEIGHTS[min(_block(name), last) - 1] for name in self.style_layers}
 
     def blend(self, n_styles: int) -> list[float]:
         """Blend weight of each style image, normalised to sum to 1."""
