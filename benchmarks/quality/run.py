@@ -73,7 +73,9 @@ PAIRS = [
 # name -> StyleConfig keyword arguments (size and the command line's overrides are added).
 # The suspects of issue 11 are each one change to the previous defaults (steps on raw pixels,
 # start from the content), as they were measured; "default" is whatever StyleConfig says now.
-PREVIOUS = {"smooth_steps": 0.0, "init": "content"}
+# Until 2026-12-02 the default layer weights were scaled to sum to 1 (341x weaker than typed in).
+SCALED_256 = tuple(w / 341 for w in (256, 64, 16, 4, 1))
+PREVIOUS = {"smooth_steps": 0.0, "init": "content", "style_layer_weights": SCALED_256}
 CONFIGS: dict[str, dict] = {
     "default": {},
     "previous": PREVIOUS,
@@ -98,20 +100,20 @@ CONFIGS: dict[str, dict] = {
         "style_weight": 300.0,
     },
     "best": {"preset": "best"},
-    # screened on 2026-12-02 against the current default (each one change to it)
-    "single400": {"min_size": 0, "iterations": 400},
+    # screened on 2026-12-02 against the default of then (scaled256; each one change to it)
+    "single400": {"min_size": 0, "iterations": 400, "style_layer_weights": SCALED_256},
     "equal_now": {"style_layer_weights": (1, 1, 1, 1, 1)},
     "pull_now": {"style_layer_weights": (64, 32, 32, 4, 1)},
-    "scale15": {"style_scale": 1.5},
+    "scale15": {"style_scale": 1.5, "style_layer_weights": SCALED_256},
     "pull_deep": {"style_layer_weights": (64, 32, 32, 8, 2)},
     "pull_content": {"style_layer_weights": (64, 32, 32, 4, 1), "init": "content"},
-    "it28": {"iterations": 28},
-    "final20": {"schedule": "181:69,256:58,362:48,512:20"},
+    "it28": {"iterations": 28, "style_layer_weights": SCALED_256},
+    "final20": {"schedule": "181:69,256:58,362:48,512:20", "style_layer_weights": SCALED_256},
     # Weights given by hand are used as given; before 2026-12-02 the default was scaled to
     # sum to 1, so every screen above with explicit weights also had a stronger style cost.
     "pull_mid": {"style_layer_weights": (128, 48, 24, 6, 1.5)},
     "weights256": {"style_layer_weights": (256, 64, 16, 4, 1)},  # = the default since 2026-12-02
-    "scaled256": {"style_layer_weights": tuple(w / 341 for w in (256, 64, 16, 4, 1))},  # before
+    "scaled256": {"style_layer_weights": SCALED_256},  # the default before it
     "pull_mid2": {"style_layer_weights": (96, 40, 28, 7, 1.75)},
     # content at a shallower layer as well (keeps outlines)
     "c32": {"content_layers": ("relu3_2", "relu4_2")},
