@@ -123,6 +123,11 @@ CONFIGS: dict[str, dict] = {
         "content_layers": ("relu3_2", "relu4_2"),
         "style_weight": 200.0,
     },
+    # screened on 2026-12-03 against the default of 2026-12-02 (each one change to it)
+    "noise_now": {"init": "noise"},
+    "content_now": {"init": "content"},
+    "sw300_now": {"style_weight": 300.0},
+    "w2_now": {"style_representation": "w2"},
 }
 DEFAULT_CONFIGS = ("previous", "default")
 
