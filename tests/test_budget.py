@@ -73,8 +73,8 @@ def test_estimate_adds_up_the_scales():
         s.seconds_per_evaluation * sc.iterations
         for s, sc in zip(est.scales, schedule.plan_for(config))
     ]
-    styles = sum(h * w for sc in est.plan for h, w in budget.style_sizes([(600, 800)], sc.size, 1))
-    style_pass = styles * est.rate * budget.STYLE_PASS_COST
+    shapes = [hw for sc in est.plan for hw in budget.style_sizes([(600, 800)], sc.size, 1)]
+    style_pass = sum(est.speed.evaluation(h * w) for h, w in shapes) * budget.STYLE_PASS_COST
     assert est.seconds == pytest.approx(sum(per_scale) + style_pass)
     assert list(est.plan) == schedule.plan_for(config)
     assert est.memory == max(s.memory for s in est.scales)

@@ -24,47 +24,116 @@ def home(tmp_path, monkeypatch):
 def test_nothing_stored_means_the_fallback_per_thread(home):
     config = StyleConfig()
     assert calibration.stored(config) is None
-    assert calibration.rate(config) == pytest.approx(calibration.FALLBACK / torch.get_num_threads())
+    fallback = calibration.FALLBACK.seconds / torch.get_num_threads()
+    assert calibration.speed(config).seconds == pytest.approx(fallback)
     assert not budget.estimate_run((384, 512), [(384, 512)], config).learnt
 
 
-def test_record_blends_geometrically_and_the_estimate_uses_it(home):
+def test_a_speed_is_a_power_law_then_linear_beyond_what_was_measured():
+    ref = calibration.REFERENCE_PIXELS
+    speed = calibration.Speed(seconds=0.2, exponent=0.8, largest=4 * ref)
+    assert speed.evaluation(ref) == pytest.approx(0.2)
+    assert speed.evaluation(4 * ref) == pytest.approx(0.2 * 4**0.8)
+    assert speed.evaluation(ref / 4) == pytest.approx(0.2 / 4**0.8)
+    # Beyond the largest size measured, twice the pixels cost twice the time.
+    assert speed.evaluation(8 * ref) == pytest.approx(2 * speed.evaluation(4 * ref))
+
+
+def test_fit_recovers_a_power_law_and_clamps_its_exponent():
+    ref = calibration.REFERENCE_PIXELS
+    points = [(p * ref, 0.3 * p**0.75) for p in (0.5, 1, 2, 4)]
+    speed = calibration.fit(points)
+    assert speed.seconds == pytest.approx(0.3)
+    assert speed.exponent == pytest.approx(0.75)
+    assert speed.largest == 4 * ref
+    # Time growing faster than the pixels (a neighbour woke up) is held to linear.
+    assert calibration.fit([(ref, 0.1), (4 * ref, 1.0)]).exponent == calibration.MAX_EXPONENT
+    # One size: the exponent given is kept, the level goes through the point.
+    one = calibration.fit([(4 * ref, 0.8)], exponent=0.5)
+    assert one.exponent == 0.5 and one.seconds == pytest.approx(0.4)
+
+
+def test_record_blends_the_level_geometrically_and_the_estimate_uses_it(home):
     config = StyleConfig()
-    assert calibration.record(config, 4e-6) == pytest.approx(4e-6)
-    assert calibration.record(config, 1e-6) == pytest.approx(math.sqrt(4e-6 * 1e-6))
+    first = calibration.Speed(0.4, 0.9, 65536.0)
+    assert calibration.record(config, first) == first
+    blended = calibration.record(config, calibration.Speed(0.1, 0.7, 262144.0))
+    assert blended.seconds == pytest.approx(math.sqrt(0.4 * 0.1))
+    assert blended.exponent == pytest.approx(0.8)
+    assert blended.largest == 262144.0
     est = budget.estimate_run((384, 512), [(384, 512)], config)
-    assert est.learnt and est.rate == pytest.approx(2e-6)
+    assert est.learnt and est.speed == blended
     assert "on this machine" in est.describe()
-    # Halving the rate halves every part of the estimate.
-    slow = budget.estimate_run((384, 512), [(384, 512)], config, rate=4e-6)
+    # Twice the seconds at every size doubles every part of the estimate.
+    slow = budget.estimate_run(
+        (384, 512), [(384, 512)], config, calibration.Speed(0.4, 0.8, 262144.0)
+    )
     assert slow.seconds == pytest.approx(2 * est.seconds)
+
+
+def test_each_scale_costs_what_the_speed_says_at_its_size(home):
+    speed = calibration.Speed(0.2, 0.8, 1e6)
+    est = budget.estimate_run((384, 512), [(384, 512)], StyleConfig(), speed)
+    for plan in est.scales:
+        assert plan.seconds_per_evaluation == pytest.approx(
+            speed.evaluation(plan.height * plan.width)
+        )
+
+
+def test_a_run_teaches_the_fit_of_its_big_enough_scales(home):
+    config = StyleConfig()
+    ref = calibration.REFERENCE_PIXELS
+    scales = [
+        (64 * 48, 30, 3.0),  # a thumbnail scale: too small to tell
+        (ref / 2, 40, 40 * 0.1 * 0.5**0.8),
+        (ref, 30, 30 * 0.1),
+        (4 * ref, 20, 20 * 0.1 * 4**0.8),
+        (8 * ref, 2, 100.0),  # too few evaluations to tell
+    ]
+    learnt = calibration.learn_from_run(config, scales)
+    assert learnt is not None and calibration.stored(config) == learnt
+    assert learnt.seconds == pytest.approx(0.1)
+    assert learnt.exponent == pytest.approx(0.8)
+    assert learnt.largest == 4 * ref
+    # A run of thumbnails only teaches nothing.
+    assert calibration.learn_from_run(config, [(64 * 48, 50, 5.0)]) is None
+    assert calibration.stored(config) == learnt
 
 
 def test_keys_keep_threads_precision_and_narrow_networks_apart(home):
     config = StyleConfig()
-    calibration.record(config, 5e-6, width=8)  # a tiny test network
+    calibration.record(config, calibration.Speed(0.5), width=8)  # a tiny test network
     assert calibration.stored(config) is None
-    calibration.record(StyleConfig(precision="bf16"), 3e-6)
+    calibration.record(StyleConfig(precision="bf16"), calibration.Speed(0.3))
     assert calibration.stored(StyleConfig(precision="fp32")) is None
     keys = list(json.loads((home / calibration.FILE_NAME).read_text()))
     assert len(keys) == 2 and all(calibration.cpu_model() in k for k in keys)
     assert calibration.key(config, threads=1) != calibration.key(config, threads=2)
 
 
-@pytest.mark.parametrize("content", ["not json", "[1, 2]", '{"a": "fast", "b": -1}'])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "not json",
+        "[1, 2]",
+        '{"a": "fast", "b": -1}',
+        '{"x": 2e-6}',  # an older store's bare rate per pixel
+        '{"x": {"seconds": 0.2, "exponent": -1, "largest": 5}}',
+    ],
+)
 def test_a_damaged_store_is_ignored_and_replaced(home, content):
     (home / calibration.FILE_NAME).write_text(content)
     config = StyleConfig()
     assert calibration.stored(config) is None
-    calibration.record(config, 2e-6)
-    assert calibration.stored(config) == pytest.approx(2e-6)
+    calibration.record(config, calibration.Speed(0.2))
+    assert calibration.stored(config) == calibration.Speed(0.2)
 
 
 def test_an_unwritable_store_does_not_stop_anything(tmp_path, monkeypatch):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     monkeypatch.setenv("IMPASTO_HOME", str(blocker / "home"))
-    assert calibration.record(StyleConfig(), 2e-6) == pytest.approx(2e-6)
+    assert calibration.record(StyleConfig(), calibration.Speed(0.2)) == calibration.Speed(0.2)
 
 
 def test_probe_measures_a_positive_rate(tiny_network):
@@ -72,14 +141,17 @@ def test_probe_measures_a_positive_rate(tiny_network):
 
     config = StyleConfig()
     net = load_features(config.network, config.content_layers + config.style_layers)
-    assert 0 < calibration.probe(net, config, size=32) < 1.0
+    speed = calibration.probe(net, config, sizes=((24, 32), (48, 64)))
+    assert 0 < speed.seconds < 10.0
+    assert calibration.MIN_EXPONENT <= speed.exponent <= calibration.MAX_EXPONENT
+    assert speed.largest == 48 * 64
 
 
 def test_first_job_probes_then_a_run_refines(tiny_network, monkeypatch):
     spec = jobs.JobSpec(
         EXAMPLES / "tubingen.jpg",
         (EXAMPLES / "starry_night.jpg",),
-        StyleConfig(size=48, min_size=0, iterations=3),
+        StyleConfig(size=48, min_size=0, iterations=6),
     )
     job = jobs.prepare(spec)
     assert not job.estimate.learnt
@@ -88,11 +160,11 @@ def test_first_job_probes_then_a_run_refines(tiny_network, monkeypatch):
     assert width < 64  # the tiny network, stored apart from the real one
     job = jobs.calibrate(job, net)
     probed = calibration.stored(job.config, width)
-    assert probed is not None and job.estimate.rate == pytest.approx(probed)
+    assert probed is not None and job.estimate.speed == probed
     assert jobs.calibrate(job, net) is job  # known now: no second probe
     jobs.run(job, net)  # a thumbnail: too small to tell the machine's speed
     assert calibration.stored(job.config, width) == probed
-    monkeypatch.setattr(calibration, "MIN_LEARNING_UNITS", 1)  # as if it were a big run
+    monkeypatch.setattr(calibration, "MIN_LEARNING_PIXELS", 1)  # as if it were a big run
     jobs.run(job, net)
     refined = calibration.stored(job.config, width)
     assert refined is not None and refined != probed

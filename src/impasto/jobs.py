@@ -216,14 +216,14 @@ def network_for(config: StyleConfig, on_progress=None) -> VGGFeatures:
 def calibrate(job: Job, network: VGGFeatures) -> Job:
     """The job with its time estimate at this machine's measured speed.
 
-    The first run on a machine (CPU, threads, torch, precision, network) times one small
-    evaluation first, about a second; later runs use what earlier runs measured.
+    The first run on a machine (CPU, threads, torch, precision, network) times an evaluation
+    at two small sizes first, about a second; later runs use what earlier runs measured.
     """
-    rate = calibration.learn(network, job.config)
-    if rate == job.estimate.rate:
+    speed = calibration.learn(network, job.config)
+    if speed == job.estimate.speed:
         return job
     styles_hw = [size_of(s) for s in job.styles]
-    estimate = budget.estimate_run(size_of(job.content.rgb), styles_hw, job.config, rate)
+    estimate = budget.estimate_run(size_of(job.content.rgb), styles_hw, job.config, speed)
     return dataclasses.replace(job, estimate=estimate)
 
 

@@ -124,13 +124,14 @@ def memory(
 
 
 def seconds_per_evaluation(
-    height: int, width: int, tile: int, rate: float, geometry: Geometry
+    height: int, width: int, tile: int, speed: calibration.Speed, geometry: Geometry
 ) -> float:
-    """Estimated time of one cost-and-gradient evaluation at ``rate`` seconds per pixel."""
-    largest, total = _crop_pixels(height, width, tile, geometry)
-    tiled = total != height * width or largest != total
-    work = total * TILED_COST if tiled else total
-    return work * rate
+    """Estimated time of one cost-and-gradient evaluation at this machine's ``speed``."""
+    if not tile or max(height, width) <= tile:
+        return speed.evaluation(height * width)
+    tiles = plan_tiles(height, width, tile, geometry.halo, geometry.align)
+    areas = [(t.crop[1] - t.crop[0]) * (t.crop[3] - t.crop[2]) for t in tiles]
+    return TILED_COST * sum(speed.evaluation(a) for a in areas)
 
 
 def plan_scale(
@@ -140,12 +141,12 @@ def plan_scale(
     geometry: Geometry,
     tile: int = 0,
     styles: Sequence[tuple[int, int]] = (),
-    rate: float = calibration.FALLBACK,
+    speed: calibration.Speed = calibration.FALLBACK,
 ) -> ScalePlan:
     """The fastest way to evaluate a (height, width) picture within ``budget`` bytes.
 
-    ``tile`` > 0 forces tiles of that size; ``rate`` is this machine's seconds per pixel of
-    one evaluation (``calibration.rate``). Raises ConfigError when nothing fits.
+    ``tile`` > 0 forces tiles of that size; ``speed`` is how fast this machine evaluates
+    (``calibration.speed``). Raises ConfigError when nothing fits.
     """
     pixels = height * width
     room = HISTORY_SHARE * budget / (2 * PICTURE_BYTES_PER_PIXEL * pixels)
@@ -155,7 +156,7 @@ def plan_scale(
     for core in candidates:
         need = memory(height, width, core, history, geometry, styles)
         if need <= budget:
-            seconds = seconds_per_evaluation(height, width, core, rate, geometry)
+            seconds = seconds_per_evaluation(height, width, core, speed, geometry)
             return ScalePlan(height, width, core, history, need, seconds)
     smallest = minimum_memory(height, width, geometry, styles)
     raise ConfigError(
@@ -180,8 +181,8 @@ class Estimate:
     memory: float  # bytes, the largest scale's peak
     budget: float
     plan: tuple = ()  # the schedule's Scales, fitted to the content (set by estimate_run)
-    rate: float = calibration.FALLBACK  # seconds per pixel of one evaluation it assumed
-    learnt: bool = False  # whether that rate was measured on this machine
+    speed: calibration.Speed = calibration.FALLBACK  # the machine's speed it assumed
+    learnt: bool = False  # whether that speed was measured on this machine
 
     def describe(self) -> str:
         tiled = [s for s in self.scales if s.tile]
@@ -203,21 +204,21 @@ def estimate(
     geometry: Geometry,
     tile: int = 0,
     styles: Sequence[Sequence[tuple[int, int]]] | None = None,
-    rate: float = calibration.FALLBACK,
+    speed: calibration.Speed = calibration.FALLBACK,
 ) -> Estimate:
     """Plan every scale ``(height, width, iterations)`` and add up time and peak memory.
 
     ``styles[k]`` lists the style images' sizes at scale k (their forward passes, once per
-    scale, are counted at a third of an evaluation per pixel); ``rate`` as in ``plan_scale``.
+    scale, are counted at a third of an evaluation of their size); ``speed`` as in
+    ``plan_scale``.
     """
     styles = styles or [()] * len(sizes)
     plans = [
-        plan_scale(h, w, budget, geometry, tile, st, rate) for (h, w, _), st in zip(sizes, styles)
+        plan_scale(h, w, budget, geometry, tile, st, speed) for (h, w, _), st in zip(sizes, styles)
     ]
     seconds = sum(p.seconds_per_evaluation * n for p, (_, _, n) in zip(plans, sizes))
-    style_pixels = sum(h * w for st in styles for h, w in st)
-    seconds += style_pixels * rate * STYLE_PASS_COST
-    return Estimate(plans, seconds, max(p.memory for p in plans), budget, rate=rate)
+    seconds += sum(speed.evaluation(h * w) for st in styles for h, w in st) * STYLE_PASS_COST
+    return Estimate(plans, seconds, max(p.memory for p in plans), budget, speed=speed)
 
 
 def style_sizes(
@@ -232,14 +233,14 @@ def estimate_run(
     content_hw: tuple[int, int],
     styles_hw: Sequence[tuple[int, int]],
     config: StyleConfig,
-    rate: float | None = None,
+    speed: calibration.Speed | None = None,
 ) -> Estimate:
     """Time and peak memory of a run, or ConfigError naming the largest size that fits.
 
-    ``rate`` defaults to what this machine has shown (``calibration.rate``).
+    ``speed`` defaults to what this machine has shown (``calibration.speed``).
     """
-    learnt = rate is not None or calibration.stored(config) is not None
-    rate = calibration.rate(config) if rate is None else rate
+    learnt = speed is not None or calibration.stored(config) is not None
+    speed = calibration.speed(config) if speed is None else speed
     limit = budget_bytes(config.max_memory)
     plan = fit(plan_for(config), content_hw)
     geometry = Geometry.of(config.network, config.content_layers + config.style_layers)
@@ -247,7 +248,7 @@ def estimate_run(
     styles = [style_sizes(styles_hw, s.size, config.style_scale) for s in plan]
     try:
         return dataclasses.replace(
-            estimate(sizes, limit, geometry, config.tile, styles, rate),
+            estimate(sizes, limit, geometry, config.tile, styles, speed),
             plan=tuple(plan),
             learnt=learnt,
         )

@@ -1,25 +1,32 @@
 """How fast this machine evaluates the cost, learnt here instead of measured elsewhere.
 
 The same 2-core machine kind has run one evaluation at 512 px in 0.6 s (a Xeon with AVX-512)
-and in 2.4 s (an EPYC with AVX2 only), so a constant cannot give an honest estimate. The rate
-(seconds per pixel of one forward and backward pass) is stored per machine in the cache
-folder, keyed by the CPU, the thread count, torch, the precision and the network:
+and in 2.4 s (an EPYC with AVX2 only), so a constant cannot give an honest estimate. Nor is
+the time proportional to the pixels: on a Xeon with AMX one pixel cost 5.5 us at 181 px and
+3.4 us at 512 px (small pictures pay fixed costs and run small kernels), so a rate learnt at
+one size overestimated the larger scales by 40 %. A ``Speed`` is therefore a power law,
+``seconds * (pixels / REFERENCE_PIXELS) ** exponent``, growing in proportion to the pixels
+beyond the largest size it was measured at. It is stored per machine in the cache folder,
+keyed by the CPU, the thread count, torch, the precision and the network:
 
-* the first time on a machine, a timed probe (one evaluation at 256x256 after a warm-up,
-  about a second) measures it before the run is estimated;
-* after every run big enough to tell (``MIN_LEARNING_UNITS``), the rate the run actually
-  achieved is blended in, so the estimate keeps learning.
+* the first time on a machine, a timed probe (one real evaluation at two sizes, each after a
+  warm-up, about a second) fits it before the run is estimated;
+* after every run, the time per evaluation at each of its scales big enough to tell is
+  fitted and blended in, so the estimate keeps learning.
 
 Nothing here may stop a run: an unreadable or unwritable store is ignored.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
 import tempfile
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -30,13 +37,57 @@ from ..network.layers import WIDTHS
 from ..network.store import cache_dir
 
 FILE_NAME = "speed.json"
-FALLBACK = 6.6e-6  # seconds per pixel at one thread (a Xeon with AVX-512 BF16, 2026-11)
-PROBE_SIZE = 256
+REFERENCE_PIXELS = 256 * 256
+# Two sizes of the 4:3 pictures runs see, far enough apart to tell how time grows.
+PROBE_SIZES = ((144, 192), (288, 384))
 LEARNING = 0.5  # weight of the newest measurement against what was stored
-# Runs with fewer pixel evaluations than this teach nothing: their fixed costs (the targets,
-# Python, small kernels) weigh several times more per pixel, and a few thumbnails (the web
-# page's 64 px previews, 256 px strips) had taught a 512 px estimate of 4 min for a 34 s run.
-MIN_LEARNING_UNITS = 20 * PROBE_SIZE * PROBE_SIZE
+MIN_EXPONENT, MAX_EXPONENT = 0.5, 1.0
+# Scales smaller than this teach nothing: below it fixed costs dominate and vary (a 96x72
+# evaluation cost 9.7 us per pixel, a 512x384 one 3.4 us), and a few thumbnails (the web
+# page's 64 px previews) had taught a 512 px estimate of 4 min for a 34 s run.
+MIN_LEARNING_PIXELS = 150 * 150
+MIN_LEARNING_EVALUATIONS = 4  # timed evaluations a scale needs to count
+
+
+@dataclass(frozen=True)
+class Speed:
+    """Seconds of one evaluation (forward and backward) as a function of its pixels."""
+
+    seconds: float  # at REFERENCE_PIXELS
+    exponent: float = 0.85  # how time grows with the pixels, up to ``largest``
+    largest: float = 4 * REFERENCE_PIXELS  # pixels measured up to; linear beyond
+
+    def evaluation(self, pixels: float) -> float:
+        """Estimated seconds of one evaluation of ``pixels`` pixels."""
+        within = min(pixels, self.largest)
+        return (
+            self.seconds
+            * (within / REFERENCE_PIXELS) ** self.exponent
+            * max(1.0, pixels / self.largest)
+        )
+
+    def as_json(self) -> dict[str, float]:
+        return dataclasses.asdict(self)
+
+
+# One thread of a Xeon with AVX-512 BF16 (2026-11); divided by the threads when nothing is known.
+FALLBACK = Speed(seconds=0.43)
+
+
+def fit(points: Sequence[tuple[float, float]], exponent: float = FALLBACK.exponent) -> Speed:
+    """The Speed through ``(pixels, seconds)`` points: a least-squares line in log-log.
+
+    With one size only, ``exponent`` is kept and only the level is fitted.
+    """
+    xs = [math.log(p / REFERENCE_PIXELS) for p, _ in points]
+    ys = [math.log(t) for _, t in points]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    spread = sum((x - mx) ** 2 for x in xs)
+    if spread > 1e-6:
+        slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / spread
+        exponent = min(MAX_EXPONENT, max(MIN_EXPONENT, slope))
+    level = my - exponent * mx
+    return Speed(math.exp(level), exponent, max(p for p, _ in points))
 
 
 def cpu_model() -> str:
@@ -75,57 +126,91 @@ def _path() -> Path:
     return cache_dir() / FILE_NAME
 
 
-def _read() -> dict[str, float]:
+def _read() -> dict[str, Speed]:
     try:
         data = json.loads(_path().read_text())
     except (OSError, ValueError):
         return {}
     if not isinstance(data, dict):
         return {}
-    return {k: float(v) for k, v in data.items() if _valid(v)}
+    return {k: speed for k, v in data.items() if (speed := _speed(v)) is not None}
 
 
-def _valid(value) -> bool:
-    return isinstance(value, (int, float)) and math.isfinite(value) and value > 0
+def _speed(value) -> Speed | None:
+    """A stored Speed, or None for anything else (an older store's bare rates included)."""
+    if not isinstance(value, dict):
+        return None
+    try:
+        speed = Speed(**{f.name: float(value[f.name]) for f in dataclasses.fields(Speed)})
+    except (KeyError, TypeError, ValueError):
+        return None
+    return speed if _valid(speed) else None
 
 
-def stored(config: StyleConfig, width: int = WIDTHS[0]) -> float | None:
-    """The stored rate for this machine and config, in seconds per pixel, or None."""
+def _valid(speed: Speed) -> bool:
+    numbers = (speed.seconds, speed.exponent, speed.largest)
+    return all(math.isfinite(n) and n > 0 for n in numbers)
+
+
+def stored(config: StyleConfig, width: int = WIDTHS[0]) -> Speed | None:
+    """The stored Speed for this machine and config, or None."""
     return _read().get(key(config, width))
 
 
-def rate(config: StyleConfig) -> float:
-    """Seconds per pixel of one evaluation here: stored, else the fallback per thread."""
+def speed(config: StyleConfig) -> Speed:
+    """This machine's Speed: stored, else the fallback per thread."""
     known = stored(config)
     if known is not None:
         return known
-    return FALLBACK / max(1, torch.get_num_threads())
+    threads = max(1, torch.get_num_threads())
+    return dataclasses.replace(FALLBACK, seconds=FALLBACK.seconds / threads)
 
 
-def record(config: StyleConfig, measured: float, width: int = WIDTHS[0]) -> float:
-    """Blend ``measured`` (seconds per pixel) into the store; returns the new rate."""
+def record(config: StyleConfig, measured: Speed, width: int = WIDTHS[0]) -> Speed:
+    """Blend ``measured`` into the store; returns the new Speed."""
     if not _valid(measured):
-        return rate(config)
+        return speed(config)
     data = _read()
     name = key(config, width)
     old = data.get(name)
-    # Geometric blend: a run slowed by a neighbour and a fast one pull equally far.
-    new = (
-        measured
-        if old is None
-        else math.exp(LEARNING * math.log(measured) + (1 - LEARNING) * math.log(old))
-    )
+    new = measured
+    if old is not None:
+        # The level blends geometrically (a run slowed by a neighbour and a fast one pull
+        # equally far); at the reference size, so the exponent's change does not shift it.
+        seconds = math.exp(
+            LEARNING * math.log(measured.seconds) + (1 - LEARNING) * math.log(old.seconds)
+        )
+        exponent = LEARNING * measured.exponent + (1 - LEARNING) * old.exponent
+        new = Speed(seconds, exponent, max(measured.largest, old.largest))
     data[name] = new
     try:
         folder = _path().parent
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".speed-", suffix=".tmp", dir=folder)
         with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=1, sort_keys=True)
+            json.dump({k: v.as_json() for k, v in data.items()}, f, indent=1, sort_keys=True)
         os.replace(tmp, _path())
     except OSError:
         pass
     return new
+
+
+def learn_from_run(
+    config: StyleConfig, scales: Sequence[tuple[float, int, float]], width: int = WIDTHS[0]
+) -> Speed | None:
+    """Teach the store what a run's scales took: ``(pixels, evaluations, seconds)`` each,
+    the seconds those evaluations took. Scales too small or too short to tell are left out;
+    with one size left, the stored exponent is kept. Returns the new Speed, or None."""
+    points = [
+        (pixels, seconds / count)
+        for pixels, count, seconds in scales
+        if pixels >= MIN_LEARNING_PIXELS and count >= MIN_LEARNING_EVALUATIONS and seconds > 0
+    ]
+    if not points:
+        return None
+    prior = stored(config, width)
+    measured = fit(points, (prior or FALLBACK).exponent)
+    return record(config, measured, width)
 
 
 def network_width(net: torch.nn.Module) -> int:
@@ -136,28 +221,36 @@ def network_width(net: torch.nn.Module) -> int:
     return WIDTHS[0]
 
 
-def probe(net: torch.nn.Module, config: StyleConfig, size: int = PROBE_SIZE) -> float:
-    """Time one forward and backward pass at ``size`` x ``size`` (after a warm-up); s/pixel."""
+def probe(
+    net: torch.nn.Module, config: StyleConfig, sizes: Sequence[tuple[int, int]] = PROBE_SIZES
+) -> Speed:
+    """Time one real evaluation at each of ``sizes`` (after a warm-up) and fit a Speed.
+
+    Warming up matters: the first pass at a new size picks kernels and allocates, and took
+    twice as long as the second.
+    """
     from ..cost.objective import Objective
 
     objective = Objective(net, config)  # type: ignore[arg-type]
-    picture = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(0))
+    generator = torch.Generator().manual_seed(0)
 
-    def once() -> float:
-        x = picture.clone().requires_grad_(True)
+    def once(picture: torch.Tensor, targets) -> float:
         start = time.perf_counter()
-        feats = objective.features(x)
-        total = torch.stack([f.float().square().mean() for f in feats.values()]).sum()
-        (grad,) = torch.autograd.grad(total, x)
+        _, grad = objective.value_and_grad(picture, targets)
         float(grad.sum())
         return time.perf_counter() - start
 
-    once()  # warm-up: the first pass picks kernels and allocates
-    return once() / (size * size)
+    points = []
+    for height, width in sizes:
+        picture, style = torch.rand(2, 3, height, width, generator=generator)
+        targets = objective.prepare(picture, [style], [[1.0]])
+        once(picture, targets)  # warm-up
+        points.append((height * width, once(picture, targets)))
+    return fit(points)
 
 
-def learn(net: torch.nn.Module, config: StyleConfig) -> float:
-    """This machine's rate for ``net``: stored, else probed now and stored."""
+def learn(net: torch.nn.Module, config: StyleConfig) -> Speed:
+    """This machine's Speed for ``net``: stored, else probed now and stored."""
     width = network_width(net)
     known = stored(config, width)
     if known is not None:

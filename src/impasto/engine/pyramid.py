@@ -109,14 +109,19 @@ class _Run:
         self.step = 0
         self.start = time.perf_counter()
         self.best: BestIterate | None = None
+        # per scale: [elapsed at its first report, at its last, reports]; the time between
+        # its first and last report is evaluations only (no targets, no resizing)
+        self.timings: dict[int, list[float]] = {}
 
     def report(self, index: int, image: torch.Tensor, iteration: int, terms) -> None:
         self.step += 1
+        elapsed = time.perf_counter() - self.start
+        timing = self.timings.setdefault(index, [elapsed, elapsed, 0])
+        timing[1], timing[2] = elapsed, timing[2] + 1
         if self.cancel is not None and self.cancel.cancelled:
             raise _Stop("cancelled")
         if self.callback is None:
             return
-        elapsed = time.perf_counter() - self.start
         self.callback(
             Progress(
                 scale=index + 1,
@@ -341,11 +346,17 @@ class _Painting:
             reason = str(stop) if isinstance(stop, _Stop) else "interrupted"
             raise Cancelled(best, reason) from None
         assert image is not None
-        self._learn_speed(net, time.perf_counter() - run.start)
+        self._learn_speed(net, run)
         return image.clamp(0, 1)
 
-    def _learn_speed(self, net: VGGFeatures, elapsed: float) -> None:
-        """Teach the machine's stored speed what this run took (``calibration``)."""
-        units = self.estimate.seconds / self.estimate.rate  # pixels evaluated, in effect
-        if units >= calibration.MIN_LEARNING_UNITS and elapsed > 0:
-            calibration.record(self.config, elapsed / units, calibration.network_width(net))
+    def _learn_speed(self, net: VGGFeatures, run: _Run) -> None:
+        """Teach the machine's stored speed what this run's scales took (``calibration``).
+
+        Tiled scales are left out: their time is not one evaluation of the whole picture.
+        """
+        scales = [
+            (plan.height * plan.width, int(count) - 1, last - first)
+            for index, (first, last, count) in sorted(run.timings.items())
+            if not (plan := self.estimate.scales[index]).tile
+        ]
+        calibration.learn_from_run(self.config, scales, calibration.network_width(net))

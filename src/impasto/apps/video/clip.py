@@ -162,13 +162,13 @@ def _ours(out: Path, work: WorkFolder) -> bool:
 
 def calibrate(job: VideoJob, network: VGGFeatures) -> VideoJob:
     """The job's estimates at this machine's measured speed (``jobs.calibrate``'s way)."""
-    rate = calibration.learn(network, job.config)
-    if rate == job.first.rate:
+    speed = calibration.learn(network, job.config)
+    if speed == job.first.speed:
         return job
     styles_hw = [size_of(s) for s in job.styles]
     content_hw = (job.info.height, job.info.width)
     return dataclasses.replace(
         job,
-        first=budget.estimate_run(content_hw, styles_hw, job.config, rate),
-        later=budget.estimate_run(content_hw, styles_hw, job.later_config, rate),
+        first=budget.estimate_run(content_hw, styles_hw, job.config, speed),
+        later=budget.estimate_run(content_hw, styles_hw, job.later_config, speed),
     )
