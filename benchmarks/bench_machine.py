@@ -8,8 +8,10 @@ An absolute time means nothing without its CPU, so this script measures, side by
 * a plain textbook Gatys loop with the same network: torch's own L-BFGS at its defaults,
   squared-error content and Gram style losses (the PyTorch tutorial's recipe), per evaluation;
   its usual 500- and 1000-iteration runs are that times 500 and 1000;
-* impasto's default 512 px run, whole, in a fresh process at each thread count, with the time
-  left it showed at the end of its first scale against the time that actually followed.
+* impasto's default 512 px run, whole, in a fresh process at each thread count, twice: first
+  with an empty speed store (a user's first run: the probe, then the estimate), then again
+  with what the first run taught the store; for each, the estimate before the run and the
+  time left it showed at the end of its first scale, against the times that followed.
 
     python benchmarks/bench_machine.py                 # about 12 minutes on 2 AVX2 cores
     python benchmarks/bench_machine.py --threads 2     # one thread count only
@@ -23,6 +25,7 @@ import json
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -139,11 +142,9 @@ def _gram(a):
 CONFIGS = {"default": {}, "previous default": {"smooth_steps": 0.0, "init": "content"}}
 
 
-def child_run(threads: int, name: str) -> None:
-    """One impasto run from scratch, as the CLI makes it (probe, estimate, run), with an empty
-    speed store: the estimate is a first run's. Prints JSON with its times and ETA record."""
-    import tempfile
-
+def child_run(threads: int, name: str, store: Path) -> None:
+    """One impasto run from scratch, as the CLI makes it (probe, estimate, run), with the
+    speed store at ``store`` (empty: a first run). Prints JSON with its times and ETAs."""
     start = time.perf_counter()
     import torch
 
@@ -152,8 +153,7 @@ def child_run(threads: int, name: str) -> None:
     from impasto.config import StyleConfig
     from impasto.engine import calibration
 
-    store = Path(tempfile.mkdtemp()) / calibration.FILE_NAME
-    calibration._path = lambda: store  # a first run on this machine
+    calibration._path = lambda: store
     config = StyleConfig(**CONFIGS[name])
     job = jobs.prepare(jobs.JobSpec(CONTENT, (STYLE,), config, output="-", overwrite=True))
     network = jobs.load_network(job)
@@ -170,11 +170,15 @@ def child_run(threads: int, name: str) -> None:
     jobs.run(job, network, progress=progress)
     record["run_s"] = time.perf_counter() - start
     record["estimate_s"] = job.estimate.seconds
+    record["speed"] = job.estimate.speed.as_json()
     print(json.dumps(record))
 
 
-def default_run(threads: int, name: str = "default") -> dict:
+def default_run(threads: int, name: str = "default", store: Path | None = None) -> dict:
+    """A run in a fresh process; ``store`` keeps the speed it learnt for the next one."""
+    store = store or Path(tempfile.mkdtemp()) / "speed.json"
     cmd = [sys.executable, __file__, "--child", str(threads), "--config", name]
+    cmd += ["--store", str(store)]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=ROOT).stdout
     record = json.loads(out.strip().splitlines()[-1])
     actual = record["elapsed"] - record["elapsed_after_first_scale"]
@@ -189,19 +193,22 @@ def main() -> None:
     parser.add_argument("--threads", type=int, action="append", help="default: 2 and 1")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--config", default="default", help=argparse.SUPPRESS)
+    parser.add_argument("--store", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child_run(args.child, args.config)
+        child_run(args.child, args.config, args.store)
         return
     print(f"# {datetime.date.today()} · {cpu()} · Python {platform.python_version()}")
     rows = []
     previous = {}
     for k, threads in enumerate(args.threads or [2, 1]):
         y = yardsticks(threads)
-        run = default_run(threads)
+        store = Path(tempfile.mkdtemp()) / "speed.json"
+        run = default_run(threads, store=store)
+        again = default_run(threads, store=store)  # with what the first run taught
         if k == 0:  # the old defaults' time, once: at the first thread count
             previous[threads] = default_run(threads, "previous default")
-        rows.append((y, run))
+        rows.append((y, run, again))
     print()
     print(
         "| threads | matmul GFLOP/s | forward s | evaluation s | evaluation / forward | "
@@ -209,7 +216,7 @@ def main() -> None:
         "textbook 1000 it. / default | ETA after scale 1 | actual | error |"
     )
     print("| --- " * 12 + "|")
-    for y, run in rows:
+    for y, run, _ in rows:
         t500 = 500 * y["textbook_evaluation_s"]
         print(
             f"| {y['threads']} | {y['matmul_gflops']:.0f} | {y['forward_s']:.2f} | "
@@ -221,21 +228,34 @@ def main() -> None:
         )
     print()
     print(
-        "| threads | probe s | estimate before the run s | run s (after loading) | error | "
-        "previous default run s | default / previous |"
+        "| threads | run | probe s | speed used (s at 256², exponent) | estimate before the run s "
+        "| run s (after loading) | error | ETA after scale 1 | actual | error |"
     )
-    print("| --- " * 7 + "|")
-    for y, run in rows:
+    print("| --- " * 10 + "|")
+    for y, *runs in rows:
+        for label, run in zip(("first (empty store)", "second (learnt)"), runs):
+            speed = run["speed"]
+            print(
+                f"| {y['threads']} | {label} | {run['probe_s']:.1f} | "
+                f"{speed['seconds']:.3f}, {speed['exponent']:.2f} | {run['estimate_s']:.0f} | "
+                f"{run['elapsed']:.0f} | {run['estimate_error']:+.0%} | "
+                f"{run['eta_after_first_scale']:.0f} s | "
+                f"{run['remaining_after_first_scale_s']:.0f} s | {run['eta_error']:+.0%} |"
+            )
+    print()
+    print("| threads | default run s | previous default run s | default / previous |")
+    print("| --- | --- | --- | --- |")
+    for y, run, _ in rows:
         old = previous.get(y["threads"])
-        then = f"{old['run_s']:.0f} | {run['run_s'] / old['run_s']:.2f}" if old else "— | —"
-        print(
-            f"| {y['threads']} | {run['probe_s']:.1f} | {run['estimate_s']:.0f} | "
-            f"{run['elapsed']:.0f} | {run['estimate_error']:+.0%} | {then} |"
-        )
+        if old:
+            print(
+                f"| {y['threads']} | {run['run_s']:.0f} | {old['run_s']:.0f} | "
+                f"{run['run_s'] / old['run_s']:.2f} |"
+            )
     print()
     print("| threads | evaluation s | with torch.compile |")
     print("| --- | --- | --- |")
-    for y, _ in rows:
+    for y, *_ in rows:
         c = y["compiled_evaluation_s"]
         shown = f"{c:.2f} s ({y['evaluation_s'] / c:.2f}x)" if isinstance(c, float) else c
         print(f"| {y['threads']} | {y['evaluation_s']:.2f} | {shown} |")
