@@ -90,12 +90,17 @@ class Geometry:
         return cls(layers.receptive_radius(up_to), layers.alignment(up_to))
 
 
+def _crop_areas(height: int, width: int, tile: int, geometry: Geometry) -> list[int]:
+    """The pixels of each crop a tiling evaluates, or of the whole picture."""
+    if not tile or max(height, width) <= tile:
+        return [height * width]
+    tiles = plan_tiles(height, width, tile, geometry.halo, geometry.align)
+    return [(t.crop[1] - t.crop[0]) * (t.crop[3] - t.crop[2]) for t in tiles]
+
+
 def _crop_pixels(height: int, width: int, tile: int, geometry: Geometry) -> tuple[int, int]:
     """(largest crop, sum of crops) in pixels for a tiling, or the whole picture."""
-    if not tile or max(height, width) <= tile:
-        return height * width, height * width
-    tiles = plan_tiles(height, width, tile, geometry.halo, geometry.align)
-    areas = [(t.crop[1] - t.crop[0]) * (t.crop[3] - t.crop[2]) for t in tiles]
+    areas = _crop_areas(height, width, tile, geometry)
     return max(areas), sum(areas)
 
 
@@ -127,11 +132,9 @@ def seconds_per_evaluation(
     height: int, width: int, tile: int, speed: calibration.Speed, geometry: Geometry
 ) -> float:
     """Estimated time of one cost-and-gradient evaluation at this machine's ``speed``."""
-    if not tile or max(height, width) <= tile:
-        return speed.evaluation(height * width)
-    tiles = plan_tiles(height, width, tile, geometry.halo, geometry.align)
-    areas = [(t.crop[1] - t.crop[0]) * (t.crop[3] - t.crop[2]) for t in tiles]
-    return TILED_COST * sum(speed.evaluation(a) for a in areas)
+    areas = _crop_areas(height, width, tile, geometry)
+    seconds = sum(speed.evaluation(a) for a in areas)
+    return seconds * TILED_COST if len(areas) > 1 else seconds
 
 
 def plan_scale(
