@@ -226,6 +226,8 @@ def test_sigterm_saves_the_best_picture_and_leaves_no_temporary_file(files, tmp_
         "def slow(self, *a, **k):\n"
         "    print('step', flush=True); time.sleep(0.2); return real(self, *a, **k)\n"
         "pyramid.Objective.value_and_grad = slow\n"
+        "from impasto.engine import calibration\n"  # no probe: its steps are not the run's
+        "calibration.learn = lambda net, config: calibration.Speed(0.1)\n"
         "jobs.load_features = lambda n, l, p='avg', w=None, on_progress=None: (\n"
         "    tiny_network(n, l, p))\n"
         "from impasto.apps.cli.main import main\n"

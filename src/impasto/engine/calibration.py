@@ -224,11 +224,8 @@ def network_width(net: torch.nn.Module) -> int:
 def probe(
     net: torch.nn.Module, config: StyleConfig, sizes: Sequence[tuple[int, int]] = PROBE_SIZES
 ) -> Speed:
-    """Time one real evaluation at each of ``sizes`` (after a warm-up) and fit a Speed.
-
-    Warming up matters: the first pass at a new size picks kernels and allocates, and took
-    twice as long as the second.
-    """
+    """Time one real evaluation at each of ``sizes`` (after a warm-up: the first pass at a
+    new size picks kernels and allocates) and fit a Speed."""
     from ..cost.objective import Objective
 
     objective = Objective(net, config)  # type: ignore[arg-type]
@@ -236,8 +233,7 @@ def probe(
 
     def once(picture: torch.Tensor, targets) -> float:
         start = time.perf_counter()
-        x = picture.detach().requires_grad_(True)
-        (grad,) = torch.autograd.grad(objective(x, targets)["total"], x)
+        _, grad = objective.value_and_grad(picture, targets)
         float(grad.sum())
         return time.perf_counter() - start
 
