@@ -186,3 +186,19 @@ def test_outer_sum_gradient_is_exact():
     f = a.permute(0, 2, 3, 1).reshape(20, 3)
     (plain,) = torch.autograd.grad(((f.T @ f) * g[0]).sum(), a)
     torch.testing.assert_close(fast, plain)
+
+
+def test_bf16_activations_give_float32_sums_within_one_rounding():
+    """bfloat16 products (fast), float32 sums: off by at most the Gram matrix's own rounding."""
+    a = torch.rand(1, 8, 30, 40, generator=torch.Generator().manual_seed(3)).bfloat16()
+    a.requires_grad_(True)
+    m = moments.moments(a)
+    exact = moments.moments(a.detach().double())  # the same (already rounded) values
+    assert m.outer.dtype == m.total.dtype == m.count.dtype == torch.float32
+    torch.testing.assert_close(m.outer.double(), exact.outer, rtol=2**-8, atol=0)
+    torch.testing.assert_close(m.total.double(), exact.total, rtol=2**-8, atol=0)
+    assert float(m.count) == 30 * 40
+    m.outer.sum().backward()  # d/da sum(F^T F) = 2 * (row sums of F) per position, as bf16
+    assert a.grad is not None and a.grad.dtype == torch.bfloat16
+    expected = 2 * a.detach().double().sum(1, keepdim=True).expand_as(a)
+    torch.testing.assert_close(a.grad.double(), expected, rtol=2**-7, atol=0)

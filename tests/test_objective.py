@@ -118,12 +118,50 @@ def test_tiled_run_paints_the_same_picture(tiny_network):
         iterations=6,
         content_layers=("relu2_2",),
         style_layers=("relu1_1", "relu2_1", "relu3_1"),
+        precision="fp32",  # the tiling's arithmetic on every CPU; bf16 tiles: the next test
     )
     plain = pyramid.stylize(content, style, base)
     tiled = pyramid.stylize(content, style, dataclasses.replace(base, tile=96))
     diff = (tiled - plain).abs()
     assert diff.mean() < 1e-3 and diff.max() < 0.05  # L-BFGS amplifies float rounding a bit
     assert (plain - content).abs().mean() > 0.01  # and the picture did change
+
+
+def test_bf16_tiles_give_the_whole_pictures_value_and_gradient():
+    """In bfloat16 each tile's Gram matrix is rounded on its own; the sum still matches."""
+    config = StyleConfig(precision="bf16")
+    net = tiny_net(config).float()
+    objective = Objective(net, config)
+    assert objective.bf16_layers == set(config.style_layers)  # Gram products in bfloat16
+    h, w = 290, 250
+    content, image = rand(3, h, w, seed=1).float(), rand(3, h, w, seed=2).float()
+    style = rand(3, 200, 230, seed=3).float() ** 3  # statistics unlike the noise picture's
+    targets = objective.prepare(content, [style], [[1.0]])
+    terms_a, grad_a = objective.value_and_grad(image, targets)
+    terms_b, grad_b = objective.value_and_grad(image, targets, pyramid.tiles_for(net, h, w, 100))
+    assert float(terms_b["total"]) == pytest.approx(float(terms_a["total"]), rel=2**-8)
+    cosine = torch.nn.functional.cosine_similarity(grad_a.flatten(), grad_b.flatten(), dim=0)
+    assert cosine > 0.999, float(cosine)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "low"),
+    [
+        ({}, True),
+        ({"precision": "fp32"}, False),
+        ({"style_representation": "covariance"}, False),  # centred sums stay float64
+        ({"loss_form": "seed"}, False),  # the notes' exact formulas
+    ],
+)
+def test_only_gram_style_layers_stay_bf16(overrides, low):
+    config = StyleConfig(**{"precision": "bf16", **overrides})
+    objective = Objective(tiny_net(config).float(), config)
+    expected = set(config.style_layers) - set(config.content_layers) if low else set()
+    assert objective.bf16_layers == expected
+    image = rand(3, 64, 80, seed=9).float()
+    feats = objective.features(image[None])
+    for name, a in feats.items():
+        assert a.dtype == (torch.bfloat16 if name in expected else torch.float32), name
 
 
 @pytest.mark.parametrize("kind", ["covariance", "correlation", "w2"])
@@ -148,7 +186,9 @@ def test_bf16_evaluation_matches_fp32(tiny_network_or_real, real):
     """The bfloat16 fast path: the same cost and nearly the same gradient as float32."""
     net = tiny_network_or_real(real)
     content, image = rand(3, 96, 128, seed=11).float(), rand(3, 96, 128, seed=12).float()
-    style = rand(3, 90, 120, seed=13).float()
+    # A style whose statistics differ from the noise pictures' (as a painting's do): between
+    # two noise images the Gram matrices agree to 1e-4, below bfloat16's own rounding.
+    style = rand(3, 90, 120, seed=13).float() ** 3
     results = {}
     for precision in ("fp32", "bf16"):
         objective = Objective(net, StyleConfig(precision=precision))

@@ -68,6 +68,14 @@ class Objective:
         self.kind = config.style_representation
         self.sum_dtype = torch.float64 if self.kind in moments.CENTRED else None
         self.bf16 = precision.resolve(config.precision) == "bf16"
+        # The Gram products were a fifth of a bf16 evaluation in float32 (benchmarks/). Their
+        # bfloat16 inputs are already rounded by the network; only the Gram matrix's own
+        # rounding (about 0.2 %) is added. Centred statistics (float64) and the seed form's
+        # exact formulas keep float32 inputs, as do content layers.
+        low = self.bf16 and self.sum_dtype is None and not self.seed_form
+        self.bf16_layers = (
+            frozenset(config.style_layers) - set(config.content_layers) if low else frozenset()
+        )
         # Strength below 1 moves the style targets towards the content's own statistics (see
         # ``prepare``); above 1 it pulls harder towards the style.
         self.strength = config.strength
@@ -78,13 +86,15 @@ class Objective:
         """The network's activations, in float32 whatever precision the network ran in.
 
         ``precision="bf16"`` runs the convolutions in bfloat16 (about 1.5x faster on a CPU
-        with AVX-512 BF16, measured in benchmarks/); the costs and statistics stay float32.
+        with AVX-512 BF16, measured in benchmarks/); the costs and statistics stay float32,
+        except that Gram-only style layers (``bf16_layers``) stay bfloat16 so that their Gram
+        products run in bfloat16 too (``moments`` widens the sums to float32 after them).
         """
         if not self.bf16:
             return self.net(batch)
         with torch.autocast("cpu", dtype=torch.bfloat16):
             feats = self.net(batch)
-        return {name: a.float() for name, a in feats.items()}
+        return {n: a if n in self.bf16_layers else a.float() for n, a in feats.items()}
 
     # -- targets -----------------------------------------------------------------------------
 
