@@ -83,7 +83,8 @@ class Objective:
         self.tv_weight = config.tv_weight * min(config.strength, 1.0)
 
     def features(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
-        """The network's activations, in float32 whatever precision the network ran in.
+        """The network's activations: float32 whatever precision the network ran in, but for
+        ``bf16_layers``.
 
         ``precision="bf16"`` runs the convolutions in bfloat16 (about 1.5x faster on a CPU
         with AVX-512 BF16, measured in benchmarks/); the costs and statistics stay float32,
