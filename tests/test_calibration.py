@@ -147,6 +147,38 @@ def test_probe_measures_a_positive_rate(tiny_network):
     assert speed.largest == 48 * 64
 
 
+@pytest.mark.parametrize("smooth_steps", [0.0, 8.0])
+def test_probe_times_real_optimiser_steps_and_takes_their_median(
+    tiny_network, monkeypatch, smooth_steps
+):
+    """Each size gets a warm-up step and ``steps`` timed ones through the run's own optimiser
+    (the spectral basis included); one slow step does not move the fit."""
+    from impasto.cost.objective import Objective
+    from impasto.network.vgg import load_features
+
+    clock = [0.0]
+    seconds = {24 * 32: [5.0, 1.0, 9.0, 1.0], 48 * 64: [5.0, 3.0, 3.0, 30.0]}
+    evaluated: list[tuple[int, int]] = []
+    real = Objective.value_and_grad
+
+    def timed(self, picture, targets, tiles=None):
+        pixels = picture.shape[-2] * picture.shape[-1]
+        clock[0] += seconds[pixels][sum(1 for p in evaluated if p == picture.shape[-2:])]
+        evaluated.append(picture.shape[-2:])
+        return real(self, picture, targets, tiles)
+
+    monkeypatch.setattr(Objective, "value_and_grad", timed)
+    monkeypatch.setattr(calibration.time, "perf_counter", lambda: clock[0])
+    config = StyleConfig(smooth_steps=smooth_steps)
+    net = load_features(config.network, config.content_layers + config.style_layers)
+    speed = calibration.probe(net, config, sizes=((24, 32), (48, 64)), steps=3)
+    assert evaluated == [(24, 32)] * 4 + [(48, 64)] * 4
+    # medians 1 s and 3 s for 4x the pixels: the power law through both
+    assert speed.exponent == pytest.approx(math.log(3) / math.log(4))
+    assert speed.evaluation(24 * 32) == pytest.approx(1.0)
+    assert speed.evaluation(48 * 64) == pytest.approx(3.0)
+
+
 def test_first_job_probes_then_a_run_refines(tiny_network, monkeypatch):
     spec = jobs.JobSpec(
         EXAMPLES / "tubingen.jpg",

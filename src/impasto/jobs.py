@@ -217,7 +217,7 @@ def calibrate(job: Job, network: VGGFeatures) -> Job:
     """The job with its time estimate at this machine's measured speed.
 
     The first run on a machine (CPU, threads, torch, precision, network) times an evaluation
-    at two small sizes first, about a second; later runs use what earlier runs measured.
+    at two sizes first, two to three seconds; later runs use what earlier runs measured.
     """
     speed = calibration.learn(network, job.config)
     if speed == job.estimate.speed:
