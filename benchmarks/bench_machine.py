@@ -15,6 +15,7 @@ An absolute time means nothing without its CPU, so this script measures, side by
 
     python benchmarks/bench_machine.py                 # about 12 minutes on 2 AVX2 cores
     python benchmarks/bench_machine.py --threads 2     # one thread count only
+    python benchmarks/bench_machine.py --eta-runs 3    # only the ETA: 3 first runs each
 """
 
 from __future__ import annotations
@@ -161,13 +162,25 @@ def child_run(threads: int, name: str, store: Path) -> None:
     job = jobs.calibrate(job, network)
     record: dict = {"probe_s": time.perf_counter() - probe_start}
 
+    scales: dict[int, list[float]] = {}  # scale -> [elapsed at first report, at last, reports]
+
     def progress(p) -> None:
         if p.scale == 2 and "eta_after_first_scale" not in record:
             record["eta_after_first_scale"] = p.seconds_left
             record["elapsed_after_first_scale"] = p.elapsed
         record["elapsed"] = p.elapsed
+        timing = scales.setdefault(p.scale, [p.elapsed, p.elapsed, 0])
+        timing[1], timing[2] = p.elapsed, timing[2] + 1
 
     jobs.run(job, network, progress=progress)
+    # Each scale's seconds per evaluation over what the estimate's speed predicted: the ETA
+    # after scale 1 is right when the later scales keep scale 1's ratio.
+    record["pace_over_predicted"] = [
+        (last - first) / (count - 1) / plan.seconds_per_evaluation
+        for (first, last, count), plan in zip(
+            (scales[k] for k in sorted(scales)), job.estimate.scales
+        )
+    ]
     record["run_s"] = time.perf_counter() - start
     record["estimate_s"] = job.estimate.seconds
     record["speed"] = job.estimate.speed.as_json()
@@ -191,6 +204,12 @@ def default_run(threads: int, name: str = "default", store: Path | None = None) 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, action="append", help="default: 2 and 1")
+    parser.add_argument(
+        "--eta-runs",
+        type=int,
+        default=0,
+        help="only this many first runs per thread count: the ETA's spread",
+    )
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--config", default="default", help=argparse.SUPPRESS)
     parser.add_argument("--store", type=Path, help=argparse.SUPPRESS)
@@ -199,6 +218,9 @@ def main() -> None:
         child_run(args.child, args.config, args.store)
         return
     print(f"# {datetime.date.today()} · {cpu()} · Python {platform.python_version()}")
+    if args.eta_runs:
+        eta_table(args.threads or [2, 1], args.eta_runs)
+        return
     rows = []
     previous = {}
     for k, threads in enumerate(args.threads or [2, 1]):
@@ -259,6 +281,31 @@ def main() -> None:
         c = y["compiled_evaluation_s"]
         shown = f"{c:.2f} s ({y['evaluation_s'] / c:.2f}x)" if isinstance(c, float) else c
         print(f"| {y['threads']} | {y['evaluation_s']:.2f} | {shown} |")
+
+
+def eta_table(thread_counts: list[int], count: int) -> None:
+    """``count`` first runs per thread count, each in a fresh process with an empty store:
+    each ETA after scale 1 against the time that followed, and each scale's pace over the
+    estimate's (a drift of the machine shows as a ratio that moves between scales; an error of
+    the speed's law, as the same move on every run).
+    """
+    print()
+    print(
+        "| threads | run | exponent | ETA after scale 1 | actual | error "
+        "| pace / predicted, scales 1-4 |"
+    )
+    print("| --- " * 7 + "|")
+    for threads in thread_counts:
+        for k in range(count):
+            run = default_run(threads)
+            paces = " ".join(f"{r:.2f}" for r in run["pace_over_predicted"])
+            print(
+                f"| {threads} | first #{k + 1} | {run['speed']['exponent']:.2f} | "
+                f"{run['eta_after_first_scale']:.0f} s | "
+                f"{run['remaining_after_first_scale_s']:.0f} s | {run['eta_error']:+.0%} | "
+                f"{paces} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":
