@@ -128,6 +128,19 @@ CONFIGS: dict[str, dict] = {
     "content_now": {"init": "content"},
     "sw300_now": {"style_weight": 300.0},
     "w2_now": {"style_representation": "w2"},
+    # screened on 2026-12-03 (third session): the reference tool's max pooling, and mean and
+    # covariance terms (centred statistics) in place of the Gram matrix; "avg_pool" is the
+    # default before max pooling became the default, so it can be run against it by name
+    "avg_pool": {"pooling": "avg"},
+    "max_now": {"pooling": "max"},
+    "cov_now": {"style_representation": "covariance"},
+    "max_cov": {"pooling": "max", "style_representation": "covariance"},
+    "max_sw300": {"pooling": "max", "style_weight": 300.0},
+    "max_pull_deep": {"pooling": "max", "style_layer_weights": (64, 32, 32, 8, 2)},
+    "max_tv6": {"pooling": "max", "tv_weight": 6.0},
+    "max_smooth12": {"pooling": "max", "smooth_steps": 12.0},
+    "max_pull_mid": {"pooling": "max", "style_layer_weights": (128, 48, 24, 6, 1.5)},
+    "max_w128": {"pooling": "max", "style_layer_weights": (128, 64, 16, 4, 1)},
 }
 DEFAULT_CONFIGS = ("previous", "default")
 
