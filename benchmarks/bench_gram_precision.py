@@ -26,7 +26,7 @@ def main() -> None:
     torch.set_num_threads(int(sys.argv[1]) if len(sys.argv) > 1 else 2)
     h, w = (int(sys.argv[2]), int(sys.argv[3])) if len(sys.argv) > 3 else (384, 512)
     config = StyleConfig(precision="bf16")
-    net = load_features(config.network, config.content_layers + config.style_layers)
+    net = load_features(config.network, config.content_layers + config.style_layers, config.pooling)
     content = resize_to(load_image(EXAMPLES / "tubingen.jpg").rgb, h, w)
     style = resize_to(load_image(EXAMPLES / "starry_night.jpg").rgb, h, w)
     new, old = Objective(net, config), Objective(net, config)

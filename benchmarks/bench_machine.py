@@ -72,7 +72,7 @@ def yardsticks(threads: int) -> dict:
     a, b = torch.randn(4096, 4096), torch.randn(4096, 4096)
     matmul = best_of(lambda: a @ b, 3)
     config = StyleConfig(precision="fp32")
-    net = load_features(config.network, config.content_layers + config.style_layers)
+    net = load_features(config.network, config.content_layers + config.style_layers, config.pooling)
     content = resize_to(load_image(CONTENT).rgb, 384, 512)
     style = resize_to(load_image(STYLE).rgb, 384, 512)
     with torch.no_grad():

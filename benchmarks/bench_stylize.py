@@ -71,7 +71,7 @@ def throughput() -> dict:
     from impasto.network.vgg import load_features
 
     config = StyleConfig()
-    net = load_features(config.network, config.content_layers + config.style_layers)
+    net = load_features(config.network, config.content_layers + config.style_layers, config.pooling)
     x = torch.rand(1, 3, 384, 512, requires_grad=True)
     flops, h, w = 0, 384, 512
     for name in net.names:

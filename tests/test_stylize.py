@@ -102,6 +102,19 @@ def test_default_network_is_loaded_from_config(tiny_network, content, style):
     assert tiny_network == [{"network": "vgg19", "weights_path": None}]
 
 
+def test_paintings_pool_by_max_unless_asked(tiny_network):
+    """The default network pools by max (benchmarks/quality); avg is one flag away."""
+    from impasto import jobs
+
+    picture = torch.rand(1, 3, 20, 28, generator=torch.Generator().manual_seed(0))
+    layer = "relu3_1"
+    default = jobs.network_for(StyleConfig())(picture)[layer]
+    by_max = net_for(StyleConfig(pooling="max"))(picture)[layer]
+    by_avg = jobs.network_for(StyleConfig(pooling="avg"))(picture)[layer]
+    assert torch.equal(default, by_max)
+    assert not torch.allclose(default, by_avg)
+
+
 def test_needs_a_style(tiny_network, content):
     with pytest.raises(ConfigError, match="at least one style image"):
         pyramid.stylize(content, [], StyleConfig(**FAST))

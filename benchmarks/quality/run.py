@@ -142,6 +142,11 @@ CONFIGS: dict[str, dict] = {
     "max_pull_mid": {"pooling": "max", "style_layer_weights": (128, 48, 24, 6, 1.5)},
     "max_w128": {"pooling": "max", "style_layer_weights": (128, 64, 16, 4, 1)},
 }
+# Every configuration above ran with average pooling, the default until 2026-12-03; they keep
+# it, so that they still paint the pictures their tables were measured from.
+for _name, _kw in CONFIGS.items():
+    if _name != "default" and "pooling" not in _kw:
+        CONFIGS[_name] = {**_kw, "pooling": "avg"}
 DEFAULT_CONFIGS = ("previous", "default")
 
 

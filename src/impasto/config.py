@@ -128,7 +128,12 @@ class StyleConfig:
         "fp32, or bf16 (about 1.6x faster with those instructions, slower without)",
         choices=PRECISIONS,
     )
-    pooling: str = _opt("avg", "pooling in the network: avg or max", choices=("avg", "max"))
+    pooling: str = _opt(
+        "max",
+        "pooling in the network: max (as it was trained, and as the reference tool paints) or "
+        "avg (Gatys et al.'s choice; a little less style on every benchmark pair)",
+        choices=("avg", "max"),
+    )
     network: str = _opt("vgg16-hed", "network: vgg16-hed (default), vgg16, vgg19")
     weights: str | None = _opt(
         None, "weights file for the network (default: the cache; see `impasto weights`)"

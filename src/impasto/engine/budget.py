@@ -27,7 +27,9 @@ from .schedule import fit, plan_for
 
 GB = 1e9
 BASE_BYTES = 0.6 * GB  # Python, torch, the network's weights, the style targets
-EVAL_BYTES_PER_PIXEL = 2200  # one forward+backward of VGG-16 to relu5_1 (measured 2050)
+# one forward+backward of VGG-16 to relu5_1: measured 2050 with average pooling; max pooling
+# (the default since 2026-12-03) keeps its indices for the backward, about 300 more (1024 px)
+EVAL_BYTES_PER_PIXEL = 2500
 PICTURE_BYTES_PER_PIXEL = 12  # one float32 RGB picture
 CONTENT_BYTES_PER_PIXEL = 32  # relu4_2's 512 channels at 1/64 of the pixels, float32
 WHOLE_PICTURES = 12  # picture, gradient, best so far, L-BFGS's working vectors, copies
