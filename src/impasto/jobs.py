@@ -216,8 +216,9 @@ def network_for(config: StyleConfig, on_progress=None) -> VGGFeatures:
 def calibrate(job: Job, network: VGGFeatures) -> Job:
     """The job with its time estimate at this machine's measured speed.
 
-    The first run on a machine (CPU, threads, torch, precision, network) times an evaluation
-    at two sizes first, two to three seconds; later runs use what earlier runs measured.
+    The first run on a machine (CPU, threads, torch, precision, network, pooling) times a few
+    optimiser steps at two sizes first, two to four seconds; later runs use what earlier runs
+    measured.
     """
     speed = calibration.learn(network, job.config)
     if speed == job.estimate.speed:
