@@ -217,7 +217,7 @@ def calibrate(job: Job, network: VGGFeatures) -> Job:
     """The job with its time estimate at this machine's measured speed.
 
     The first run on a machine (CPU, threads, torch, precision, network, pooling) times a few
-    optimiser steps at two sizes first, two to four seconds; later runs use what earlier runs
+    optimiser steps at two sizes first, 3 to 5 s; later runs use what earlier runs
     measured.
     """
     speed = calibration.learn(network, job.config)

@@ -10,8 +10,8 @@ beyond the largest size it was measured at. It is stored per machine in the cach
 keyed by the CPU, the thread count, torch, the precision and the network:
 
 * the first time on a machine, a timed probe (two real optimiser steps at the default run's
-  first and last sizes, each after a warm-up step; two to three seconds) fits it before the
-  run is estimated;
+  first and last sizes, each after a warm-up step; 3 to 5 s on a Xeon with AMX) fits it
+  before the run is estimated;
 * after every run, the time per evaluation at each of its scales big enough to tell is
   fitted and blended in, so the estimate keeps learning.
 
