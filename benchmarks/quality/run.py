@@ -141,6 +141,10 @@ CONFIGS: dict[str, dict] = {
     "max_smooth12": {"pooling": "max", "smooth_steps": 12.0},
     "max_pull_mid": {"pooling": "max", "style_layer_weights": (128, 48, 24, 6, 1.5)},
     "max_w128": {"pooling": "max", "style_layer_weights": (128, 64, 16, 4, 1)},
+    # screened on 2026-12-03 (fourth session) against max_now (the default since the third)
+    "max_cov_cw2": {"pooling": "max", "style_representation": "covariance", "content_weight": 2.0},
+    "max_c32": {"pooling": "max", "content_layers": ("relu3_2", "relu4_2")},
+    "max_min128": {"pooling": "max", "min_size": 128},  # one more, coarser scale first
 }
 # Every configuration above ran with average pooling, the default until 2026-12-03; they keep
 # it, so that they still paint the pictures their tables were measured from.
