@@ -75,7 +75,7 @@ def reference_preprocess(image: torch.Tensor, convention: str) -> torch.Tensor:
     return (image - mean) / std
 
 
-def reference_features(state, blocks, convention, image, pooling="avg") -> dict:
+def reference_features(state, blocks, convention, image, pooling="max") -> dict:
     """Every named layer from a plain nn.Conv2d stack (float64, contiguous)."""
     x = reference_preprocess(image.double(), convention)
     pool = nn.AvgPool2d(2, ceil_mode=True) if pooling == "avg" else nn.MaxPool2d(2, ceil_mode=True)

@@ -30,9 +30,9 @@ class VGGFeatures(nn.Module):
 
     Departure from Gatys et al.: the first convolution pads by replicating the border instead
     of with zeros, which removes the dark or bright frame that zero padding paints at the edges.
-    They preferred average pooling; the paintings' default (``StyleConfig.pooling``) is max, as
-    the network was trained, which matched the paintings better by a network no run optimises
-    (benchmarks/quality). Here ``pooling`` defaults to "avg", as the explain figures use.
+    They preferred average pooling; the default here is max, as the network was trained and as
+    ``StyleConfig.pooling`` paints (it matched the paintings better by a network no run
+    optimises, benchmarks/quality); the explain command passes its own default, avg.
     """
 
     def __init__(
@@ -41,7 +41,7 @@ class VGGFeatures(nn.Module):
         arch: str,
         convention: str,
         layers: Iterable[str],
-        pooling: str = "avg",
+        pooling: str = "max",
     ) -> None:
         super().__init__()
         self.layers = tuple(dict.fromkeys(layers))
@@ -120,7 +120,7 @@ _STATE_DICTS: dict[tuple[str, str | None], dict[str, torch.Tensor]] = {}
 def load_features(
     network: str,
     layers: Iterable[str],
-    pooling: str = "avg",
+    pooling: str = "max",
     weights_path: str | None = None,
     on_progress=None,
 ) -> VGGFeatures:
