@@ -1,9 +1,9 @@
 """Remake docs/img/sky_ripple.png: the sky of Tübingen × The Starry Night at 512 px, enlarged 2x,
-as steps on raw pixels, with the layer weights scaled to sum to 1 (the default until
-2026-12-02), with the current defaults, and as jcjohnson/neural-style painted it.
+as steps on raw pixels (the default until 2026-12-02), with average pooling (the default until
+2026-12-03), with the current defaults (max pooling), and as jcjohnson/neural-style painted it.
 
     python benchmarks/quality/run.py --pair tubingen-starry_night \
-        --configs previous,scaled256,default
+        --configs previous,avg_pool,default
     python docs/make_sky_ripple.py benchmarks/quality/out/pictures
 """
 
@@ -27,7 +27,7 @@ def main() -> None:
     panels = []
     for label, path in (
         ("raw-pixel steps", pictures / "tubingen-starry_night__previous.png"),
-        ("layer weights summing to 1", pictures / "tubingen-starry_night__scaled256.png"),
+        ("average pooling", pictures / "tubingen-starry_night__avg_pool.png"),
         ("default", pictures / "tubingen-starry_night__default.png"),
         ("jcjohnson/neural-style", REFERENCE),
     ):
