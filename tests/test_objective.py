@@ -17,7 +17,7 @@ from impasto.config import StyleConfig
 from impasto.cost import tiling
 from impasto.cost.objective import Objective
 from impasto.engine import pyramid
-from impasto.network import precision, registry, vgg
+from impasto.network import registry, vgg
 
 
 def rand(*shape, seed):
@@ -127,9 +127,8 @@ def test_tiled_run_paints_the_same_picture(tiny_network):
     assert (plain - content).abs().mean() > 0.01  # and the picture did change
 
 
-def test_bf16_tiles_give_the_whole_pictures_value_and_gradient(monkeypatch):
+def test_bf16_tiles_give_the_whole_pictures_value_and_gradient():
     """In bfloat16 each tile's Gram matrix is rounded on its own; the sum still matches."""
-    monkeypatch.setattr(precision, "bf16_gram", lambda: True)  # as on a CPU with AMX
     config = StyleConfig(precision="bf16")
     net = tiny_net(config).float()
     objective = Objective(net, config)
@@ -154,8 +153,7 @@ def test_bf16_tiles_give_the_whole_pictures_value_and_gradient(monkeypatch):
         ({"loss_form": "seed"}, False),  # the notes' exact formulas
     ],
 )
-def test_only_gram_style_layers_stay_bf16(overrides, low, monkeypatch):
-    monkeypatch.setattr(precision, "bf16_gram", lambda: True)  # as on a CPU with AMX
+def test_only_gram_style_layers_stay_bf16(overrides, low):
     config = StyleConfig(**{"precision": "bf16", **overrides})
     objective = Objective(tiny_net(config).float(), config)
     expected = set(config.style_layers) - set(config.content_layers) if low else set()
@@ -192,10 +190,10 @@ def test_bf16_evaluation_matches_fp32(tiny_network_or_real, real):
     # two noise images the Gram matrices agree to 1e-4, below bfloat16's own rounding.
     style = rand(3, 90, 120, seed=13).float() ** 3
     results = {}
-    for name in ("fp32", "bf16"):
-        objective = Objective(net, StyleConfig(precision=name))
+    for precision in ("fp32", "bf16"):
+        objective = Objective(net, StyleConfig(precision=precision))
         targets = objective.prepare(content, [style], [[1.0]])
-        results[name] = objective.value_and_grad(image, targets)
+        results[precision] = objective.value_and_grad(image, targets)
     (t32, g32), (t16, g16) = results["fp32"], results["bf16"]
     assert float(t16["total"]) == pytest.approx(float(t32["total"]), rel=0.03)
     cosine = torch.nn.functional.cosine_similarity(g16.flatten(), g32.flatten(), dim=0)
@@ -214,13 +212,3 @@ def tiny_network_or_real():
         return vgg.VGGFeatures(tiny_state_dict(spec.arch), spec.arch, spec.convention, layers)
 
     return make
-
-
-def test_without_amx_every_style_layer_is_widened_before_its_gram_product(monkeypatch):
-    """On a CPU with AVX-512 BF16 but no AMX, bfloat16 Gram products spoilt the pictures."""
-    monkeypatch.setattr(precision, "bf16_gram", lambda: False)
-    config = StyleConfig(precision="bf16")
-    objective = Objective(tiny_net(config).float(), config)
-    assert objective.bf16 and objective.bf16_layers == set()
-    feats = objective.features(rand(3, 64, 80, seed=9).float()[None])
-    assert all(a.dtype == torch.float32 for a in feats.values())

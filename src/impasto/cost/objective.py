@@ -70,11 +70,9 @@ class Objective:
         self.bf16 = precision.resolve(config.precision) == "bf16"
         # The Gram products were a fifth of a bf16 evaluation in float32 (benchmarks/). Their
         # bfloat16 inputs are already rounded by the network; only the Gram matrix's own
-        # rounding (about 0.2 %) is added. That kept the pictures on a CPU with AMX and spoilt
-        # them on one without (precision.bf16_gram), so elsewhere the products stay float32.
-        # Centred statistics (float64) and the seed form's exact formulas keep float32
-        # inputs, as do content layers.
-        low = self.bf16 and precision.bf16_gram() and self.sum_dtype is None and not self.seed_form
+        # rounding (about 0.2 %) is added. Centred statistics (float64) and the seed form's
+        # exact formulas keep float32 inputs, as do content layers.
+        low = self.bf16 and self.sum_dtype is None and not self.seed_form
         self.bf16_layers = (
             frozenset(config.style_layers) - set(config.content_layers) if low else frozenset()
         )

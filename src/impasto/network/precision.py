@@ -11,10 +11,6 @@ import functools
 from pathlib import Path
 
 NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
-# Gram products in bfloat16 (8-bit mantissa outputs) painted the same pictures as float32 ones
-# on a Xeon with AMX (9 pairs), but on an EPYC with AVX-512 BF16 and no AMX the same default
-# run matched the painting a fifth less well (benchmarks/RESULTS.md, 2026-12-04).
-BF16_GRAM_FLAGS = ("amx_bf16",)
 
 
 def cpu_flags(cpuinfo: str | None = None) -> set[str]:
@@ -33,18 +29,9 @@ def cpu_flags(cpuinfo: str | None = None) -> set[str]:
 
 
 @functools.cache
-def _own_flags() -> frozenset[str]:
-    return frozenset(cpu_flags())
-
-
 def native_bf16() -> bool:
     """Whether this CPU computes bfloat16 natively (AVX-512 BF16 or AMX)."""
-    return any(flag in _own_flags() for flag in NATIVE_BF16_FLAGS)
-
-
-def bf16_gram(flags: set[str] | None = None) -> bool:
-    """Whether a bf16 run may also round its Gram products to bfloat16 (AMX only, see above)."""
-    return any(f in (_own_flags() if flags is None else flags) for f in BF16_GRAM_FLAGS)
+    return any(flag in cpu_flags() for flag in NATIVE_BF16_FLAGS)
 
 
 def resolve(precision: str, flags: set[str] | None = None) -> str:
