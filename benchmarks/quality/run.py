@@ -146,6 +146,13 @@ CONFIGS: dict[str, dict] = {
     "max_c32": {"pooling": "max", "content_layers": ("relu3_2", "relu4_2")},
     "max_min128": {"pooling": "max", "min_size": 128},  # one more, coarser scale first
     "max_best": {"pooling": "max", "preset": "best"},  # --preset best with today's defaults
+    # named on 2026-12-03 (fifth session, whose figures were lost); tv20 measured on 2026-12-04
+    # only under screen_jitter.py (jittered), smooth6 not since
+    "max_smooth6": {"pooling": "max", "smooth_steps": 6.0},  # finer steps: more fine texture
+    "max_tv20": {"pooling": "max", "tv_weight": 20.0},  # against the fine share's one miss
+    # 2026-12-04: the default forced to float32 or bfloat16 (does a CPU's bf16 paint the same?)
+    "fp32": {"pooling": "max", "precision": "fp32"},
+    "bf16": {"pooling": "max", "precision": "bf16"},
 }
 # Every configuration above ran with average pooling, the default until 2026-12-03; they keep
 # it, so that they still paint the pictures their tables were measured from.
