@@ -1,0 +1,43 @@
+"""Remake docs/img/preset_best.png: the README picture with the defaults and with
+``--preset best`` (3x the iterations at every scale), beside jcjohnson/neural-style's.
+
+    python docs/make_preset_best.py    # two runs at 512 px (about 5 minutes, 2 threads)
+
+What a longer run buys: more of the painting, less of the photo (benchmarks/RESULTS.md has
+the independent measures over several pairs). Prints each run's seconds.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import torch
+from strips import example_inputs, save_strip
+
+from impasto.config import StyleConfig
+from impasto.engine.pyramid import stylize
+from impasto.io.images import load_image
+from impasto.ops.resize import resize_to
+
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCE = ROOT.parent / "shared" / "images" / "reference" / "tubingen_starry_jcjohnson.png"
+
+
+def main() -> None:
+    content, style, network = example_inputs()
+    torch.set_num_threads(2)
+    panels = []
+    for label, preset in (("default", "balanced"), ("--preset best (3x the iterations)", "best")):
+        start = time.perf_counter()
+        result = stylize(content, style, StyleConfig(preset=preset), network=network)
+        seconds = time.perf_counter() - start
+        print(f"{label}: {seconds:.1f} s", flush=True)
+        panels.append((label, result))
+    height, width = panels[0][1].shape[-2:]
+    panels.append(("jcjohnson/neural-style", resize_to(load_image(REFERENCE).rgb, height, width)))
+    save_strip(panels, ROOT / "docs" / "img" / "preset_best.png")
+
+
+if __name__ == "__main__":
+    main()
