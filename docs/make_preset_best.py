@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import torch
-from strips import example_inputs, save_strip
+from strips import REFERENCE, example_inputs, save_strip
 
 from impasto.config import StyleConfig
 from impasto.engine.pyramid import stylize
@@ -21,7 +21,6 @@ from impasto.io.images import load_image
 from impasto.ops.resize import resize_to
 
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = ROOT.parent / "shared" / "images" / "reference" / "tubingen_starry_jcjohnson.png"
 
 
 def main() -> None:

@@ -12,13 +12,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from strips import save_strip
+from strips import REFERENCE, save_strip
 
 from impasto.io.images import load_image
 from impasto.ops.resize import resize_to
 
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = ROOT.parent / "shared" / "images" / "reference" / "tubingen_starry_jcjohnson.png"
 BOX = (0, 0, 256, 160)  # left, top, right, bottom: the sky above the trees and the town
 
 
