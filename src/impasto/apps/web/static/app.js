@@ -241,14 +241,20 @@ function changed() {
   if (ready) estimateTimer = setTimeout(estimate, 250);
 }
 
+// The estimate clears only the message it showed itself: a background estimate that returns
+// late must not erase an error the user has not read yet (a bad upload, say).
+let estimateSaid = "";
+
 async function estimate() {
   try {
     const e = await api("/api/estimate", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(request()) });
     $("estimate").textContent = `Output ${e.width}×${e.height} px in ${e.scales.length} scale${e.scales.length > 1 ? "s" : ""} (${e.scales.join(", ")} px). ` +
       `About ${e.time} on this computer; peak memory about ${e.memory_gb.toFixed(1)} GB of ${e.budget_gb.toFixed(1)} GB.`;
-    say("");
+    if (estimateSaid && $("message").textContent === estimateSaid) say("");
+    estimateSaid = "";
   } catch (error) {
     $("estimate").textContent = "";
+    estimateSaid = error.message;
     say(error.message);
   }
 }
