@@ -209,3 +209,31 @@ def test_paint_watch_cancel_finish_and_download_in_a_browser(served, browser, tm
     cancelled = page.locator("#results li.result.cancelled img")
     assert cancelled.evaluate("img => img.naturalWidth") == 128  # best so far, at full size
     assert errors == [] and outside == []
+
+
+def test_a_late_estimate_keeps_an_upload_error_on_the_page(served, browser, tmp_path):
+    """The estimate is held back until a bad upload has said its line; when it then
+    returns, the line stays (an estimate clears only the message it showed itself)."""
+    page = browser.new_page()
+    page.set_default_timeout(WAIT_MS)
+    held: list = []
+    page.route("**/api/estimate", lambda route: held.append(route))  # answered below
+    page.goto(served)
+    page.wait_for_selector("body[data-ready=yes]")
+    page.set_input_files("#content-input", str(EXAMPLES / "tubingen.jpg"))
+    page.wait_for_selector("#content-thumb img")
+    page.set_input_files("#style-input", str(EXAMPLES / "starry_night.jpg"))
+    page.wait_for_selector("#style-list li img")
+    for _ in range(100):  # the estimate is asked for 250 ms after the painting is added
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "no estimate was asked for"
+    bad = tmp_path / "notes.png"
+    bad.write_text("not a picture")
+    page.set_input_files("#style-input", str(bad))
+    page.wait_for_selector("#message:has-text('notes.png: not an image file')")
+    for route in held:
+        route.continue_()
+    page.wait_for_selector("#estimate:has-text('Output')")
+    assert "notes.png: not an image file" in page.text_content("#message")
