@@ -9,14 +9,12 @@ mean absolute pixel difference between the two and each run's seconds.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import torch
-from strips import example_inputs, save_strip
+from strips import example_inputs, painted, save_strip
 
 from impasto.config import StyleConfig
-from impasto.engine.pyramid import stylize
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,12 +22,10 @@ ROOT = Path(__file__).resolve().parents[1]
 def main() -> None:
     content, style, network = example_inputs()
     torch.set_num_threads(2)
-    panels = []
-    for precision in ("fp32", "bf16"):
-        start = time.perf_counter()
-        result = stylize(content, style, StyleConfig(precision=precision), network=network)
-        print(f"{precision}: {time.perf_counter() - start:.1f} s")
-        panels.append((precision, result))
+    panels = [
+        painted(precision, content, style, network, StyleConfig(precision=precision))
+        for precision in ("fp32", "bf16")
+    ]
     difference = (panels[0][1] - panels[1][1]).abs().mean().item()
     print(f"mean absolute pixel difference fp32 - bf16: {difference:.3f}")
     save_strip(panels, ROOT / "docs" / "img" / "fp32_vs_bf16.png")

@@ -9,14 +9,12 @@ the independent measures over several pairs). Prints each run's seconds.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import torch
-from strips import REFERENCE, example_inputs, save_strip
+from strips import REFERENCE, example_inputs, painted, save_strip
 
 from impasto.config import StyleConfig
-from impasto.engine.pyramid import stylize
 from impasto.io.images import load_image
 from impasto.ops.resize import resize_to
 
@@ -26,13 +24,13 @@ ROOT = Path(__file__).resolve().parents[1]
 def main() -> None:
     content, style, network = example_inputs()
     torch.set_num_threads(2)
-    panels = []
-    for label, preset in (("default", "balanced"), ("--preset best (3x the iterations)", "best")):
-        start = time.perf_counter()
-        result = stylize(content, style, StyleConfig(preset=preset), network=network)
-        seconds = time.perf_counter() - start
-        print(f"{label}: {seconds:.1f} s", flush=True)
-        panels.append((label, result))
+    panels = [
+        painted(label, content, style, network, StyleConfig(preset=preset))
+        for label, preset in (
+            ("default", "balanced"),
+            ("--preset best (3x the iterations)", "best"),
+        )
+    ]
     height, width = panels[0][1].shape[-2:]
     panels.append(("jcjohnson/neural-style", resize_to(load_image(REFERENCE).rgb, height, width)))
     save_strip(panels, ROOT / "docs" / "img" / "preset_best.png")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import torch
@@ -26,6 +27,16 @@ def example_inputs():
     base = StyleConfig()
     layers = base.content_layers + base.style_layers
     return content, style, load_features(base.network, layers, base.pooling)
+
+
+def painted(label: str, content, style, network, config) -> tuple[str, torch.Tensor]:
+    """A labelled panel: ``stylize`` with ``config``; prints its seconds (this CPU's)."""
+    from impasto.engine.pyramid import stylize
+
+    start = time.perf_counter()
+    result = stylize(content, style, config, network=network)
+    print(f"{label}: {time.perf_counter() - start:.1f} s", flush=True)
+    return label, result
 
 
 def to_pil(rgb: torch.Tensor) -> Image.Image:
