@@ -122,6 +122,16 @@ CURRENT_SHOWN = """done => {
 }"""
 
 
+def _open_with_photo_and_painting(page, served: str) -> None:
+    """The page, with Tübingen and The Starry Night uploaded through its own file inputs."""
+    page.goto(served)
+    page.wait_for_selector("body[data-ready=yes]")
+    page.set_input_files("#content-input", str(EXAMPLES / "tubingen.jpg"))
+    page.wait_for_selector("#content-thumb img")
+    page.set_input_files("#style-input", str(EXAMPLES / "starry_night.jpg"))
+    page.wait_for_selector("#style-list li img")
+
+
 def _settings(page, size: int, schedule: str) -> None:
     page.fill("#field-size", str(size))
     page.fill("#field-schedule", schedule)
@@ -135,14 +145,8 @@ def test_paint_watch_cancel_finish_and_download_in_a_browser(served, browser, tm
     outside: list[str] = []
     page.on("request", lambda r: None if r.url.startswith(served) else outside.append(r.url))
     page.set_default_timeout(WAIT_MS)
-    page.goto(served)
-    page.wait_for_selector("body[data-ready=yes]")
-
     # two images uploaded by the page's own file inputs, then a second painting for a blend
-    page.set_input_files("#content-input", str(EXAMPLES / "tubingen.jpg"))
-    page.wait_for_selector("#content-thumb img")
-    page.set_input_files("#style-input", str(EXAMPLES / "starry_night.jpg"))
-    page.wait_for_selector("#style-list li img")
+    _open_with_photo_and_painting(page, served)
     page.click("#examples-card summary")
     page.click("#examples li:has-text('the_scream.jpg') >> text=painting")
     page.wait_for_selector("#style-list li:nth-child(2) input.blend")
@@ -218,12 +222,7 @@ def test_a_late_estimate_keeps_an_upload_error_on_the_page(served, browser, tmp_
     page.set_default_timeout(WAIT_MS)
     held: list = []
     page.route("**/api/estimate", lambda route: held.append(route))  # answered below
-    page.goto(served)
-    page.wait_for_selector("body[data-ready=yes]")
-    page.set_input_files("#content-input", str(EXAMPLES / "tubingen.jpg"))
-    page.wait_for_selector("#content-thumb img")
-    page.set_input_files("#style-input", str(EXAMPLES / "starry_night.jpg"))
-    page.wait_for_selector("#style-list li img")
+    _open_with_photo_and_painting(page, served)
     for _ in range(100):  # the estimate is asked for 250 ms after the painting is added
         if held:
             break
