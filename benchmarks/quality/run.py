@@ -75,6 +75,7 @@ PAIRS = [
 # start from the content), as they were measured; "default" is whatever StyleConfig says now.
 # Until 2026-12-02 the default layer weights were scaled to sum to 1 (341x weaker than typed in).
 SCALED_256 = tuple(w / 341 for w in (256, 64, 16, 4, 1))
+FIVE = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")  # the default style layers
 PREVIOUS = {"smooth_steps": 0.0, "init": "content", "style_layer_weights": SCALED_256}
 CONFIGS: dict[str, dict] = {
     "default": {},
@@ -153,6 +154,17 @@ CONFIGS: dict[str, dict] = {
     # 2026-12-04: the default forced to float32 or bfloat16 (does a CPU's bf16 paint the same?)
     "fp32": {"pooling": "max", "precision": "fp32"},
     "bf16": {"pooling": "max", "precision": "bf16"},
+    # second 2026-12-04 session: more style layers (the deep stages hold the gap; block 5 is
+    # cheap at 1/16 of the pixels), each new layer with its block's default weight
+    "max_deep5": {"pooling": "max", "style_layers": (*FIVE, "relu5_2", "relu5_3")},
+    "max_deep43": {"pooling": "max", "style_layers": (*FIVE, "relu4_3", "relu5_2")},
+    "max_second": {
+        "pooling": "max",
+        "style_layers": (
+            "relu1_1", "relu1_2", "relu2_1", "relu2_2", "relu3_1", "relu3_3",
+            "relu4_1", "relu4_3", "relu5_1",
+        ),
+    },
 }
 # Every configuration above ran with average pooling, the default until 2026-12-03; they keep
 # it, so that they still paint the pictures their tables were measured from.
