@@ -160,9 +160,8 @@ CONFIGS: dict[str, dict] = {
     "max_deep43": {"pooling": "max", "style_layers": (*FIVE, "relu4_3", "relu5_2")},
     "max_second": {
         "pooling": "max",
-        "style_layers": (
-            "relu1_1", "relu1_2", "relu2_1", "relu2_2", "relu3_1", "relu3_3",
-            "relu4_1", "relu4_3", "relu5_1",
+        "style_layers": tuple(
+            "relu1_1 relu1_2 relu2_1 relu2_2 relu3_1 relu3_3 relu4_1 relu4_3 relu5_1".split()
         ),
     },
 }
