@@ -4,7 +4,7 @@ One evaluation at 512 px allocates and frees tens of activations of 10 to 50 MB.
 blocks above its mmap threshold (at most 32 MB) back to the kernel on every ``free`` and maps
 them again on the next ``malloc``, and the kernel zeroes every page at its first touch: on a
 2-core AMD EPYC (2026-12-04) one float32 evaluation faulted in some 470 MB of fresh pages, and
-the default run took 1.11x (float32) and 1.07x (bfloat16) the time it takes when freed memory
+the default run took 1.12x (float32) and 1.07x (bfloat16) the time it takes when freed memory
 stays in the heap (``benchmarks/RESULTS.md``). ``keep_freed_memory`` asks glibc to serve
 every block from its heap and to keep what is freed there; after a few evaluations the heap
 has settled and an evaluation faults no pages. Peak memory stayed the same (a 1024 px run:
