@@ -85,3 +85,24 @@ def test_every_minimisation_asks_for_the_setting():
     )
     out = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "1"
+
+
+@pytest.mark.skipif(not GLIBC, reason="malloc_trim is glibc's")
+def test_give_back_returns_the_kept_memory_to_the_kernel():
+    child = (
+        "import json, resource, torch\n"
+        "from impasto.engine import heap\n"
+        "def rss():\n"
+        "    with open('/proc/self/statm') as f:\n"
+        "        return int(f.read().split()[1]) * resource.getpagesize() // 2**20\n"
+        "assert heap.keep_freed_memory()\n"
+        "blocks = [torch.ones(2**24) for _ in range(8)]  # 8 x 64 MB\n"
+        "del blocks\n"
+        "kept = rss()\n"
+        "gave = heap.give_back()\n"
+        "print(json.dumps({'kept': kept, 'after': rss(), 'gave': gave}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, check=True)
+    sizes = json.loads(out.stdout)
+    assert sizes["gave"]
+    assert sizes["kept"] - sizes["after"] > 400  # MB: the freed blocks had stayed, now gone

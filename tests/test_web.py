@@ -347,6 +347,17 @@ def test_a_painting_reports_progress_in_order_and_its_result_downloads(web, pair
     assert web.serving.worker.get(painting_id).job is None  # its decoded pictures let go
 
 
+def test_an_idle_server_gives_its_painting_memory_back(web, pair, monkeypatch):
+    from impasto.apps.web import worker
+
+    calls = []
+    monkeypatch.setattr(worker.heap, "give_back", lambda: calls.append(web.serving.worker.state()))
+    first = web.paint(pair[0], [pair[1]], size=32, schedule="32:2", optimizer="adam").json()["id"]
+    until(lambda: web.ended(first), "the painting to end")
+    assert len(calls) == 1  # once the queue was empty, before it said "done"
+    assert calls[0]["current"] is None and calls[0]["queue"] == []
+
+
 def _long(web, content: str, style: str) -> str:
     """A painting that goes on until it is cancelled."""
     response = web.paint(content, [style], size=32, schedule="32:100000", optimizer="adam")

@@ -11,7 +11,11 @@ has settled and an evaluation faults no pages. Peak memory stayed the same (a 10
 3.40 GB either way); the process keeps its peak size until it exits, instead of giving it
 back between evaluations.
 
-glibc only (``mallopt``); elsewhere, or with ``IMPASTO_KEEP_HEAP=0``, nothing changes.
+A process that stays up between runs (the web page's server) calls ``give_back`` once it has
+nothing left to paint, so that an idle server does not hold the memory of its biggest painting.
+
+glibc only (``mallopt``, ``malloc_trim``); elsewhere, or with ``IMPASTO_KEEP_HEAP=0``, nothing
+changes.
 """
 
 from __future__ import annotations
@@ -26,6 +30,18 @@ M_MMAP_MAX = -4  # <malloc.h>: how many blocks may be mmap-ed at once (0: none, 
 KEEP_BYTES = 2**31 - 1  # the largest value mallopt takes (an int): 2 GB kept at the top
 
 
+def _glibc() -> ctypes.CDLL | None:
+    """The process's C library when it is glibc and the setting is wanted, else None."""
+    if os.environ.get("IMPASTO_KEEP_HEAP", "1") == "0":
+        return None
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return None
+    try:
+        return ctypes.CDLL(None)
+    except OSError:
+        return None
+
+
 @functools.cache
 def keep_freed_memory() -> bool:
     """Serve big blocks from glibc's heap and keep freed memory in it (once per process).
@@ -33,15 +49,22 @@ def keep_freed_memory() -> bool:
     Returns whether the setting took effect: False on other C libraries, when
     ``IMPASTO_KEEP_HEAP=0``, or when glibc refused.
     """
-    if os.environ.get("IMPASTO_KEEP_HEAP", "1") == "0":
-        return False
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
-        return False
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
+    libc = _glibc()
+    mallopt = getattr(libc, "mallopt", None)
+    if mallopt is None:
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     mallopt.restype = ctypes.c_int
     # mallopt returns 1 on success, 0 on error
     return bool(mallopt(M_MMAP_MAX, 0)) and bool(mallopt(M_TRIM_THRESHOLD, KEEP_BYTES))
+
+
+def give_back() -> bool:
+    """Hand the heap's free memory back to the kernel (every arena); whether any was."""
+    libc = _glibc()
+    trim = getattr(libc, "malloc_trim", None)
+    if trim is None:
+        return False
+    trim.argtypes = (ctypes.c_size_t,)
+    trim.restype = ctypes.c_int
+    return bool(trim(0))

@@ -16,6 +16,7 @@ from typing import Any
 
 from ... import jobs
 from ...config import StyleConfig
+from ...engine import heap
 from ...engine.progress import Cancelled, CancelToken, Progress, rough_duration
 from ...errors import ImpastoError, first_line
 from ...io import images
@@ -183,6 +184,8 @@ class Worker:
             finally:
                 with self._wake:
                     self._current, painting.job = None, None
+                    if not self._queue:  # idle: hold no painting's memory (engine/heap.py)
+                        heap.give_back()
                     self.events.publish(
                         painting.state, painting=painting.public(), queue=list(self._queue)
                     )
