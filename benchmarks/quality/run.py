@@ -157,7 +157,6 @@ CONFIGS: dict[str, dict] = {
     # second 2026-12-04 session: more style layers (the deep stages hold the gap; block 5 is
     # cheap at 1/16 of the pixels), each new layer with its block's default weight
     "max_deep5": {"pooling": "max", "style_layers": (*FIVE, "relu5_2", "relu5_3")},
-    "max_deep43": {"pooling": "max", "style_layers": (*FIVE, "relu4_3", "relu5_2")},
     "max_second": {
         "pooling": "max",
         "style_layers": tuple(

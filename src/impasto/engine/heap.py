@@ -8,8 +8,8 @@ the default run took 1.12x (float32) and 1.07x (bfloat16) the time it takes when
 stays in the heap (``benchmarks/RESULTS.md``). ``keep_freed_memory`` asks glibc to serve
 every block from its heap and to keep what is freed there; after a few evaluations the heap
 has settled and an evaluation faults no pages. Peak memory stayed the same (a 1024 px run:
-3.40 GB either way); the process keeps its peak size until it exits, instead of giving it
-back between evaluations.
+3.40 GB either way); the process holds its peak size from then on, instead of giving it back
+between evaluations.
 
 A process that stays up between runs (the web page's server) calls ``give_back`` once it has
 nothing left to paint, so that an idle server does not hold the memory of its biggest painting.
