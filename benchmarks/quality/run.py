@@ -157,6 +157,12 @@ CONFIGS: dict[str, dict] = {
     # second 2026-12-04 session: more style layers (the deep stages hold the gap; block 5 is
     # cheap at 1/16 of the pixels), each new layer with its block's default weight
     "max_deep5": {"pooling": "max", "style_layers": (*FIVE, "relu5_2", "relu5_3")},
+    # third 2026-12-04 session (issue 12, item 4): fewer evaluations where they cost most,
+    # in final-size equivalents (measured per-evaluation times 0.15 : 0.27 : 0.52 : 1 at
+    # 181, 256, 362 and 512 px): the default's plan 181:69,256:58,362:48,512:40 is 91
+    "flat40": {"schedule": "181:40,256:40,362:40,512:40"},  # 78
+    "no362": {"schedule": "181:69,256:58,512:40"},  # 66
+    "min256": {"schedule": "256:58,362:48,512:40"},  # 81
     "max_second": {
         "pooling": "max",
         "style_layers": tuple(
