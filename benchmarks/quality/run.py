@@ -163,6 +163,10 @@ CONFIGS: dict[str, dict] = {
     "flat40": {"schedule": "181:40,256:40,362:40,512:40"},  # 78
     "no362": {"schedule": "181:69,256:58,512:40"},  # 66
     "min256": {"schedule": "256:58,362:48,512:40"},  # 81
+    # a shorter network: relu5_1 (weight 1 of 341) needs conv4_3 and conv5_1, 13 % of an
+    # evaluation; content at relu4_1 as well stops the network there (24 %)
+    "no5": {"style_layers": FIVE[:4]},
+    "no5_c41": {"style_layers": FIVE[:4], "content_layers": ("relu4_1",)},
     "max_second": {
         "pooling": "max",
         "style_layers": tuple(
