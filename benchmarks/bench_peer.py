@@ -39,6 +39,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from bench_machine import cpu, textbook_evaluation  # noqa: E402  (a sibling script)
+
 ROOT = HERE.parent
 CONTENT = ROOT / "examples" / "tubingen.jpg"
 STYLE = ROOT / "examples" / "starry_night.jpg"
@@ -110,19 +113,6 @@ FEATURE_INDEX = {
     "conv4_1": 17, "conv4_2": 19, "conv4_3": 21,
     "conv5_1": 24, "conv5_2": 26, "conv5_3": 28,
 }  # fmt: skip
-
-
-def cpu() -> str:
-    """'model (flags)' from lscpu, with the vector extensions that matter here."""
-    try:
-        text = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return platform.processor() or "unknown CPU"
-    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
-    flags = fields.get("Flags", "").split()
-    wanted = ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16")
-    named = ", ".join(f for f in wanted if f in flags) or "no AVX2"
-    return f"{fields.get('Model name', 'unknown').strip()} ({named})"
 
 
 def install_peer(peer_dir: Path) -> Path:
@@ -208,9 +198,6 @@ def run_impasto(threads: int) -> float:
 def textbook(threads: int) -> float:
     """bench_machine's textbook evaluation (seconds), as plain torch runs it."""
     import torch
-
-    sys.path.insert(0, str(HERE))
-    from bench_machine import textbook_evaluation  # type: ignore[import-not-found]
 
     from impasto.config import StyleConfig
     from impasto.io.images import load_image
