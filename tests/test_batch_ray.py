@@ -130,12 +130,14 @@ def test_batch_on_ray_survives_a_killed_worker_and_writes_each_picture_once(clus
 
 
 def test_ctrl_c_cancels_the_ray_tasks_and_keeps_only_whole_pictures(cluster, tmp_path):
+    # Jobs of some seconds each: with 60 iterations (about a second each) the last two jobs
+    # once finished, whole and rightly kept, before the interrupt reached them.
     out = tmp_path / "out"
     log = tmp_path / "log"
     command = [
         sys.executable, "-m", "impasto", "batch", *map(str, CONTENTS),
         "--styles", *map(str, STYLES), "-o", str(out), "--size", "64", "--min-size", "0",
-        "--iterations", "60", "--ray", cluster,
+        "--iterations", "300", "--ray", cluster,
     ]  # fmt: skip
     with open(log, "wb") as stderr:
         process = subprocess.Popen(
