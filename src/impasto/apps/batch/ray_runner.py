@@ -13,7 +13,9 @@ cancels the tasks: a running one is interrupted at its next step, a waiting one 
 from __future__ import annotations
 
 import logging
+import signal
 import socket
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -35,6 +37,21 @@ def import_ray() -> Any:
     except ImportError:
         raise ConfigError(f"--ray needs Ray, which is not installed; {INSTALL_HINT}") from None
     return ray
+
+
+def paint_on_ray(paint: Callable[..., Result], task: Any, *blobs: bytes) -> Result:
+    """``paint(task, *blobs)`` in a Ray worker, which a stop can interrupt.
+
+    Ray interrupts a running task the way Ctrl-C would, which Python ignores where SIGINT was
+    ignored when the process started: a cluster started in the background from a script
+    (``ray start ... &``) runs its workers so, and a stopped batch then waited for every
+    running job to finish. Here SIGINT raises KeyboardInterrupt again, as in any Python
+    program; only Ray sends it (a Ray worker is not in the terminal's process group).
+    """
+    if threading.current_thread() is threading.main_thread():
+        if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+    return paint(task, *blobs)
 
 
 class RayPool:
@@ -62,7 +79,8 @@ class RayPool:
                 f"each job asks for {cpus} CPUs but the Ray cluster at {address} has "
                 f"{self.cluster_cpus}"
             )
-        self._remote = ray.remote(num_cpus=cpus, max_retries=RETRIES)(paint)
+        self._paint = paint
+        self._remote = ray.remote(num_cpus=cpus, max_retries=RETRIES)(paint_on_ray)
         self._refs: dict[Any, str] = {}
         self._blobs: dict[str, Any] = {}  # input name -> its object in the store
         self._stopped_at: float | None = None
@@ -85,7 +103,7 @@ class RayPool:
             if name not in self._blobs:
                 self._blobs[name] = self.ray.put(data)
             refs.append(self._blobs[name])
-        self._refs[self._remote.remote(task, *refs)] = ident
+        self._refs[self._remote.remote(self._paint, task, *refs)] = ident
 
     def results(self, timeout: float) -> list[tuple[str, Result]]:
         ray = self.ray
