@@ -63,7 +63,7 @@ def cluster():
 
 
 def _tasks_running() -> list[int]:
-    """Processes whose title says they run impasto's task (Ray names them ray::paint)."""
+    """Processes whose title says they run impasto's task (Ray names them ray::paint_on_ray)."""
     pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
