@@ -19,6 +19,7 @@ from PIL import Image
 import helpers
 from impasto import __version__
 from impasto.apps.batch import driver, local, plan, sidecar, worker
+from impasto.apps.batch.manifest import read_manifest
 from impasto.apps.cli.main import main
 from impasto.config import StyleConfig
 from impasto.errors import ConfigError
@@ -63,7 +64,7 @@ def test_csv_manifest_rows_override_the_base_config_and_paths_are_relative_to_it
         "/abs/b.png,s1.jpg,,5,,,\n"
     )
     base = StyleConfig(size=32, style_weight=7)
-    first, second = plan.read_manifest(manifest, base)
+    first, second = read_manifest(manifest, base)
     folder = tmp_path / "m"
     assert first.content == folder / "a.png"
     assert first.styles == (folder / "s1.jpg", folder / "s2.jpg")
@@ -89,7 +90,7 @@ def test_json_manifest_takes_native_values_lists_and_an_init_file(tmp_path):
             }
         )
     )  # fmt: skip
-    first, second = plan.read_manifest(manifest, StyleConfig())
+    first, second = read_manifest(manifest, StyleConfig())
     assert first.styles == (tmp_path / "s1.png", tmp_path / "s2.png")
     assert first.config.size == 48 and isinstance(first.config.size, int)
     assert second.init == tmp_path / "start.png" and second.config.init == StyleConfig().init
@@ -123,14 +124,14 @@ def test_manifest_errors_are_one_line_naming_the_file_and_row(tmp_path, name, te
     manifest = tmp_path / name
     manifest.write_text(text)
     with pytest.raises(ConfigError) as caught:
-        plan.read_manifest(manifest, StyleConfig())
+        read_manifest(manifest, StyleConfig())
     message = str(caught.value)
     assert expected in message and str(manifest) in message and "\n" not in message
 
 
 def test_a_missing_manifest_says_so(tmp_path):
     with pytest.raises(ConfigError, match="manifest not found"):
-        plan.read_manifest(tmp_path / "nope.csv", StyleConfig())
+        read_manifest(tmp_path / "nope.csv", StyleConfig())
 
 
 # ------------------------------------------------------------------------ the job list and names

@@ -1,6 +1,6 @@
 """``impasto batch``: many pictures, resumable, on one machine or across many with Ray.
 
-``plan`` makes the job list (grid, pairs or a manifest) with deterministic names; ``driver``
+``plan`` makes the job list (grid, pairs, or a ``manifest``) with deterministic names; ``driver``
 skips what is done, hands the rest to ``local`` worker processes or ``ray_runner`` tasks (each
 painting one job with ``worker``, through ``impasto.jobs``), and writes every picture, its
 ``sidecar`` and the summary; ``sheet`` draws the contact sheet. The command line only parses

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from ...config import StyleConfig
 from ...errors import ConfigError
 from ...io.images import SAVE_FORMATS, SIXTEEN_BIT_FORMATS
+from . import manifest
 from . import plan as planning
 from .sidecar import Summary, is_done, sidecar, sidecar_path, write_atomic, write_json
 from .worker import Task
@@ -138,7 +139,7 @@ def make_plan(request: Request) -> planning.Plan:
     output = planning.Output(folder, request.fmt, request.quality, request.bits)
     grid = None
     if request.manifest is not None:
-        jobs = planning.read_manifest(request.manifest, request.config)
+        jobs = manifest.read_manifest(request.manifest, request.config)
     else:
         jobs, grid = planning.grid_jobs(
             request.contents, request.styles, request.config, pairs=request.pairs, init=request.init

@@ -5,38 +5,26 @@ the first 8 hex digits of its key). The key is the sha256 of everything that dec
 picture: the full config, the sha256 of every input file, the output format, quality and
 bits. So a re-run finds the same names, a changed setting or picture gets a new name, and two
 contents of the same name in different folders never collide (unless they are the same bytes:
-then they are the same job, painted once).
-
-A manifest is CSV (a header row, one job a row) or JSON (a list of objects, or an object with
-a ``"jobs"`` list). Its columns: ``content`` and ``style`` (several styles, blended, separated
-by ``;``; a folder is all its images, blended, as in ``impasto CONTENT STYLE``), optionally
-``output`` (a file name in the output folder instead of the generated one), ``init``
-(``content``, ``noise`` or a file), ``mask`` (files separated by ``;``) and any field of
-``StyleConfig`` (``size``, ``style_weight`` or ``style-weight``, ...). An empty cell keeps the
-batch's own value. Relative paths are relative to the manifest's folder.
+then they are the same job, painted once). The jobs of a manifest come from ``manifest``.
 """
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import hashlib
 import json
-import math
 import os
-import typing
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ...config import INITS, StyleConfig, unwrap_optional
+from ...config import StyleConfig
 from ...errors import ConfigError, ImpastoError
 from ...io.images import SAVE_FORMATS, list_images
 
 KEY_DIGITS = 8  # hex digits of the key in an output name
 KEY_VERSION = 1  # bump if what goes into the key changes
-LIST_SEPARATOR = ";"  # between several styles or masks in one manifest cell
 FORMATS = tuple(ext.lstrip(".") for ext in SAVE_FORMATS)
 
 
@@ -250,194 +238,3 @@ def plan(
         seen[out_name] = entry
         planned.append(entry)
     return Plan(planned, output, grid, duplicates)
-
-
-# ------------------------------------------------------------------------ manifests
-
-_JOB_FIELDS = {"content", "style", "output", "init", "mask"}
-_ALIASES = {"styles": "style", "masks": "mask", "out": "output"}
-_CONFIG_FIELDS = {f.name: f for f in dataclasses.fields(StyleConfig)}
-
-
-def _column(name: str) -> str:
-    key = name.strip().lower().replace("-", "_")
-    return _ALIASES.get(key, key)
-
-
-def _known_columns() -> str:
-    return ", ".join(sorted(_JOB_FIELDS | set(_CONFIG_FIELDS) - {"init"}))
-
-
-def read_manifest(path: str | os.PathLike, base: StyleConfig) -> list[BatchJob]:
-    """The jobs of a CSV or JSON manifest; ConfigError naming the file and row on any problem.
-
-    ``base`` is the config a row starts from (the command line's painting options).
-    """
-    file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ConfigError(f"{file}: manifest not found; check the path") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{file}: cannot read the manifest ({e})") from None
-    rows = _json_rows(file, text) if _is_json(file, text) else _csv_rows(file, text)
-    if not rows:
-        raise ConfigError(f"{file}: the manifest lists no jobs")
-    folder = file.parent
-    return [_job(where, row, base, folder) for where, row in rows]
-
-
-def _is_json(file: Path, text: str) -> bool:
-    if file.suffix.lower() == ".json":
-        return True
-    if file.suffix.lower() == ".csv":
-        return False
-    return text.lstrip()[:1] in ("[", "{")
-
-
-def _json_rows(file: Path, text: str) -> list[tuple[str, dict[str, Any]]]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise ConfigError(f"{file}:{e.lineno}: not valid JSON ({e.msg})") from None
-    if isinstance(data, dict) and "jobs" in data:
-        data = data["jobs"]
-    if not isinstance(data, list):
-        raise ConfigError(f'{file}: expected a list of jobs, or an object with a "jobs" list')
-    rows = []
-    for number, item in enumerate(data, start=1):
-        where = f"{file}: job {number}"
-        if not isinstance(item, dict):
-            raise ConfigError(f"{where}: expected an object, got {type(item).__name__}")
-        rows.append((where, item))
-    return rows
-
-
-def _csv_rows(file: Path, text: str) -> list[tuple[str, dict[str, Any]]]:
-    reader = csv.reader(text.splitlines())
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise ConfigError(f"{file}: empty manifest (expected a header row)") from None
-    except csv.Error as e:
-        raise ConfigError(f"{file}:1: {e}") from None
-    names = [h.strip() for h in header]
-    if "content" not in {_column(n) for n in names}:
-        raise ConfigError(
-            f"{file}:1: the header row must name the columns (content, style, ...), got "
-            f"{','.join(names)}"
-        )
-    rows = []
-    try:
-        for cells in reader:
-            where = f"{file}:{reader.line_num}"
-            if not any(c.strip() for c in cells) or cells[0].lstrip().startswith("#"):
-                continue  # blank lines and comments
-            if len(cells) > len(names):
-                raise ConfigError(f"{where}: {len(cells)} cells for {len(names)} columns")
-            rows.append((where, {n: c for n, c in zip(names, cells) if n and c.strip()}))
-    except csv.Error as e:
-        raise ConfigError(f"{file}:{reader.line_num}: {e}") from None
-    return rows
-
-
-def _job(where: str, row: dict[str, Any], base: StyleConfig, folder: Path) -> BatchJob:
-    values: dict[str, Any] = {}
-    for raw, value in row.items():
-        name = _column(str(raw))
-        if name not in _JOB_FIELDS and name not in _CONFIG_FIELDS:
-            raise ConfigError(f"{where}: unknown column {raw!r} (known: {_known_columns()})")
-        if name in values:
-            raise ConfigError(f"{where}: {name} is given twice")
-        values[name] = value
-    if "content" not in values:
-        raise ConfigError(f"{where}: no content")
-    if "style" not in values:
-        raise ConfigError(f"{where}: no style")
-    content = _paths(where, "content", values.pop("content"), folder)
-    if len(content) != 1:
-        raise ConfigError(f"{where}: one content per job, got {len(content)}")
-    styles = _paths(where, "style", values.pop("style"), folder)
-    masks = _paths(where, "mask", values.pop("mask"), folder) if "mask" in values else []
-    output = values.pop("output", None)
-    if output is not None:
-        output = _output_name(where, str(output).strip())
-    init = None
-    if "init" in values:
-        mode = str(values.pop("init")).strip()
-        if mode in INITS:
-            values["init"] = mode
-        else:
-            init = _paths(where, "init", mode, folder)[0]
-    changes = {name: _value(where, name, value) for name, value in values.items()}
-    try:
-        config = dataclasses.replace(base, **changes)
-    except ImpastoError as e:
-        raise ConfigError(f"{where}: {e}") from None
-    return BatchJob(content[0], tuple(styles), config, init, tuple(masks), output, where)
-
-
-def _paths(where: str, name: str, value: Any, folder: Path) -> list[Path]:
-    items = value if isinstance(value, list) else str(value).split(LIST_SEPARATOR)
-    paths = [Path(str(v).strip()).expanduser() for v in items if str(v).strip()]
-    if not paths:
-        raise ConfigError(f"{where}: {name} is empty")
-    return [p if p.is_absolute() else folder / p for p in paths]
-
-
-def _output_name(where: str, name: str) -> str:
-    if not name or Path(name).name != name or name in (".", ".."):
-        raise ConfigError(f"{where}: output must be a file name (no folder), got {name!r}")
-    if Path(name).suffix.lower() not in SAVE_FORMATS:
-        raise ConfigError(
-            f"{where}: output {name!r} has no known extension ({' '.join(SAVE_FORMATS)})"
-        )
-    return name
-
-
-def _value(where: str, name: str, value: Any) -> Any:
-    """A manifest cell (text, or a JSON value) as the config field's type."""
-    hint = typing.get_type_hints(StyleConfig)[name]
-    inner, optional = unwrap_optional(hint)
-    try:
-        if isinstance(value, str) and not value.strip():
-            if optional:
-                return None
-            raise ValueError("is empty")
-        if typing.get_origin(inner) is tuple:
-            item = typing.get_args(inner)[0]
-            parts = value if isinstance(value, list) else str(value).split(",")
-            return tuple(_scalar(item, p) for p in parts if str(p).strip())
-        return _scalar(inner, value)
-    except ValueError as e:
-        raise ConfigError(f"{where}: {name} {e}") from None
-
-
-def _scalar(kind: type, value: Any) -> Any:
-    if kind is bool:
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in ("1", "true", "yes", "on"):
-            return True
-        if text in ("0", "false", "no", "off"):
-            return False
-        raise ValueError(f"expects true or false, got {value!r}")
-    if isinstance(value, bool) or isinstance(value, (list, dict)):
-        raise ValueError(f"expects a {kind.__name__}, got {value!r}")
-    if kind is int:
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        try:
-            return int(str(value).strip())
-        except ValueError:
-            raise ValueError(f"expects a whole number, got {value!r}") from None
-    if kind is float:
-        try:
-            number = float(str(value).strip())
-        except ValueError:
-            raise ValueError(f"expects a number, got {value!r}") from None
-        if not math.isfinite(number):
-            raise ValueError(f"expects a finite number, got {value!r}")
-        return number
-    return str(value).strip()
