@@ -23,6 +23,7 @@ from impasto.apps.batch.manifest import read_manifest
 from impasto.apps.cli.main import main
 from impasto.config import StyleConfig
 from impasto.errors import ConfigError
+from impasto.network.store import sha256_file
 
 TINY = StyleConfig(size=24, min_size=0, iterations=3)
 
@@ -238,10 +239,10 @@ def test_sidecar_records_what_reproduces_the_picture(pics):
     assert record["output"] == entry.name and record["source"] == "jobs.csv:3"
     assert record["content"] == {
         "path": str(pics["contents"][0]),
-        "sha256": plan.sha256_file(pics["contents"][0]),
+        "sha256": sha256_file(pics["contents"][0]),
     }
     assert [s["path"] for s in record["styles"]] == [str(p) for p in pics["styles"]]
-    assert record["styles"][1]["sha256"] == plan.sha256_file(pics["styles"][1])
+    assert record["styles"][1]["sha256"] == sha256_file(pics["styles"][1])
     assert record["config"] == plan.config_dict(TINY) and record["config"]["size"] == 24
     assert StyleConfig(**{k: tuple(v) if isinstance(v, list) else v
                           for k, v in record["config"].items()}) == TINY  # fmt: skip

@@ -19,6 +19,7 @@ from PIL import Image
 
 from helpers import EXAMPLES
 from impasto.apps.batch import plan, sidecar
+from impasto.network.store import sha256_file
 
 pytestmark = pytest.mark.weights
 
@@ -50,7 +51,7 @@ def _check_outputs(folder: Path) -> None:
         record = json.loads((folder / name).with_suffix(".json").read_text())
         assert record["status"] == "done" and record["output"] == name
         assert record["key"][: plan.KEY_DIGITS] in name
-        assert record["content"]["sha256"] == plan.sha256_file(Path(record["content"]["path"]))
+        assert record["content"]["sha256"] == sha256_file(Path(record["content"]["path"]))
         assert len(record["weights_sha256"]) == 64 and record["network"] == "vgg16-hed"
         assert max(record["size"]) == 48
         with Image.open(folder / name) as im:

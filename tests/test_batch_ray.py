@@ -17,6 +17,7 @@ import pytest
 
 from helpers import EXAMPLES
 from impasto.apps.batch import plan, sidecar
+from impasto.network.store import sha256_file
 
 pytestmark = pytest.mark.ray
 
@@ -115,9 +116,9 @@ def test_batch_on_ray_survives_a_killed_worker_and_writes_each_picture_once(clus
     for name in pictures:
         record = json.loads((out / name).with_suffix(".json").read_text())
         assert record["status"] == "done" and record["key"][: plan.KEY_DIGITS] in name
-        assert record["content"]["sha256"] == plan.sha256_file(Path(record["content"]["path"]))
+        assert record["content"]["sha256"] == sha256_file(Path(record["content"]["path"]))
         assert [s["sha256"] for s in record["styles"]] == [
-            plan.sha256_file(Path(s["path"])) for s in record["styles"]
+            sha256_file(Path(s["path"])) for s in record["styles"]
         ]
         assert record["weights_sha256"] == digest
         assert record["machine"]["threads"] == 1  # the task's one CPU

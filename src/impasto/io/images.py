@@ -78,18 +78,24 @@ STDIN = "-"
 """The name that reads an image from standard input."""
 
 MAX_STREAM_BYTES = 1 << 30
-"""A pipe or standard input is read whole; more than this many bytes is refused."""
+"""The most bytes of one input that are read whole: a pipe, a device or standard input, a
+manifest, and every input of a batch (its workers get the bytes); more is refused."""
 
 
-def load_image(path: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> LoadedImage:
+def load_image(
+    path: str | os.PathLike, *, max_pixels: int = MAX_PIXELS, source: Path | bytes | None = None
+) -> LoadedImage:
     """Decode an image file fully (so corruption surfaces here, not mid-run) into tensors.
 
     ``path`` may also be a pipe (``<(cat a.png)``, a FIFO) or ``"-"`` for standard input:
-    those are read into memory first, since decoding needs to seek.
+    those are read into memory first, since decoding needs to seek. ``source`` is what
+    ``input_source(path)`` gave, for a caller that has read the input already (a pipe can be
+    read only once).
     """
     name = str(path)
     file = Path(path)
-    source = _source(file, name)
+    if source is None:
+        source = input_source(path)
     with _open(source, name, max_pixels) as im:
         rawmode = _rawmode(im)
         if rawmode == _GREY_ALPHA_16:
@@ -105,8 +111,12 @@ def load_image(path: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> Load
     return LoadedImage(rgb=rgb, alpha=alpha, path=file, bits=bits)
 
 
-def _source(file: Path, name: str) -> Path | bytes:
-    """A regular file as its path; a pipe, device or standard input as its bytes."""
+def input_source(path: str | os.PathLike) -> Path | bytes:
+    """A regular file as its path (a decoder reads what it needs); a pipe, a device or
+    standard input (``"-"``) read once, whole, as its bytes: at most ``MAX_STREAM_BYTES``.
+    ImageError naming it when it cannot be read."""
+    name = str(path)
+    file = Path(path)
     if name == STDIN:
         return _read_stream(sys.stdin.buffer, "standard input")
     try:
@@ -130,13 +140,33 @@ def _source(file: Path, name: str) -> Path | bytes:
         raise _error(name, f"cannot read ({e.strerror or e})") from None
 
 
+def read_input(path: str | os.PathLike) -> bytes:
+    """The whole of an input as bytes, read once (a pipe or device as ``input_source`` reads
+    it); a regular file larger than ``MAX_STREAM_BYTES`` is refused before it is read."""
+    source = input_source(path)
+    if isinstance(source, bytes):
+        return source
+    name = str(path)
+    try:
+        with open(source, "rb") as file:
+            if os.fstat(file.fileno()).st_size > MAX_STREAM_BYTES:
+                raise _too_big(name)
+            return _read_stream(file, name)  # stops at the limit if the file grows meanwhile
+    except OSError as e:
+        raise _error(name, f"cannot read ({_why(e)})") from None
+
+
 def _read_stream(stream: BinaryIO, name: str) -> bytes:
     data = stream.read(MAX_STREAM_BYTES + 1)
     if not data:
         raise _error(name, "nothing to read (0 bytes)")
     if len(data) > MAX_STREAM_BYTES:
-        raise _error(name, f"more than {MAX_STREAM_BYTES >> 20} MB; save it to a file first")
+        raise _too_big(name)
     return data
+
+
+def _too_big(name: str) -> ImageError:
+    return _error(name, f"more than {MAX_STREAM_BYTES >> 20} MB, the limit for one input")
 
 
 def _open(source: Path | bytes, name: str, max_pixels: int) -> Image.Image:

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ...config import StyleConfig
-from ...errors import ConfigError
-from ...io.images import SAVE_FORMATS, SIXTEEN_BIT_FORMATS
+from ...errors import ConfigError, ImpastoError
+from ...io.images import SAVE_FORMATS, SIXTEEN_BIT_FORMATS, read_input
 from . import manifest
 from . import plan as planning
 from .sidecar import Summary, is_done, sidecar, sidecar_path, write_atomic, write_json
@@ -216,10 +216,9 @@ def run(
                     entry = todo.popleft()
                     try:
                         inputs = _inputs(entry)
-                    except OSError as e:
+                    except ImpastoError as e:
                         finished += 1
-                        error = planning.unreadable(Path(e.filename or entry.job.content), e)
-                        result = {"status": "failed", "kind": "input", "error": error}
+                        result = {"status": "failed", "kind": "input", "error": str(e)}
                         _record(entry, result, summary, folder, say, f"[{finished}/{total}]")
                         continue
                     pool.submit(entry.name, _task(entry, request, batch.output), inputs)
@@ -266,12 +265,12 @@ def _task(entry: planning.Planned, request: Request, output: planning.Output) ->
 
 
 def _inputs(entry: planning.Planned) -> list[tuple[str, bytes]]:
-    """Each input's bytes, read now: the bytes hashed at planning are the ones painted, unless
-    the file changed in between (then the picture's sidecar says the hash it was planned with;
-    the next run will see the change and paint it again)."""
-    job = entry.job
-    paths = [job.content, *entry.style_files, *([job.init] if job.init else []), *job.masks]
-    return [(str(p), Path(p).read_bytes()) for p in paths]
+    """Each input's bytes: a pipe's or device's as read at planning (once), a file's read now.
+    The bytes hashed at planning are the ones painted, unless the file changed in between
+    (then the picture's sidecar says the hash it was planned with; the next run will see the
+    change and paint it again)."""
+    names = [str(p) for p in entry.inputs()]
+    return [(n, entry.streams[n] if n in entry.streams else read_input(n)) for n in names]
 
 
 def _record(

@@ -22,7 +22,7 @@ from typing import Any
 
 from ...config import INITS, StyleConfig, unwrap_optional
 from ...errors import ConfigError, ImpastoError
-from ...io.images import SAVE_FORMATS
+from ...io.images import SAVE_FORMATS, read_input
 from .plan import BatchJob
 
 LIST_SEPARATOR = ";"  # between several styles or masks in one manifest cell
@@ -47,11 +47,13 @@ def read_manifest(path: str | os.PathLike, base: StyleConfig) -> list[BatchJob]:
     ``base`` is the config a row starts from (the command line's painting options).
     """
     file = Path(path)
+    if not file.exists():
+        raise ConfigError(f"{file}: manifest not found; check the path")
+    empty = file.is_file() and file.stat().st_size == 0  # said below, in a manifest's words
+    data = b"" if empty else read_input(file)  # by the readers' one limit: /dev/zero ends
     try:
-        text = file.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ConfigError(f"{file}: manifest not found; check the path") from None
-    except (OSError, UnicodeDecodeError) as e:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
         raise ConfigError(f"{file}: cannot read the manifest ({e})") from None
     rows = _json_rows(file, text) if _is_json(file, text) else _csv_rows(file, text)
     if not rows:

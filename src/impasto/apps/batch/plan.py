@@ -15,12 +15,13 @@ import hashlib
 import json
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ...config import StyleConfig
 from ...errors import ConfigError, ImpastoError
+from ...io import images
 from ...io.images import SAVE_FORMATS, list_images
 
 KEY_DIGITS = 8  # hex digits of the key in an output name
@@ -61,6 +62,12 @@ class Planned:
     digests: dict[str, str]  # input path -> sha256
     style_files: list[Path]  # the styles, folders expanded to their images
     error: str | None = None
+    streams: dict[str, bytes] = field(default_factory=dict)  # pipes and devices: read once
+
+    def inputs(self) -> list[Path]:
+        """Every input file of the job: content, styles, init, masks."""
+        job = self.job
+        return [job.content, *self.style_files, *([job.init] if job.init else []), *job.masks]
 
     @property
     def stem(self) -> str:
@@ -119,23 +126,15 @@ def grid_jobs(
     return jobs, (content_paths, style_paths)
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for chunk in iter(lambda: file.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def unreadable(path: Path, error: OSError) -> str:
-    """The one line a missing or unreadable input gets, in load_image's words."""
-    if isinstance(error, FileNotFoundError):
-        return f"{path}: file not found; check the path"
-    if isinstance(error, IsADirectoryError):
-        return f"{path}: is a folder, not an image file"
-    if isinstance(error, PermissionError):
-        return f"{path}: permission denied; check the file's permissions"
-    return f"{path}: cannot read file ({error.strerror or error})"
+def read_input(path: Path, digests: dict[str, str], streams: dict[str, bytes]) -> None:
+    """Hash one input into ``digests``, read whole by the readers' one limit
+    (``images.MAX_STREAM_BYTES``); a pipe or device is read only here, its bytes kept in
+    ``streams`` for painting. ImpastoError (one line naming it) when it cannot be read."""
+    source = images.input_source(path)
+    data = source if isinstance(source, bytes) else images.read_input(source)
+    digests[str(path)] = hashlib.sha256(data).hexdigest()
+    if isinstance(source, bytes):
+        streams[str(path)] = data
 
 
 # ------------------------------------------------------------------------ keys and names
@@ -204,6 +203,7 @@ def plan(
     A job whose inputs cannot be read stays in the plan with its one-line ``error``.
     """
     digests: dict[str, str] = {}
+    streams: dict[str, bytes] = {}
     errors: dict[str, str] = {}
     planned: list[Planned] = []
     seen: dict[str, Planned] = {}
@@ -219,9 +219,9 @@ def plan(
             name = str(path)
             if name not in digests and name not in errors:
                 try:
-                    digests[name] = sha256_file(path)
-                except OSError as e:
-                    errors[name] = unreadable(path, e)
+                    read_input(path, digests, streams)
+                except ImpastoError as e:
+                    errors[name] = str(e)
             error = error or errors.get(name)
         key = job_key(job, style_files, digests, output)
         out_name = output_name(job, key, output)
@@ -233,8 +233,10 @@ def plan(
                 )
             duplicates += 1
             continue
-        used = {str(p): digests[str(p)] for p in inputs if str(p) in digests}
-        entry = Planned(job, key, out_name, used, style_files, error)
+        names = [str(p) for p in inputs]
+        used = {n: digests[n] for n in names if n in digests}
+        kept = {n: streams[n] for n in names if n in streams}
+        entry = Planned(job, key, out_name, used, style_files, error, kept)
         seen[out_name] = entry
         planned.append(entry)
     return Plan(planned, output, grid, duplicates)

@@ -111,17 +111,23 @@ def _is_frame_folder(path: Path) -> bool:
     return path.is_dir() and (not any(path.iterdir()) or any(path.glob("frame_*.png")))
 
 
-def job_key(spec: VideoSpec, clip: Path, style_paths: Sequence[Path], hw) -> str:
-    """The same inputs (by content) and settings give the same key: the work folder's."""
+def job_key(spec: VideoSpec, clip: Path, styles: Sequence[Path | bytes], hw) -> str:
+    """The same inputs (by content) and settings give the same key: the work folder's.
+
+    ``styles``: each style's file, or its bytes where it was read already (a pipe)."""
     settings = {
         "clip": sha256_file(clip),
-        "styles": [sha256_file(p) for p in style_paths],
+        "styles": [_digest(s) for s in styles],
         "config": dataclasses.asdict(spec.config),
         "video": dataclasses.asdict(spec.video),
         "span": [spec.start, spec.duration, spec.fps],
         "size": list(hw),
     }
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+
+
+def _digest(item: Path | bytes) -> str:
+    return hashlib.sha256(item).hexdigest() if isinstance(item, bytes) else sha256_file(item)
 
 
 def prepare(spec: VideoSpec) -> VideoJob:
@@ -138,11 +144,12 @@ def prepare(spec: VideoSpec) -> VideoJob:
     jobs.refuse_inputs([out], {"clip": [clip], "style image": style_paths})
     info = video.probe(clip, spec.start, spec.duration, spec.fps)
     hw = output_size(info.height, info.width, config.size)
-    work = WorkFolder(folder_for(out), job_key(spec, clip, style_paths, hw))
+    sources = [images.input_source(p) for p in style_paths]  # a pipe is read once, here
+    work = WorkFolder(folder_for(out), job_key(spec, clip, sources, hw))
     resuming = work.matches()
     overwrite = spec.overwrite or _ours(out, work)
     video.check_video_output(out, overwrite)
-    styles = [images.load_image(p).rgb for p in style_paths]
+    styles = [images.load_image(p, source=s).rgb for p, s in zip(style_paths, sources)]
     styles_hw = [size_of(s) for s in styles]
     first = budget.estimate_run((info.height, info.width), styles_hw, config)
     later = budget.estimate_run(

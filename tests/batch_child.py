@@ -1,0 +1,33 @@
+"""``impasto batch ARGS`` in a process of its own, painting with a tiny random network: for the
+tests that feed it pipes, kill it or fill its disk. Not a test module (pytest collects
+``test_*.py`` only).
+
+Environment: ``IMPASTO_TEST_LIMIT``, the readers' limit in bytes (``MAX_STREAM_BYTES``);
+``IMPASTO_TEST_MEMORY``, bytes of address space the process may add once it has imported
+everything (so that a reader without a limit fails, instead of filling the machine).
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import helpers  # noqa: E402
+from impasto.apps.batch import driver, plan, worker  # noqa: E402, F401
+from impasto.apps.cli.main import main  # noqa: E402
+from impasto.io import images  # noqa: E402
+
+if __name__ == "__main__":
+    worker.paint = helpers.tiny_paint  # the driver hands this to its worker processes
+    if "IMPASTO_TEST_LIMIT" in os.environ:
+        images.MAX_STREAM_BYTES = int(os.environ["IMPASTO_TEST_LIMIT"])
+    if "IMPASTO_TEST_MEMORY" in os.environ:
+        with open("/proc/self/status") as status:
+            size = next(line for line in status if line.startswith("VmSize:"))
+        now = int(size.split()[1]) * 1024
+        more = int(os.environ["IMPASTO_TEST_MEMORY"])
+        resource.setrlimit(resource.RLIMIT_AS, (now + more, resource.RLIM_INFINITY))
+    sys.exit(main(["batch", *sys.argv[1:]]))

@@ -1,0 +1,139 @@
+"""impasto batch against hostile files and folders (issue 32): bad input is one line and exit
+status 2 before anything is painted; no input and no file already there is overwritten
+(without --overwrite); nothing half-written is left, in the output folder or the temporary
+one. The real command line paints with a tiny random network (the worker's painter replaced).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+import helpers
+from impasto.apps.batch import worker
+from impasto.apps.cli.main import main
+from impasto.io import images
+
+FAST = ["--size", "24", "--min-size", "0", "--iterations", "2", "-q"]
+CHILD = Path(__file__).parent / "batch_child.py"
+LIMIT = 1 << 20  # the readers' limit in these tests: 1 MB instead of 1 GB
+
+
+def _image(path: Path, seed: int, size: tuple[int, int] = (30, 20)) -> Path:
+    rgb = helpers.picture(size[1], size[0], seed)
+    pixels = (rgb.permute(1, 2, 0).numpy() * 255).round().astype("uint8")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels).save(path)
+    return path
+
+
+@pytest.fixture
+def pics(tmp_path: Path) -> dict[str, Path]:
+    return {
+        "photo": _image(tmp_path / "in" / "photo.png", 1),
+        "other": _image(tmp_path / "in" / "other.png", 2),
+        "style": _image(tmp_path / "art" / "paint.png", 11),
+        "out": tmp_path / "out",
+        "root": tmp_path,
+    }
+
+
+@pytest.fixture
+def tiny(monkeypatch) -> None:
+    """``impasto batch`` in this process hands its workers the tiny network's painter."""
+    monkeypatch.setattr(worker, "paint", helpers.tiny_paint)
+
+
+def batch(capsys, *argv) -> tuple[int, str]:
+    code = main(["batch", *map(str, argv)])
+    return code, capsys.readouterr().err
+
+
+def one_line(err: str) -> str:
+    lines = [line for line in err.strip().splitlines() if line]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("impasto: ") and "Traceback" not in err, err
+    return lines[0]
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` (hidden ones too) and its bytes."""
+    if not folder.exists():
+        return {}
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def child(args: list[str], timeout: float = 240, **env: str) -> subprocess.CompletedProcess:
+    """``impasto batch ARGS`` in its own process (``batch_child.py``), killed after
+    ``timeout`` seconds: a batch that hangs fails the test instead of hanging it."""
+    environ = {**os.environ, "OMP_NUM_THREADS": "1", **env}
+    return subprocess.run(
+        [sys.executable, str(CHILD), *args], capture_output=True, text=True, timeout=timeout,
+        env=environ,
+    )  # fmt: skip
+
+
+# ------------------------------------------------------------------ endless inputs (item 8)
+
+
+def _feed(fifo: Path, data: bytes) -> threading.Thread:
+    """A writer that gives ``data`` to the FIFO once (a pipe can be read only once)."""
+
+    def write() -> None:
+        try:
+            with open(fifo, "wb") as pipe:
+                pipe.write(data)
+        except BrokenPipeError:  # the reader stopped at its limit
+            pass
+
+    thread = threading.Thread(target=write, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_manifest_larger_than_the_limit_is_one_line(pics, capsys, monkeypatch):
+    """A manifest is read by the readers' one limit (1 GB; 1 MB here): a pipe giving more
+    is refused at the limit, before anything is painted."""
+    monkeypatch.setattr(images, "MAX_STREAM_BYTES", LIMIT)
+    fifo = pics["root"] / "jobs.csv"
+    os.mkfifo(fifo)
+    rows = f"{pics['photo']},{pics['style']}\n".encode()
+    writer = _feed(fifo, b"content,style\n" + rows * (2 * LIMIT // len(rows)))
+    code, err = batch(capsys, "--manifest", fifo, "-o", pics["out"], *FAST)
+    writer.join(timeout=30)
+    line = one_line(err)
+    assert code == 2 and f"{fifo}: more than 1 MB, the limit for one input" in line, err
+    assert files(pics["out"]) == {}
+
+
+def test_dev_zero_as_a_manifest_stops_at_the_limit(pics):
+    """/dev/zero never ends: read by the limit, not until memory runs out (the process may
+    use 1 GB more than it needs to import, so a reader without a limit fails here)."""
+    result = child(["--manifest", "/dev/zero", "-o", str(pics["out"]), *FAST], timeout=120,
+                   IMPASTO_TEST_LIMIT=str(LIMIT), IMPASTO_TEST_MEMORY=str(1 << 30))  # fmt: skip
+    line = one_line(result.stderr)
+    assert result.returncode == 2, result.stderr
+    assert "/dev/zero: more than 1 MB, the limit for one input" in line
+    assert files(pics["out"]) == {}
+
+
+def test_a_pipe_is_read_once_and_dev_zero_as_a_content_stops_at_the_limit(pics):
+    """A FIFO content is hashed and painted from one reading (its writer writes it once);
+    /dev/zero as a content is one failed job at the limit, not an endless hash."""
+    fifo = pics["root"] / "piped.png"
+    os.mkfifo(fifo)
+    writer = _feed(fifo, pics["photo"].read_bytes())
+    result = child([str(fifo), "/dev/zero", "--styles", str(pics["style"]), "-o",
+                    str(pics["out"]), *FAST], IMPASTO_TEST_LIMIT=str(LIMIT))  # fmt: skip
+    writer.join(timeout=30)
+    assert result.returncode == 2, result.stderr  # the one bad input
+    failed = [line for line in result.stderr.splitlines() if "failed " in line]
+    assert len(failed) == 1 and "/dev/zero: more than 1 MB, the limit for one input" in failed[0]
+    (painted,) = [n for n in files(pics["out"]) if n.endswith(".png")]
+    assert painted.startswith("piped_paint_") and Image.open(pics["out"] / painted).size == (24, 16)
