@@ -137,3 +137,49 @@ def test_a_pipe_is_read_once_and_dev_zero_as_a_content_stops_at_the_limit(pics):
     assert len(failed) == 1 and "/dev/zero: more than 1 MB, the limit for one input" in failed[0]
     (painted,) = [n for n in files(pics["out"]) if n.endswith(".png")]
     assert painted.startswith("piped_paint_") and Image.open(pics["out"] / painted).size == (24, 16)
+
+
+# ------------------------------------------------------------------ manifests (item 12)
+
+DEEP = 100_000  # deeper than any recursion limit
+
+BAD_MANIFESTS = [
+    # a NUL byte in any cell, CSV or JSON: no path or value holds one
+    ("jobs.csv", "content,style\n{photo}\0,{style}\n", "content holds a NUL byte"),
+    ("jobs.csv", "content,style,output\n{photo},{style},a\0.png\n", "output holds a NUL byte"),
+    ("jobs.csv", "content,style,init\n{photo},{style},{other}\0\n", "init holds a NUL byte"),
+    ("jobs.csv", "content,style,network\n{photo},{style},vgg16\0\n", "network holds a NUL"),
+    ("jobs.json", '[{"content": "{photo}\\u0000", "style": "{style}"}]', "content holds a NUL"),
+    ("jobs.json", '[{"content": "{photo}", "style": ["{style}", "x\\u0000"]}]', "style holds"),
+    ("jobs.json", '[{"content": "{photo}", "style": "{style}", "mask": "m\\u0000.png"}]', "mask"),
+    ("jobs.json", '[{"content": "{photo}", "style": "{style}", "output": "\\u0000.png"}]', "NUL"),
+    # nesting: deeper than the parser goes, or lists and objects where a cell is text
+    ("jobs.json", "[" * DEEP + "]" * DEEP, "nested too deeply"),
+    ("jobs.json", '{"jobs": [{"content": ' + "[" * DEEP + "]" * DEEP + "}]}", "nested too deep"),
+    ("jobs.json", '[{"content": "{photo}", "style": [["{style}"]]}]', "style holds a list"),
+    ("jobs.json", '[{"content": {"path": "{photo}"}, "style": "{style}"}]', "content holds an ob"),
+    ("jobs.json", '[{"content": "{photo}", "style": "{style}", "size": [[64]]}]', "size holds"),
+    # a column named twice, as CSV's header or as a JSON object's key
+    ("jobs.csv", "content,style,size,size\n{photo},{style},32,64\n", "column size twice"),
+    ("jobs.csv", "content,style,styles\n{photo},{style},{style}\n", "column style twice"),
+    ("jobs.csv", "content,style,Style-Weight,style_weight\n{photo},{style},1,2\n", "twice"),
+    ("jobs.csv", "content,style,\n{photo},{style},64\n", "cell 3 is under no column name"),
+    ("jobs.json", '[{"content": "{photo}", "style": "{style}", "size": 32, "size": 64}]', "twice"),
+    ("jobs.json", '{"jobs": [], "jobs": [{"content": "{photo}", "style": "{style}"}]}', "twice"),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "fragment"), BAD_MANIFESTS, ids=range(len(BAD_MANIFESTS)))
+def test_a_bad_manifest_is_one_line_exit_2_before_anything(
+    tiny, pics, capsys, name, text, fragment
+):
+    manifest = pics["root"] / name
+    for key in ("photo", "other", "style"):
+        text = text.replace("{" + key + "}", str(pics[key]))
+    manifest.write_bytes(text.encode())
+    code, err = batch(capsys, "--manifest", manifest, "-o", pics["out"], *FAST)
+    line = one_line(err)
+    assert code == 2, err
+    assert str(manifest) in line and fragment in line, line
+    assert len(line) < 400, line
+    assert not pics["out"].exists()  # nothing painted, not even the folder made

@@ -135,8 +135,7 @@ def output_folder(name: str) -> Path:
 
 
 def make_plan(request: Request) -> planning.Plan:
-    folder = output_folder(request.output)
-    output = planning.Output(folder, request.fmt, request.quality, request.bits)
+    """The job list, read before the output folder is made (a bad manifest makes nothing)."""
     grid = None
     if request.manifest is not None:
         jobs = manifest.read_manifest(request.manifest, request.config)
@@ -144,6 +143,8 @@ def make_plan(request: Request) -> planning.Plan:
         jobs, grid = planning.grid_jobs(
             request.contents, request.styles, request.config, pairs=request.pairs, init=request.init
         )
+    folder = output_folder(request.output)
+    output = planning.Output(folder, request.fmt, request.quality, request.bits)
     return planning.plan(jobs, output, grid)
 
 

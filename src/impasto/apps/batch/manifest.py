@@ -11,11 +11,13 @@ batch's own value. Relative paths are relative to the manifest's folder.
 
 from __future__ import annotations
 
+import collections
 import csv
 import dataclasses
 import json
 import math
 import os
+import reprlib
 import typing
 from pathlib import Path
 from typing import Any
@@ -55,11 +57,14 @@ def read_manifest(path: str | os.PathLike, base: StyleConfig) -> list[BatchJob]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise ConfigError(f"{file}: cannot read the manifest ({e})") from None
-    rows = _json_rows(file, text) if _is_json(file, text) else _csv_rows(file, text)
-    if not rows:
-        raise ConfigError(f"{file}: the manifest lists no jobs")
-    folder = file.parent
-    return [_job(where, row, base, folder) for where, row in rows]
+    try:
+        rows = _json_rows(file, text) if _is_json(file, text) else _csv_rows(file, text)
+        if not rows:
+            raise ConfigError(f"{file}: the manifest lists no jobs")
+        folder = file.parent
+        return [_job(where, row, base, folder) for where, row in rows]
+    except RecursionError:  # lists in lists in lists...: no manifest is like that
+        raise ConfigError(f"{file}: nested too deeply to be a manifest") from None
 
 
 def _is_json(file: Path, text: str) -> bool:
@@ -70,12 +75,23 @@ def _is_json(file: Path, text: str) -> bool:
     return text.lstrip()[:1] in ("[", "{")
 
 
+class _Object(dict):
+    """A JSON object that remembers the keys given in it more than once (``json`` keeps the
+    last one silently, where a CSV header naming a column twice is refused)."""
+
+    def __init__(self, pairs: list[tuple[str, Any]]) -> None:
+        super().__init__(pairs)
+        self.twice = [k for k, n in collections.Counter(k for k, _ in pairs).items() if n > 1]
+
+
 def _json_rows(file: Path, text: str) -> list[tuple[str, dict[str, Any]]]:
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_Object)
     except json.JSONDecodeError as e:
         raise ConfigError(f"{file}:{e.lineno}: not valid JSON ({e.msg})") from None
-    if isinstance(data, dict) and "jobs" in data:
+    if isinstance(data, _Object) and "jobs" in data:
+        if "jobs" in data.twice:
+            raise ConfigError(f'{file}: "jobs" is given twice')
         data = data["jobs"]
     if not isinstance(data, list):
         raise ConfigError(f'{file}: expected a list of jobs, or an object with a "jobs" list')
@@ -100,8 +116,16 @@ def _csv_rows(file: Path, text: str) -> list[tuple[str, dict[str, Any]]]:
     if "content" not in {_column(n) for n in names}:
         raise ConfigError(
             f"{file}:1: the header row must name the columns (content, style, ...), got "
-            f"{','.join(names)}"
+            f"{_short(','.join(names))}"
         )
+    named: dict[str, str] = {}
+    for name in filter(None, names):
+        if _column(name) in named:
+            raise ConfigError(
+                f"{file}:1: the header names the column {_column(name)} twice "
+                f"({_short(named[_column(name)])} and {_short(name)})"
+            )
+        named[_column(name)] = name
     rows = []
     try:
         for cells in reader:
@@ -110,6 +134,9 @@ def _csv_rows(file: Path, text: str) -> list[tuple[str, dict[str, Any]]]:
                 continue  # blank lines and comments
             if len(cells) > len(names):
                 raise ConfigError(f"{where}: {len(cells)} cells for {len(names)} columns")
+            unnamed = [i for i, c in enumerate(cells, 1) if c.strip() and not names[i - 1]]
+            if unnamed:
+                raise ConfigError(f"{where}: cell {unnamed[0]} is under no column name")
             rows.append((where, {n: c for n, c in zip(names, cells) if n and c.strip()}))
     except csv.Error as e:
         raise ConfigError(f"{file}:{reader.line_num}: {e}") from None
@@ -118,12 +145,16 @@ def _csv_rows(file: Path, text: str) -> list[tuple[str, dict[str, Any]]]:
 
 def _job(where: str, row: dict[str, Any], base: StyleConfig, folder: Path) -> BatchJob:
     values: dict[str, Any] = {}
+    twice = getattr(row, "twice", [])  # a JSON object's key given twice
+    if twice:
+        raise ConfigError(f"{where}: {_short(twice[0])} is given twice")
     for raw, value in row.items():
         name = _column(str(raw))
         if name not in _JOB_FIELDS and name not in _CONFIG_FIELDS:
-            raise ConfigError(f"{where}: unknown column {raw!r} (known: {_known_columns()})")
+            raise ConfigError(f"{where}: unknown column {_short(raw)} (known: {_known_columns()})")
         if name in values:
             raise ConfigError(f"{where}: {name} is given twice")
+        _check_cell(where, name, value)
         values[name] = value
     if "content" not in values:
         raise ConfigError(f"{where}: no content")
@@ -152,6 +183,26 @@ def _job(where: str, row: dict[str, Any], base: StyleConfig, folder: Path) -> Ba
     return BatchJob(content[0], tuple(styles), config, init, tuple(masks), output, where)
 
 
+def _check_cell(where: str, name: str, value: Any) -> None:
+    """What no cell may hold: a NUL byte (no path, name or number holds one; the system
+    would refuse it only mid-batch), and lists or objects inside a list."""
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, (list, dict)):
+            kind = "a list" if isinstance(item, list) else "an object"
+            raise ConfigError(f"{where}: {name} holds {kind}; give text, a number, or a list")
+        if isinstance(item, str) and "\0" in item:
+            raise ConfigError(f"{where}: {name} holds a NUL byte (\\0)")
+
+
+def _short(value: Any) -> str:
+    """A value as a message quotes it: repr, cut to a readable length."""
+    return _REPR.repr(value)
+
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 80
+
+
 def _paths(where: str, name: str, value: Any, folder: Path) -> list[Path]:
     items = value if isinstance(value, list) else str(value).split(LIST_SEPARATOR)
     paths = [Path(str(v).strip()).expanduser() for v in items if str(v).strip()]
@@ -162,10 +213,10 @@ def _paths(where: str, name: str, value: Any, folder: Path) -> list[Path]:
 
 def _output_name(where: str, name: str) -> str:
     if not name or Path(name).name != name or name in (".", ".."):
-        raise ConfigError(f"{where}: output must be a file name (no folder), got {name!r}")
+        raise ConfigError(f"{where}: output must be a file name (no folder), got {_short(name)}")
     if Path(name).suffix.lower() not in SAVE_FORMATS:
         raise ConfigError(
-            f"{where}: output {name!r} has no known extension ({' '.join(SAVE_FORMATS)})"
+            f"{where}: output {_short(name)} has no known extension ({' '.join(SAVE_FORMATS)})"
         )
     return name
 
@@ -197,22 +248,22 @@ def _scalar(kind: type, value: Any) -> Any:
             return True
         if text in ("0", "false", "no", "off"):
             return False
-        raise ValueError(f"expects true or false, got {value!r}")
+        raise ValueError(f"expects true or false, got {_short(value)}")
     if isinstance(value, bool) or isinstance(value, (list, dict)):
-        raise ValueError(f"expects a {kind.__name__}, got {value!r}")
+        raise ValueError(f"expects a {kind.__name__}, got {_short(value)}")
     if kind is int:
         if isinstance(value, float) and value.is_integer():
             return int(value)
         try:
             return int(str(value).strip())
         except ValueError:
-            raise ValueError(f"expects a whole number, got {value!r}") from None
+            raise ValueError(f"expects a whole number, got {_short(value)}") from None
     if kind is float:
         try:
             number = float(str(value).strip())
         except ValueError:
-            raise ValueError(f"expects a number, got {value!r}") from None
+            raise ValueError(f"expects a number, got {_short(value)}") from None
         if not math.isfinite(number):
-            raise ValueError(f"expects a finite number, got {value!r}")
+            raise ValueError(f"expects a finite number, got {_short(value)}")
         return number
     return str(value).strip()
