@@ -183,3 +183,76 @@ def test_a_bad_manifest_is_one_line_exit_2_before_anything(
     assert str(manifest) in line and fragment in line, line
     assert len(line) < 400, line
     assert not pics["out"].exists()  # nothing painted, not even the folder made
+
+
+# ------------------------------------------------------------ outputs that are inputs (item 1)
+
+
+def _manifest(pics, rows: list[str], header: str = "content,style,output") -> Path:
+    manifest = pics["root"] / "jobs.csv"
+    text = "\n".join([header, *rows]) + "\n"
+    for key in ("photo", "other", "style", "moved"):
+        text = text.replace("{" + key + "}", str(pics.get(key, "")))
+    manifest.write_text(text)
+    return manifest
+
+
+# (how the output folder holds an input, which input, the manifest's header and rows, the
+# role said). "move": the input itself lies in the output folder (as {moved}); "symlink",
+# "hardlink": out/NAME links to it, NAME being the output of the last row.
+INPUT_OUTPUTS = [
+    ("move", "photo", "content,style,output", ["{moved},{style},photo.png"], "content"),
+    ("move", "style", "content,style,output", ["{photo},{moved},paint.png"], "style image"),
+    ("symlink", "photo", "content,style,output", ["{photo},{style},photo.png"], "content"),
+    ("hardlink", "photo", "content,style,output", ["{photo},{style},photo.png"], "content"),
+    ("hardlink", "style", "content,style,output", ["{photo},{style},paint.png"], "style image"),
+    # another row's input: no output may be any input of the batch
+    ("symlink", "other", "content,style,output", ["{other},{style},", "{photo},{style},o.png"],
+     "content"),
+    ("move", "other", "content,style,output,init",
+     ["{photo},{style},a.png,{moved}", "{photo},{style},other.png,"], "init image"),
+    ("move", "other", "content,style,output,mask",
+     ["{photo},{style},a.png,{moved}", "{photo},{style},other.png,"], "mask"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("overwrite", [False, True], ids=["", "overwrite"])
+@pytest.mark.parametrize(
+    ("kind", "which", "header", "rows", "role"), INPUT_OUTPUTS, ids=range(len(INPUT_OUTPUTS))
+)
+def test_an_output_that_is_an_input_is_refused(
+    tiny, pics, capsys, kind, which, header, rows, role, overwrite
+):
+    """A row's output in the output folder that is an input of the batch (the file itself,
+    or a symbolic or hard link to it) is refused before anything is painted, as the single
+    command refuses it, with or without --overwrite."""
+    out, target = pics["out"], pics[which]
+    out.mkdir()
+    if kind == "move":
+        linked = pics["moved"] = out / target.name
+        target.rename(linked)
+    else:
+        linked = out / rows[-1].split(",")[2]
+        if kind == "symlink":
+            linked.symlink_to(target)
+        else:
+            os.link(target, linked)
+    manifest = _manifest(pics, rows, header)
+    before = files(pics["root"])
+    code, err = batch(capsys, "--manifest", manifest, "-o", out, *FAST,
+                      *(["--overwrite"] if overwrite else []))  # fmt: skip
+    line = one_line(err)
+    assert code == 2 and f"is the {role} of this run" in line, err
+    assert f"{manifest}:" in line and "an input is never overwritten" in line
+    assert files(pics["root"]) == before  # nothing painted, every input as it was
+
+
+def test_a_manifest_in_the_output_folder_is_never_written_over(tiny, pics, capsys):
+    """The manifest is an input too: an output named like it (any format sniffed by its
+    text) is refused."""
+    pics["out"].mkdir()
+    manifest = pics["out"] / "jobs.png"  # a CSV manifest under an odd name
+    manifest.write_text(f"content,style,output\n{pics['photo']},{pics['style']},jobs.png\n")
+    code, err = batch(capsys, "--manifest", manifest, "-o", pics["out"], *FAST, "--overwrite")
+    assert code == 2 and "is the manifest of this run" in one_line(err), err
+    assert manifest.read_text().startswith("content,style,output")

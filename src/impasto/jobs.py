@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -128,25 +128,46 @@ def numbered(out: Path, step: int) -> Path:
     return out.with_name(f"{out.stem}_{step:04d}{out.suffix}")
 
 
-def refuse_inputs(outputs: Sequence[Path], inputs: dict[str, Sequence[PathLike]]) -> None:
-    """No output may be an input (the same file, also through a link), overwrite or not."""
+def refuse_inputs(outputs: Sequence[Path], inputs: Mapping[str, Sequence[PathLike]]) -> None:
+    """No output may be an input (the same file, also through a link), overwrite or not.
+
+    ``inputs`` maps a role ("content", "style image", ...) to its files. Each path is looked
+    at once, so a batch's thousands of outputs and inputs cost a stat each, not one a pair.
+    """
+    by_file: dict[tuple[int, int], tuple[str, PathLike]] = {}  # inputs that are there
+    by_name: dict[str, tuple[str, PathLike]] = {}  # every input, by its real path
+    by_name_absent: dict[str, tuple[str, PathLike]] = {}  # inputs that are not there
+    for role, paths in inputs.items():
+        for path in paths:
+            real = os.path.realpath(path)
+            by_name.setdefault(real, (role, path))
+            identity = _identity(Path(path))
+            if identity is None:
+                by_name_absent.setdefault(real, (role, path))
+            else:
+                by_file.setdefault(identity, (role, path))
     for out in outputs:
-        for role, paths in inputs.items():
-            for path in paths:
-                if _same_file(out, Path(path)):
-                    raise ImageError(
-                        f"{out}: is the {role} of this run ({path}); an input is never "
-                        "overwritten, choose another output name"
-                    )
+        identity = _identity(out)
+        real = os.path.realpath(out)
+        if identity is None:  # not there (yet): it would be the input its name leads to
+            found = by_name.get(real)
+        else:
+            found = by_file.get(identity) or by_name_absent.get(real)
+        if found is not None:
+            role, path = found
+            raise ImageError(
+                f"{out}: is the {role} of this run ({path}); an input is never "
+                "overwritten, choose another output name"
+            )
 
 
-def _same_file(a: Path, b: Path) -> bool:
+def _identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the file a path leads to (links followed); None if there is none."""
     try:
-        if a.exists() and b.exists():
-            return os.path.samefile(a, b)
-    except OSError:
-        pass
-    return os.path.realpath(a) == os.path.realpath(b)
+        info = path.stat()
+    except (OSError, ValueError):
+        return None
+    return info.st_dev, info.st_ino
 
 
 def snapshot_paths(spec: JobSpec, out: Path, plan: Sequence[Scale]) -> list[Path]:

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from ...config import StyleConfig
 from ...errors import ConfigError, ImpastoError
 from ...io.images import SAVE_FORMATS, SIXTEEN_BIT_FORMATS, read_input
-from . import manifest
+from . import manifest, outputs
 from . import plan as planning
 from .sidecar import Summary, is_done, sidecar, sidecar_path, write_atomic, write_json
 from .worker import Task
@@ -179,6 +179,7 @@ def run(
         threads_per_worker(request.workers, request.cores)
     batch = make_plan(request)
     folder = batch.output.folder
+    outputs.check(batch, manifest=request.manifest, contact_sheet=request.contact_sheet)
     pool = executor(request, painter)
     summary = Summary(folder, batch.jobs, pool.describe())
     todo: deque[planning.Planned] = deque()
