@@ -337,7 +337,7 @@ def test_grid_in_two_workers_writes_pictures_sidecars_and_summary_then_skips(pic
     for name in pictures:
         with Image.open(folder / name) as im:
             assert max(im.size) == 24
-        record = json.loads((folder / name).with_suffix(".json").read_text())
+        record = json.loads((folder / f"{name}.json").read_text())
         assert record["status"] == "done" and record["output"] == name
         assert record["key"][: plan.KEY_DIGITS] in name
         assert record["weights_sha256"] == "tiny-vgg16-hed"
@@ -357,12 +357,12 @@ def test_grid_in_two_workers_writes_pictures_sidecars_and_summary_then_skips(pic
     assert not [n for n in _files(folder) if n.startswith(".")]  # no temp files
     # --overwrite paints every job again (a plain re-run skips them: see the Ctrl-C test);
     # one worker gets all the cores.
-    first = {n: json.loads((folder / n).with_suffix(".json").read_text()) for n in pictures}
+    first = {n: json.loads((folder / f"{n}.json").read_text()) for n in pictures}
     redo = dataclasses.replace(request, overwrite=True, workers=1)
     again = driver.run(redo, painter=helpers.tiny_paint)
     assert (again.counts["skipped"], again.counts["done"], again.counts["failed"]) == (0, 4, 2)
     for name in pictures:
-        record = json.loads((folder / name).with_suffix(".json").read_text())
+        record = json.loads((folder / f"{name}.json").read_text())
         assert record["machine"]["threads"] == 2 and record["key"] == first[name]["key"]
         assert record["machine"]["pid"] not in {r["machine"]["pid"] for r in first.values()}
 
@@ -394,7 +394,7 @@ def test_ctrl_c_stops_running_jobs_writes_nothing_partial_and_a_rerun_resumes(pi
     assert 1 <= done < 4 and report.counts["interrupted"] >= 1 and not report.failures
     pictures = [n for n in _files(folder) if n.startswith("photo") and n.endswith(".png")]
     assert len(pictures) == done  # nothing half-written, no best-so-far picture
-    assert all((folder / n).with_suffix(".json").is_file() for n in pictures)
+    assert all((folder / f"{n}.json").is_file() for n in pictures)
     assert not [n for n in _files(folder) if n.startswith(".")]
     summary = json.loads(summary_path.read_text())
     assert summary["stopped"] == "interrupted" and summary["finished"] is False
@@ -552,12 +552,12 @@ def test_a_manifest_batch_paints_each_row_with_its_own_settings(pics):
     report = driver.run(request, painter=helpers.tiny_paint)
     assert report.counts["done"] == 2 and not report.failures, report.failures
     folder = pics["out"]
-    (small,) = [n for n in _files(folder) if n.startswith("photo1_paint1_") and ".png" in n]
+    (small,) = [n for n in _files(folder) if n.startswith("photo1_paint1_") and n.endswith(".png")]
     with Image.open(folder / small) as im:
         assert max(im.size) == 28
     with Image.open(folder / "blend.jpg") as im:
         assert im.format == "JPEG" and max(im.size) == 24  # the base size; its own format
-    record = json.loads((folder / "blend.json").read_text())
+    record = json.loads((folder / "blend.jpg.json").read_text())
     assert record["config"]["style_blend"] == [2.0, 1.0] and len(record["styles"]) == 2
     assert record["source"] == f"{manifest}: job 2"
     assert record["machine"]["threads"] == local.available_cores()  # one worker, every core

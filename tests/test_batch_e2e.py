@@ -48,7 +48,7 @@ def _check_outputs(folder: Path) -> None:
     """Every picture whole, with a done sidecar of its key and inputs; no temp file."""
     assert not [p.name for p in folder.iterdir() if p.name.startswith(".")]
     for name in _pictures(folder):
-        record = json.loads((folder / name).with_suffix(".json").read_text())
+        record = json.loads((folder / f"{name}.json").read_text())
         assert record["status"] == "done" and record["output"] == name
         assert record["key"][: plan.KEY_DIGITS] in name
         assert record["content"]["sha256"] == sha256_file(Path(record["content"]["path"]))

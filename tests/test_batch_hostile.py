@@ -256,3 +256,51 @@ def test_a_manifest_in_the_output_folder_is_never_written_over(tiny, pics, capsy
     code, err = batch(capsys, "--manifest", manifest, "-o", pics["out"], *FAST, "--overwrite")
     assert code == 2 and "is the manifest of this run" in one_line(err), err
     assert manifest.read_text().startswith("content,style,output")
+
+
+# ------------------------------------------------------------ names that collide (item 3)
+
+
+def _summary(out: Path) -> dict:
+    import json
+
+    return json.loads((out / "batch-summary.json").read_text())
+
+
+def test_outputs_of_one_stem_have_their_own_sidecars_and_both_resume(tiny, pics, capsys):
+    """a.png and a.jpg each get a sidecar (a.png.json, a.jpg.json): a re-run skips both."""
+    out = pics["out"]
+    manifest = _manifest(pics, ["{photo},{style},a.png", "{other},{style},a.jpg"])
+    assert batch(capsys, "--manifest", manifest, "-o", out, *FAST)[0] == 0
+    stamps = {n: (out / n).stat().st_mtime_ns for n in ("a.png", "a.jpg")}
+    assert batch(capsys, "--manifest", manifest, "-o", out, *FAST)[0] == 0
+    assert _summary(out)["counts"]["skipped"] == 2
+    assert stamps == {n: (out / n).stat().st_mtime_ns for n in ("a.png", "a.jpg")}
+    assert {n for n in files(out) if n.endswith(".json")} == {
+        "a.png.json", "a.jpg.json", "batch-summary.json"
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "name", ["contact-sheet.png", "Contact-Sheet.JPG", "batch-summary.png", "batch-summary.webp"]
+)
+def test_the_batch_s_own_names_are_refused_as_outputs(tiny, pics, capsys, name):
+    manifest = _manifest(pics, ["{photo},{style},a.png", "{other},{style}," + name])
+    code, err = batch(capsys, "--manifest", manifest, "-o", pics["out"], *FAST, "--contact-sheet")
+    line = one_line(err)
+    assert code == 2 and f"{manifest}:3: output '{name}' is a name the batch keeps" in line
+    assert not pics["out"].exists()
+
+
+def test_a_sidecar_of_an_earlier_version_still_resumes(tiny, pics, capsys):
+    """Batches before 2026-12-05 wrote a.json beside a.png: its job is still skipped, and a
+    repaint (--overwrite) leaves the new sidecar only."""
+    out = pics["out"]
+    manifest = _manifest(pics, ["{photo},{style},a.png"])
+    assert batch(capsys, "--manifest", manifest, "-o", out, *FAST)[0] == 0
+    (out / "a.png.json").rename(out / "a.json")
+    stamp = (out / "a.png").stat().st_mtime_ns
+    assert batch(capsys, "--manifest", manifest, "-o", out, *FAST)[0] == 0
+    assert _summary(out)["counts"]["skipped"] == 1 and (out / "a.png").stat().st_mtime_ns == stamp
+    assert batch(capsys, "--manifest", manifest, "-o", out, *FAST, "--overwrite")[0] == 0
+    assert (out / "a.png.json").is_file() and not (out / "a.json").exists()

@@ -114,7 +114,7 @@ def test_batch_on_ray_survives_a_killed_worker_and_writes_each_picture_once(clus
     digest = store.state_digest(store.load_weights("vgg16-hed"))
     pids = set()
     for name in pictures:
-        record = json.loads((out / name).with_suffix(".json").read_text())
+        record = json.loads((out / f"{name}.json").read_text())
         assert record["status"] == "done" and record["key"][: plan.KEY_DIGITS] in name
         assert record["content"]["sha256"] == sha256_file(Path(record["content"]["path"]))
         assert [s["sha256"] for s in record["styles"]] == [

@@ -25,7 +25,16 @@ from ...errors import ConfigError, ImpastoError
 from ...io.images import SAVE_FORMATS, SIXTEEN_BIT_FORMATS, read_input
 from . import manifest, outputs
 from . import plan as planning
-from .sidecar import Summary, is_done, sidecar, sidecar_path, write_atomic, write_json
+from .sidecar import (
+    Summary,
+    done_sidecar,
+    is_sidecar_of,
+    legacy_sidecar_path,
+    sidecar,
+    sidecar_path,
+    write_atomic,
+    write_json,
+)
 from .worker import Task
 
 POLL = 0.2  # seconds between looks at the workers and at the stop flag
@@ -184,10 +193,11 @@ def run(
     summary = Summary(folder, batch.jobs, pool.describe())
     todo: deque[planning.Planned] = deque()
     for entry in batch.jobs:
+        side = None if request.overwrite else done_sidecar(folder, entry)
         if entry.error is not None:
             summary.set(entry.name, "failed", kind="input", error=entry.error)
-        elif not request.overwrite and is_done(folder, entry):
-            summary.set(entry.name, "skipped", sidecar=sidecar_path(folder, entry).name)
+        elif side is not None:
+            summary.set(entry.name, "skipped", sidecar=side.name)
         else:
             todo.append(entry)
     counts = summary.counts()
@@ -288,6 +298,9 @@ def _record(
         try:
             write_atomic(folder / entry.name, result["image"])
             write_json(sidecar_path(folder, entry), sidecar(entry, result))
+            legacy = legacy_sidecar_path(folder, entry)  # an earlier batch's, of this output
+            if is_sidecar_of(legacy, entry.name):
+                legacy.unlink(missing_ok=True)
         except OSError as e:
             error = f"{folder / entry.name}: cannot write ({e.strerror or e})"
             summary.set(entry.name, "failed", kind="input", error=error)

@@ -25,7 +25,7 @@ from typing import Any
 from ...config import INITS, StyleConfig, unwrap_optional
 from ...errors import ConfigError, ImpastoError
 from ...io.images import SAVE_FORMATS, read_input
-from .plan import BatchJob
+from .plan import BatchJob, reserved
 
 LIST_SEPARATOR = ";"  # between several styles or masks in one manifest cell
 
@@ -214,6 +214,10 @@ def _paths(where: str, name: str, value: Any, folder: Path) -> list[Path]:
 def _output_name(where: str, name: str) -> str:
     if not name or Path(name).name != name or name in (".", ".."):
         raise ConfigError(f"{where}: output must be a file name (no folder), got {_short(name)}")
+    if (kept := reserved(name)) is not None:
+        raise ConfigError(
+            f"{where}: output {_short(name)} is a name the batch keeps for {kept}; choose another"
+        )
     if Path(name).suffix.lower() not in SAVE_FORMATS:
         raise ConfigError(
             f"{where}: output {_short(name)} has no known extension ({' '.join(SAVE_FORMATS)})"

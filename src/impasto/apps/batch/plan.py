@@ -27,6 +27,8 @@ from ...io.images import SAVE_FORMATS, list_images
 KEY_DIGITS = 8  # hex digits of the key in an output name
 KEY_VERSION = 1  # bump if what goes into the key changes
 FORMATS = tuple(ext.lstrip(".") for ext in SAVE_FORMATS)
+RESERVED = {"contact-sheet": "its contact sheet", "batch-summary": "its summary"}
+"""File names (their stems, in any case, with any extension) the batch keeps for itself."""
 
 
 @dataclass(frozen=True)
@@ -181,6 +183,11 @@ def job_key(
 def file_format(job: BatchJob, output: Output) -> str:
     """The extension the job's picture is written in: its chosen name's, else the batch's."""
     return Path(job.output).suffix[1:].lower() if job.output else output.fmt
+
+
+def reserved(name: str) -> str | None:
+    """What the batch keeps the file name ``name`` for, or None when a job may take it."""
+    return RESERVED.get(Path(name).stem.lower())
 
 
 def output_name(job: BatchJob, key: str, output: Output) -> str:

@@ -1,6 +1,6 @@
 """What the driver writes beside each picture, and the batch's summary: JSON, atomically.
 
-Each finished picture ``NAME.ext`` gets ``NAME.json``: its inputs with their sha256, the full
+Each finished picture ``NAME.ext`` gets ``NAME.ext.json``: its inputs with their sha256, the full
 config, the impasto version, the network and the sha256 of its weights, the final losses, the
 time it took and the machine it ran on, so that the picture can be made again. A job is done
 (and skipped by the next run) when its picture exists and its sidecar says ``"status":
@@ -45,6 +45,14 @@ def write_json(path: Path, record: Mapping[str, Any]) -> None:
 
 
 def sidecar_path(folder: Path, entry: Planned) -> Path:
+    """``NAME.ext.json``: the output's whole name, so that ``a.png`` and ``a.jpg`` each have
+    their own."""
+    return folder / f"{entry.name}.json"
+
+
+def legacy_sidecar_path(folder: Path, entry: Planned) -> Path:
+    """``NAME.json``, where batches before 2026-12-05 wrote a sidecar (shared by ``a.png``
+    and ``a.jpg``, so its ``output`` says whose it is)."""
     return folder / f"{entry.stem}.json"
 
 
@@ -59,10 +67,26 @@ def read_json(path: Path) -> dict[str, Any] | None:
 
 def is_done(folder: Path, entry: Planned) -> bool:
     """The picture exists and its sidecar records it as done with the same key."""
+    return done_sidecar(folder, entry) is not None
+
+
+def done_sidecar(folder: Path, entry: Planned) -> Path | None:
+    """The sidecar recording the job as done with the same key (an earlier batch's ``NAME.json``
+    too, if it names this output), when the picture exists; else None."""
     if not (folder / entry.name).is_file():
-        return False
-    record = read_json(sidecar_path(folder, entry))
-    return record is not None and record.get("status") == "done" and record.get("key") == entry.key
+        return None
+    for path in (sidecar_path(folder, entry), legacy_sidecar_path(folder, entry)):
+        record = read_json(path)
+        if record is not None and record.get("output", entry.name) == entry.name:
+            done = record.get("status") == "done" and record.get("key") == entry.key
+            return path if done else None
+    return None
+
+
+def is_sidecar_of(path: Path, name: str) -> bool:
+    """Whether ``path`` holds a batch's sidecar of the output ``name`` (whatever its key)."""
+    record = read_json(path)
+    return record is not None and record.get("output") == name and "key" in record
 
 
 def sidecar(entry: Planned, result: Mapping[str, Any]) -> dict[str, Any]:
