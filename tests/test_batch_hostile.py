@@ -258,13 +258,75 @@ def test_a_manifest_in_the_output_folder_is_never_written_over(tiny, pics, capsy
     assert manifest.read_text().startswith("content,style,output")
 
 
-# ------------------------------------------------------------ names that collide (item 3)
+# ------------------------------------------------------------ files already there (item 2)
 
 
 def _summary(out: Path) -> dict:
     import json
 
     return json.loads((out / "batch-summary.json").read_text())
+
+
+def test_an_existing_file_is_replaced_only_with_overwrite(tiny, pics, capsys):
+    """A row's output that is someone's file is kept without --overwrite (one line, exit 2,
+    nothing written), and replaced with it, as a single picture's."""
+    out = pics["out"]
+    out.mkdir()
+    (out / "keep.png").write_bytes(b"someone's picture")
+    manifest = _manifest(pics, ["{photo},{style},keep.png", "{other},{style},new.png"])
+    code, err = batch(capsys, "--manifest", manifest, "-o", out, *FAST)
+    line = one_line(err)
+    assert code == 2 and f"{manifest}:2: {out / 'keep.png'}: already exists" in line, err
+    assert "pass --overwrite to replace it" in line
+    assert files(out) == {"keep.png": b"someone's picture"}  # nothing painted
+    code, err = batch(capsys, "--manifest", manifest, "-o", out, *FAST, "--overwrite")
+    assert code == 0, err
+    assert Image.open(out / "keep.png").size == (24, 16)
+
+
+def test_a_picture_without_its_sidecar_is_not_painted_over(tiny, pics, capsys):
+    """A finished job is skipped (resumed); a file under a job's name that no sidecar vouches
+    for (not a finished job of this batch) is kept, also in a grid batch."""
+    out = pics["out"]
+    args = [pics["photo"], "--styles", pics["style"], "-o", out, *FAST]
+    assert batch(capsys, *args)[0] == 0
+    (name,) = [n for n in files(out) if n.endswith(".png")]
+    painted = (out / name).read_bytes()
+    assert batch(capsys, *args)[0] == 0  # resumed: done before, skipped
+    assert _summary(out)["counts"]["skipped"] == 1 and (out / name).read_bytes() == painted
+    (out / f"{name}.json").unlink()
+    code, err = batch(capsys, *args)
+    assert code == 2 and f"{out / name}: already exists and is not a finished job" in err
+    assert (out / name).read_bytes() == painted
+
+
+@pytest.mark.parametrize(
+    ("name", "why", "sheet"),
+    [
+        ("x.png.json", "is not the batch's sidecar of x.png", False),
+        ("batch-summary.json", "is not a batch's summary", False),
+        ("contact-sheet.png", "is not a batch's contact sheet", True),
+    ],
+)
+def test_a_file_the_batch_would_write_beside_is_kept_unless_its_own(
+    tiny, pics, capsys, name, why, sheet
+):
+    """The sidecar, summary and contact sheet replace only the batch's own files (an earlier
+    batch's); someone's file of that name needs --overwrite."""
+    out = pics["out"]
+    out.mkdir()
+    (out / name).write_bytes(b"someone's notes")
+    manifest = _manifest(pics, ["{photo},{style},x.png"])
+    argv = ["--manifest", manifest, "-o", out, *FAST, *(["--contact-sheet"] if sheet else [])]
+    code, err = batch(capsys, *argv)
+    assert code == 2 and f"{out / name}: already exists and {why}" in one_line(err), err
+    assert files(out) == {name: b"someone's notes"}
+    (out / name).unlink()
+    assert batch(capsys, *argv)[0] == 0  # its own files, as a re-run finds them: replaced
+    assert batch(capsys, *argv, "--overwrite")[0] == 0
+
+
+# ------------------------------------------------------------ names that collide (item 3)
 
 
 def test_outputs_of_one_stem_have_their_own_sidecars_and_both_resume(tiny, pics, capsys):

@@ -420,7 +420,7 @@ def save_image(
         raise _error(str(path), f"quality must be between 1 and 100, not {quality}")
     fmt = SAVE_FORMATS[dest.suffix.lower()]
     data = encode_image(rgb, alpha, fmt=fmt, quality=quality, bits=bits)
-    _write_atomic(dest, data)
+    write_atomic(dest, data)
     return dest
 
 
@@ -452,8 +452,11 @@ def _save_options(fmt: str, quality: int) -> dict:
     return {}
 
 
-def _write_atomic(dest: Path, data: bytes) -> None:
-    """Write to a hidden temp file beside dest, fsync, rename; remove the temp on any error."""
+def write_atomic(dest: Path, data: bytes) -> None:
+    """Write to a hidden temp file beside dest, fsync, rename; remove the temp on any error.
+
+    The file is whole or absent, even after a kill. ImageError naming ``dest`` when the
+    system refuses (a full disk says so)."""
     name = str(dest)
     tmp = dest.with_name(f".impasto-{secrets.token_hex(4)}.tmp")  # short: any name fits
     try:

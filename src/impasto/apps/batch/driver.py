@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from ...config import StyleConfig
 from ...errors import ConfigError, ImpastoError
-from ...io.images import SAVE_FORMATS, SIXTEEN_BIT_FORMATS, read_input
+from ...io.images import SAVE_FORMATS, SIXTEEN_BIT_FORMATS, read_input, write_atomic
 from . import manifest, outputs
 from . import plan as planning
 from .sidecar import (
@@ -32,7 +32,6 @@ from .sidecar import (
     legacy_sidecar_path,
     sidecar,
     sidecar_path,
-    write_atomic,
     write_json,
 )
 from .worker import Task
@@ -188,18 +187,30 @@ def run(
         threads_per_worker(request.workers, request.cores)
     batch = make_plan(request)
     folder = batch.output.folder
-    outputs.check(batch, manifest=request.manifest, contact_sheet=request.contact_sheet)
-    pool = executor(request, painter)
-    summary = Summary(folder, batch.jobs, pool.describe())
     todo: deque[planning.Planned] = deque()
+    done: dict[str, Path] = {}  # job -> the sidecar saying it is done
     for entry in batch.jobs:
-        side = None if request.overwrite else done_sidecar(folder, entry)
         if entry.error is not None:
-            summary.set(entry.name, "failed", kind="input", error=entry.error)
-        elif side is not None:
-            summary.set(entry.name, "skipped", sidecar=side.name)
+            continue
+        side = None if request.overwrite else done_sidecar(folder, entry)
+        if side is not None:
+            done[entry.name] = side
         else:
             todo.append(entry)
+    outputs.check(
+        batch,
+        todo,
+        overwrite=request.overwrite,
+        manifest=request.manifest,
+        contact_sheet=request.contact_sheet,
+    )
+    pool = executor(request, painter)
+    summary = Summary(folder, batch.jobs, pool.describe())
+    for entry in batch.jobs:
+        if entry.error is not None:
+            summary.set(entry.name, "failed", kind="input", error=entry.error)
+        elif entry.name in done:
+            summary.set(entry.name, "skipped", sidecar=done[entry.name].name)
     counts = summary.counts()
     say(
         f"{len(batch.jobs)} job(s): {len(todo)} to paint, {counts['skipped']} done before"
@@ -296,15 +307,10 @@ def _record(
     status = result.get("status")
     if status == "done":
         try:
-            write_atomic(folder / entry.name, result["image"])
-            write_json(sidecar_path(folder, entry), sidecar(entry, result))
-            legacy = legacy_sidecar_path(folder, entry)  # an earlier batch's, of this output
-            if is_sidecar_of(legacy, entry.name):
-                legacy.unlink(missing_ok=True)
-        except OSError as e:
-            error = f"{folder / entry.name}: cannot write ({e.strerror or e})"
-            summary.set(entry.name, "failed", kind="input", error=error)
-            say(f"{count} failed {entry.name}: {error}")
+            _write_done(folder, entry, result)
+        except ImpastoError as e:
+            summary.set(entry.name, "failed", kind="input", error=str(e))
+            say(f"{count} failed {entry.name}: {e}")
             return
         seconds = result.get("seconds") or 0.0
         summary.set(entry.name, "done", seconds=seconds, sidecar=sidecar_path(folder, entry).name)
@@ -315,3 +321,26 @@ def _record(
         say(f"{count} failed {entry.name}: {error}")
     else:
         summary.set(entry.name, "interrupted")
+
+
+def _write_done(folder: Path, entry: planning.Planned, result: dict[str, Any]) -> None:
+    """The picture and its sidecar, each atomically. A new picture's sidecar goes first: a
+    kill between the two leaves a sidecar without its picture, painted again by the next run.
+    A picture replaced (--overwrite) goes first: a kill between leaves it beside its old
+    sidecar, which vouches for it only if it had the same key. An earlier batch's
+    ``NAME.json`` of this output goes once both are written."""
+    picture, side = folder / entry.name, sidecar_path(folder, entry)
+    record = sidecar(entry, result)
+    if os.path.lexists(picture):
+        write_atomic(picture, result["image"])
+        write_json(side, record)
+    else:
+        write_json(side, record)
+        try:
+            write_atomic(picture, result["image"])
+        except BaseException:
+            side.unlink(missing_ok=True)  # no sidecar without its picture
+            raise
+    legacy = legacy_sidecar_path(folder, entry)
+    if is_sidecar_of(legacy, entry.name):
+        legacy.unlink(missing_ok=True)

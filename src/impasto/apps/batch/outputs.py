@@ -2,27 +2,36 @@
 
 No file the batch writes (a picture, its sidecar, the summary, the contact sheet) may be an
 input of the batch, also through a link, with or without --overwrite: the single command's
-rule, by its own check (``jobs.refuse_inputs``).
+rule, by its own check (``jobs.refuse_inputs``). A file already there is replaced only with
+--overwrite, as for one picture, unless it is the batch's own: a sidecar of the same output,
+an earlier batch's summary or contact sheet (a finished job is skipped, never repainted). The
+names of the batch's own files are kept for them (``plan.reserved``): no job may take one.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ...errors import ImageError
 from ...jobs import refuse_inputs
 from .plan import Plan, Planned
-from .sheet import SHEET_NAME
-from .sidecar import SUMMARY_NAME, sidecar_path
+from .sheet import SHEET_NAME, is_sheet
+from .sidecar import SUMMARY_NAME, is_sidecar_of, is_summary, sidecar_path
 
 
 def check(
-    batch: Plan, *, manifest: str | os.PathLike | None = None, contact_sheet: bool = False
+    batch: Plan,
+    todo: Iterable[Planned],
+    *,
+    overwrite: bool,
+    manifest: str | os.PathLike | None = None,
+    contact_sheet: bool = False,
 ) -> None:
     """ImageError (one line naming the file, and the manifest's row) if the batch would
-    write over one of its inputs."""
+    write over one of its inputs, or over a file already there that is not its own and
+    ``overwrite`` is off. ``todo``: the jobs that will be painted."""
     folder = batch.output.folder
     inputs = _inputs(batch, manifest)
     for entry in batch.jobs:
@@ -32,6 +41,18 @@ def check(
             raise _at(entry, str(e)) from None
     summary, sheet = folder / SUMMARY_NAME, folder / SHEET_NAME
     refuse_inputs([summary, *([sheet] if contact_sheet else [])], inputs)
+    if overwrite:
+        return
+    for entry in todo:
+        picture, side = folder / entry.name, sidecar_path(folder, entry)
+        if os.path.lexists(picture):
+            raise _at(entry, _taken(picture, "is not a finished job of this batch"))
+        if os.path.lexists(side) and not is_sidecar_of(side, entry.name):
+            raise _at(entry, _taken(side, f"is not the batch's sidecar of {entry.name}"))
+    if os.path.lexists(summary) and not is_summary(summary):
+        raise ImageError(_taken(summary, "is not a batch's summary"))
+    if contact_sheet and os.path.lexists(sheet) and not _own_sheet(sheet, summary):
+        raise ImageError(_taken(sheet, "is not a batch's contact sheet"))
 
 
 def _inputs(batch: Plan, manifest: str | os.PathLike | None) -> dict[str, Sequence[Path]]:
@@ -43,6 +64,16 @@ def _inputs(batch: Plan, manifest: str | os.PathLike | None) -> dict[str, Sequen
         "mask": [path for job in jobs for path in job.masks],
         "manifest": [Path(manifest)] if manifest is not None else [],
     }
+
+
+def _own_sheet(sheet: Path, summary: Path) -> bool:
+    """A contact sheet the batch drew: marked so, or (drawn before the mark) beside a
+    batch's summary."""
+    return is_sheet(sheet) or is_summary(summary)
+
+
+def _taken(path: Path, why: str) -> str:
+    return f"{path}: already exists and {why}; pass --overwrite to replace it"
 
 
 def _at(entry: Planned, message: str) -> ImageError:

@@ -11,12 +11,13 @@ import io
 import math
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, PngImagePlugin
 
+from ...io.images import write_atomic
 from .plan import Plan
-from .sidecar import write_atomic
 
 SHEET_NAME = "contact-sheet.png"
+_MARK = "impasto"  # a PNG text chunk: this file is a batch's contact sheet
 THUMB = 160  # px, the long side of a thumbnail
 CAPTION = 14  # px under each thumbnail
 GAP = 6
@@ -43,9 +44,20 @@ def contact_sheet(plan: Plan, statuses: dict[str, str]) -> Path:
         draw.text((x, y + THUMB + 1), _fit(name, draw, font), fill="black", font=font)
     path = plan.output.folder / SHEET_NAME
     buffer = io.BytesIO()
-    sheet.save(buffer, format="PNG")
+    mark = PngImagePlugin.PngInfo()
+    mark.add_text(_MARK, "contact sheet")  # so that the next batch knows it may replace it
+    sheet.save(buffer, format="PNG", pnginfo=mark)
     write_atomic(path, buffer.getvalue())
     return path
+
+
+def is_sheet(path: Path) -> bool:
+    """Whether ``path`` holds a contact sheet a batch drew (which the next one replaces)."""
+    try:
+        with Image.open(path) as image:
+            return getattr(image, "text", {}).get(_MARK) == "contact sheet"
+    except (OSError, ValueError, SyntaxError):
+        return False
 
 
 def _thumbnail(path: Path, status: str) -> Image.Image:

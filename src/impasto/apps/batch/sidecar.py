@@ -4,43 +4,31 @@ Each finished picture ``NAME.ext`` gets ``NAME.ext.json``: its inputs with their
 config, the impasto version, the network and the sha256 of its weights, the final losses, the
 time it took and the machine it ran on, so that the picture can be made again. A job is done
 (and skipped by the next run) when its picture exists and its sidecar says ``"status":
-"done"`` with the same key; a picture without its sidecar (a run killed between the two
-writes) is painted again. An interrupted job writes nothing: the batch never keeps a best-so-
-far picture, so a file in the folder is always a finished one.
+"done"`` with the same key. The driver writes a new picture's sidecar first, so a run killed
+between the two writes leaves a sidecar without its picture, which is painted again (a
+picture without a sidecar would be a file the batch may not replace). An interrupted job
+writes nothing: the batch never keeps a best-so-far picture, so a file in the folder is
+always a finished one.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import secrets
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from ... import __version__
+from ...io.images import write_atomic
 from .plan import Planned, config_dict
 
 SIDECAR_FORMAT = 1
 SUMMARY_NAME = "batch-summary.json"
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """A temp file beside ``path``, fsync, rename: the file is whole or absent, even on a kill."""
-    tmp = path.with_name(f".impasto-batch-{secrets.token_hex(4)}.tmp")
-    try:
-        with open(tmp, "xb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def write_json(path: Path, record: Mapping[str, Any]) -> None:
+    """``record`` as JSON, atomically; ImageError naming ``path`` if it cannot be written."""
     write_atomic(path, (json.dumps(record, indent=2, ensure_ascii=False) + "\n").encode())
 
 
@@ -87,6 +75,12 @@ def is_sidecar_of(path: Path, name: str) -> bool:
     """Whether ``path`` holds a batch's sidecar of the output ``name`` (whatever its key)."""
     record = read_json(path)
     return record is not None and record.get("output") == name and "key" in record
+
+
+def is_summary(path: Path) -> bool:
+    """Whether ``path`` holds a batch's summary (which each batch replaces with its own)."""
+    record = read_json(path)
+    return record is not None and isinstance(record.get("jobs"), list) and "runner" in record
 
 
 def sidecar(entry: Planned, result: Mapping[str, Any]) -> dict[str, Any]:
