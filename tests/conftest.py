@@ -34,3 +34,29 @@ def tiny_network(monkeypatch, tmp_path):
     torch.set_num_threads(1)
     yield calls
     torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def full_disk(monkeypatch):
+    """``fill(folder, after=0)``: the disk under ``folder`` is full from the ``after + 1``-th
+    write of a file there on. A write is refused where a full disk refuses it at the latest:
+    when the data is flushed to it (``os.fsync``), with ENOSPC."""
+    import errno
+    import os
+
+    real = os.fsync
+
+    def fill(folder, after: int = 0) -> None:
+        count = 0
+
+        def fsync(fd: int) -> None:
+            nonlocal count
+            if os.readlink(f"/proc/self/fd/{fd}").startswith(str(folder)):
+                count += 1
+                if count > after:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            real(fd)
+
+        monkeypatch.setattr(os, "fsync", fsync)
+
+    yield fill

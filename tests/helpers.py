@@ -119,3 +119,39 @@ def pan_clip(
                 container.mux(sound.encode(frame))
             container.mux(sound.encode())
     return path
+
+
+CLI_CHILD = Path(__file__).resolve().parent / "cli_child.py"
+
+
+def on_a_full_disk(
+    folder: Path, argv: list, env_home: Path, timeout: float = 240
+) -> tuple[int, str, list[str]]:
+    """``impasto ARGV`` (``cli_child.py``: a tiny network) with ``folder`` a tmpfs of 64 kB
+    filled to the brim, mounted for it alone (a user and mount namespace of its own), and
+    ``env_home`` its cache folder (IMPASTO_HOME). Returns
+    its exit status, its stderr and what it left in ``folder``. Skips the test where the
+    system lends no namespace."""
+    import os
+    import subprocess
+    import sys
+
+    import pytest
+
+    script = (
+        'dir=$1; shift; mount -t tmpfs -o size=64k tmpfs "$dir" || exit 97; '
+        'cat /dev/zero > "$dir/.filler" 2>/dev/null; "$@"; status=$?; rm -f "$dir/.filler"; '
+        'echo "left:$(ls -A "$dir" | tr "\\n" " ")"; exit $status'
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "IMPASTO_HOME": str(env_home)}
+    command = ["unshare", "-rm", "sh", "-c", script, "sh", str(folder), sys.executable,
+               str(CLI_CHILD), *map(str, argv)]  # fmt: skip
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
+    except FileNotFoundError:
+        pytest.skip("no unshare here to mount a small disk")
+    if done.returncode == 97 or "left:" not in done.stdout:
+        pytest.skip(f"no user namespace with a tmpfs here ({done.stderr.strip()[:200]})")
+    left = done.stdout.rsplit("left:", 1)[1].split()
+    return done.returncode, done.stderr, left

@@ -21,7 +21,7 @@ from impasto.apps.cli.main import main
 from impasto.io import images
 
 FAST = ["--size", "24", "--min-size", "0", "--iterations", "2", "-q"]
-CHILD = Path(__file__).parent / "batch_child.py"
+CHILD = Path(__file__).parent / "cli_child.py"
 LIMIT = 1 << 20  # the readers' limit in these tests: 1 MB instead of 1 GB
 
 
@@ -70,12 +70,12 @@ def files(folder: Path) -> dict[str, bytes]:
 
 
 def child(args: list[str], timeout: float = 240, **env: str) -> subprocess.CompletedProcess:
-    """``impasto batch ARGS`` in its own process (``batch_child.py``), killed after
-    ``timeout`` seconds: a batch that hangs fails the test instead of hanging it."""
+    """``impasto batch ARGS`` in its own process (``cli_child.py``), killed after ``timeout``
+    seconds: a batch that hangs fails the test instead of hanging it."""
     environ = {**os.environ, "OMP_NUM_THREADS": "1", **env}
     return subprocess.run(
-        [sys.executable, str(CHILD), *args], capture_output=True, text=True, timeout=timeout,
-        env=environ,
+        [sys.executable, str(CHILD), "batch", *args], capture_output=True, text=True,
+        timeout=timeout, env=environ,
     )  # fmt: skip
 
 
@@ -366,3 +366,61 @@ def test_a_sidecar_of_an_earlier_version_still_resumes(tiny, pics, capsys):
     assert _summary(out)["counts"]["skipped"] == 1 and (out / "a.png").stat().st_mtime_ns == stamp
     assert batch(capsys, "--manifest", manifest, "-o", out, *FAST, "--overwrite")[0] == 0
     assert (out / "a.png.json").is_file() and not (out / "a.json").exists()
+
+
+# ------------------------------------------------------------ a full disk (item 13)
+
+
+def test_a_full_disk_at_the_first_summary_is_one_line_and_leaves_nothing(
+    tiny, pics, capsys, full_disk
+):
+    full_disk(pics["out"])
+    pics["out"].mkdir()
+    code, err = batch(capsys, pics["photo"], "--styles", pics["style"], "-o", pics["out"], *FAST)
+    line = one_line(err)
+    assert code == 2, err
+    assert f"{pics['out'] / 'batch-summary.json'}: cannot write (no space left" in line
+    assert files(pics["out"]) == {}  # no temporary file either
+
+
+def test_a_disk_full_after_the_first_job_stops_the_batch_and_a_rerun_resumes(
+    tiny, pics, capsys, full_disk
+):
+    """The summary, the first job's sidecar and picture, the summary again fit; the second
+    job's sidecar does not: the batch stops with that one line and leaves whole files only,
+    and once there is room again the same command paints what is left."""
+    out = pics["out"]
+    out.mkdir()
+    full_disk(out, after=4)
+    args = [pics["photo"], pics["other"], "--styles", pics["style"], "-o", out, *FAST]
+    code, err = batch(capsys, *args)
+    line = one_line(err)
+    assert code == 2 and ": cannot write (no space left on the device)" in line, err
+    left = files(out)
+    (first,) = [n for n in left if n.endswith(".png")]
+    assert sorted(left) == sorted([first, f"{first}.json", "batch-summary.json"])
+    assert ".png.json: cannot write" in line  # the second job's sidecar, written first
+    full_disk(out, after=1000)
+    assert batch(capsys, *args)[0] == 0
+    assert _summary(out)["counts"] == {
+        "done": 1, "skipped": 1, "failed": 0, "interrupted": 0, "pending": 0
+    }  # fmt: skip
+
+
+def test_a_batch_on_a_really_full_disk_is_one_line_and_leaves_nothing(pics, tmp_path):
+    """The same on a real full filesystem (a tmpfs, where the system lends one)."""
+    status, err, left = helpers.on_a_full_disk(
+        pics["out"], ["batch", pics["photo"], "--styles", pics["style"], "-o", pics["out"],
+                      *FAST], env_home=tmp_path / "home")  # fmt: skip
+    line = one_line(err)
+    assert status == 2 and "cannot write (no space left on the device)" in line, err
+    assert left == []
+
+
+def test_a_name_too_long_with_its_sidecar_is_refused_before_painting(tiny, pics, capsys):
+    name = "x" * 250 + ".png"  # fits; its sidecar's name (.png.json) does not
+    manifest = _manifest(pics, ["{photo},{style}," + name])
+    code, err = batch(capsys, "--manifest", manifest, "-o", pics["out"], *FAST)
+    line = one_line(err)
+    assert code == 2 and "longer than the 255 this filesystem allows" in line, err
+    assert files(pics["out"]) == {}

@@ -347,7 +347,7 @@ def check_output_path(path: str | os.PathLike, overwrite: bool = False, *, bits:
         raise _error(name, f"'{folder}' is a file, not a folder")
     if not folder.is_dir():
         raise _error(name, f"output folder '{folder}' does not exist; create it first")
-    limit = _name_max(folder)
+    limit = name_max(folder)
     if len(dest.name.encode()) > limit:
         raise _error(
             name, f"file name is {len(dest.name.encode())} bytes, longer than the {limit} "
@@ -361,7 +361,8 @@ def check_output_path(path: str | os.PathLike, overwrite: bool = False, *, bits:
     return dest
 
 
-def _name_max(folder: Path) -> int:
+def name_max(folder: Path) -> int:
+    """The longest file name (in bytes) the filesystem of ``folder`` takes."""
     try:
         return int(os.pathconf(folder, "PC_NAME_MAX"))
     except (AttributeError, OSError, ValueError):

@@ -5,7 +5,8 @@ folder: each picture and its sidecar atomically, and the summary after every job
 kill at any moment leaves only whole files, and the summary tells what finished. Ctrl-C or
 SIGTERM stops the batch cleanly: no new job starts, the running ones are interrupted (and
 write nothing), the summary is written, and a re-run paints what is left. A second Ctrl-C
-stops at once.
+stops at once. A file that cannot be written (a full disk) stops the batch the same way, and
+is its one line of error.
 """
 
 from __future__ import annotations
@@ -221,14 +222,15 @@ def run(
     for entry in batch.jobs:
         if entry.error is not None:
             say(f"failed {entry.name}: {entry.error}")
-    summary.write()
     by_name = {entry.name: entry for entry in batch.jobs}
     stop = Stop()
     total = len(todo)
     finished = 0
     cancelled = False
+    failure: ImpastoError | None = None
     try:
         with stop.installed():
+            summary.write()
             while todo or pool.running:
                 if stop.reason is not None and not cancelled:
                     cancelled = True
@@ -252,10 +254,18 @@ def run(
     except KeyboardInterrupt:  # a second Ctrl-C: stop waiting for the running jobs
         stop.reason = stop.reason or "interrupted"
         pool.cancel()
+    except ImpastoError as e:  # the output folder takes no more files (a full disk): stop
+        failure = e
+        pool.cancel()
+        raise
     finally:
         pool.close()
         summary.stopped = stop.reason
-        summary.write(finished=stop.reason is None)
+        try:
+            summary.write(finished=stop.reason is None and failure is None)
+        except ImpastoError:
+            if failure is None:
+                raise  # else the same disk said it already: one line is enough
     statuses = {name: row["status"] for name, row in summary.rows.items()}
     sheet = None
     if request.contact_sheet and stop.reason is None:
@@ -308,10 +318,9 @@ def _record(
     if status == "done":
         try:
             _write_done(folder, entry, result)
-        except ImpastoError as e:
+        except ImpastoError as e:  # the folder, not the job: the next picture would fail too
             summary.set(entry.name, "failed", kind="input", error=str(e))
-            say(f"{count} failed {entry.name}: {e}")
-            return
+            raise
         seconds = result.get("seconds") or 0.0
         summary.set(entry.name, "done", seconds=seconds, sidecar=sidecar_path(folder, entry).name)
         say(f"{count} done {entry.name} in {seconds:.1f} s")

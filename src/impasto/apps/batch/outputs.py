@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ...errors import ImageError
+from ...io.images import name_max
 from ...jobs import refuse_inputs
 from .plan import Plan, Planned
 from .sheet import SHEET_NAME, is_sheet
@@ -31,12 +32,17 @@ def check(
 ) -> None:
     """ImageError (one line naming the file, and the manifest's row) if the batch would
     write over one of its inputs, or over a file already there that is not its own and
-    ``overwrite`` is off. ``todo``: the jobs that will be painted."""
+    ``overwrite`` is off, or a name the filesystem cannot take. ``todo``: the jobs that will
+    be painted."""
     folder = batch.output.folder
     inputs = _inputs(batch, manifest)
+    limit = name_max(folder)
     for entry in batch.jobs:
+        side = sidecar_path(folder, entry)
+        if len(side.name.encode()) > limit:
+            raise _at(entry, f"{folder / entry.name}: {_too_long(side.name, limit)}")
         try:
-            refuse_inputs([folder / entry.name, sidecar_path(folder, entry)], inputs)
+            refuse_inputs([folder / entry.name, side], inputs)
         except ImageError as e:
             raise _at(entry, str(e)) from None
     summary, sheet = folder / SUMMARY_NAME, folder / SHEET_NAME
@@ -70,6 +76,13 @@ def _own_sheet(sheet: Path, summary: Path) -> bool:
     """A contact sheet the batch drew: marked so, or (drawn before the mark) beside a
     batch's summary."""
     return is_sheet(sheet) or is_summary(summary)
+
+
+def _too_long(sidecar: str, limit: int) -> str:
+    return (
+        f"with its sidecar's .json the file name is {len(sidecar.encode())} bytes, longer than "
+        f"the {limit} this filesystem allows; choose a shorter name"
+    )
 
 
 def _taken(path: Path, why: str) -> str:

@@ -1,6 +1,6 @@
-"""``impasto batch ARGS`` in a process of its own, painting with a tiny random network: for the
-tests that feed it pipes, kill it or fill its disk. Not a test module (pytest collects
-``test_*.py`` only).
+"""``impasto ARGS`` in a process of its own, painting with a tiny random network: for the tests
+that feed it pipes, kill it or fill its disk. Not a test module (pytest collects ``test_*.py``
+only). Give it ``IMPASTO_HOME`` (a cache folder of the test's own).
 
 Environment: ``IMPASTO_TEST_LIMIT``, the readers' limit in bytes (``MAX_STREAM_BYTES``);
 ``IMPASTO_TEST_MEMORY``, bytes of address space the process may add once it has imported
@@ -16,12 +16,22 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import helpers  # noqa: E402
+from impasto import jobs  # noqa: E402
 from impasto.apps.batch import driver, plan, worker  # noqa: E402, F401
 from impasto.apps.cli.main import main  # noqa: E402
+from impasto.engine import pyramid  # noqa: E402
 from impasto.io import images  # noqa: E402
+from impasto.network import vgg  # noqa: E402
+
+
+def tiny_features(network, layers, pooling="avg", weights_path=None, on_progress=None):
+    return helpers.tiny_network(network, layers, pooling)
+
 
 if __name__ == "__main__":
-    worker.paint = helpers.tiny_paint  # the driver hands this to its worker processes
+    worker.paint = helpers.tiny_paint  # a batch's driver hands this to its worker processes
+    for module in (vgg, pyramid, jobs):  # the single command and video paint here
+        module.load_features = tiny_features  # type: ignore[attr-defined]
     if "IMPASTO_TEST_LIMIT" in os.environ:
         images.MAX_STREAM_BYTES = int(os.environ["IMPASTO_TEST_LIMIT"])
     if "IMPASTO_TEST_MEMORY" in os.environ:
@@ -30,4 +40,4 @@ if __name__ == "__main__":
         now = int(size.split()[1]) * 1024
         more = int(os.environ["IMPASTO_TEST_MEMORY"])
         resource.setrlimit(resource.RLIMIT_AS, (now + more, resource.RLIM_INFINITY))
-    sys.exit(main(["batch", *sys.argv[1:]]))
+    sys.exit(main(sys.argv[1:]))
