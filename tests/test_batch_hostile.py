@@ -424,3 +424,81 @@ def test_a_name_too_long_with_its_sidecar_is_refused_before_painting(tiny, pics,
     line = one_line(err)
     assert code == 2 and "longer than the 255 this filesystem allows" in line, err
     assert files(pics["out"]) == {}
+
+
+# ------------------------------------------------------------ temporary folders (item 4)
+
+
+def _job_folders(tmp: Path) -> list[str]:
+    return sorted(p.name for p in tmp.glob("impasto-job-*"))
+
+
+def test_a_driver_killed_outright_leaves_no_job_folder_behind(pics, tmp_path):
+    """kill -9 of the driver while a job runs: its worker removes the job's copy of the
+    inputs as it ends, and the next batch finds none to clean."""
+    import time
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp), "OMP_NUM_THREADS": "1"}
+    argv = [sys.executable, str(CHILD), "batch", str(pics["photo"]), "--styles",
+            str(pics["style"]), "-o", str(pics["out"]), "--size", "32", "--min-size", "0",
+            "--iterations", "3000", "-q"]  # fmt: skip
+    driver = subprocess.Popen(argv, env=env, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while not _job_folders(tmp) and time.monotonic() < deadline:
+            assert driver.poll() is None, driver.communicate()[1]
+            time.sleep(0.05)
+        assert _job_folders(tmp), "no job started"
+        driver.kill()
+        driver.wait()
+        deadline = time.monotonic() + 30
+        while _job_folders(tmp) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _job_folders(tmp) == []
+    finally:
+        driver.kill()
+        driver.wait()
+    again = subprocess.run(argv[:-7] + ["--size", "24", "--min-size", "0", "--iterations", "2",
+                                        "-q"], env=env, timeout=240)  # fmt: skip
+    assert again.returncode == 0 and _job_folders(tmp) == []
+
+
+def test_a_job_folder_of_a_dead_process_is_removed_and_a_live_one_kept(pics, tmp_path):
+    """A worker killed outright (the out-of-memory killer) cannot clean up: the next batch's
+    first job removes its folder (its process gone, its lock free), never one that a live
+    process holds: another batch's, here or in another PID namespace (locked)."""
+    import fcntl
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()  # fmt: skip
+
+    def job_folder(name: str, lock: bool) -> Path:
+        folder = tmp / f"impasto-job-{name}"
+        folder.mkdir()
+        (folder / "photo.png").write_bytes(b"a copy of an input")
+        owner = open(folder / ".owner", "w")  # noqa: SIM115
+        if lock:
+            fcntl.flock(owner, fcntl.LOCK_EX)
+            held.append(owner)
+        else:
+            owner.close()
+        return folder
+
+    held: list = []
+    stale = job_folder(f"{gone}-a1b2c3", lock=False)
+    live = job_folder(f"{os.getpid()}-d4e5f6", lock=True)
+    elsewhere = job_folder(f"{gone}-g7h8i9", lock=True)  # a PID of another namespace
+    env = {**os.environ, "TMPDIR": str(tmp), "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(
+        [sys.executable, str(CHILD), "batch", str(pics["photo"]), "--styles",
+         str(pics["style"]), "-o", str(pics["out"]), *FAST], env=env, timeout=240,
+    )  # fmt: skip
+    assert result.returncode == 0
+    assert not stale.exists()
+    assert (live / "photo.png").is_file() and (elsewhere / "photo.png").is_file()
+    for owner in held:
+        owner.close()

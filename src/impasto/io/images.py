@@ -153,7 +153,7 @@ def read_input(path: str | os.PathLike) -> bytes:
                 raise _too_big(name)
             return _read_stream(file, name)  # stops at the limit if the file grows meanwhile
     except OSError as e:
-        raise _error(name, f"cannot read ({_why(e)})") from None
+        raise _error(name, f"cannot read ({os_error_words(e)})") from None
 
 
 def _read_stream(stream: BinaryIO, name: str) -> bytes:
@@ -378,10 +378,14 @@ def probe_write(folder: Path, name: str) -> None:
         os.close(fd)
         os.unlink(probe)
     except OSError as e:
-        raise _error(name, f"output folder '{folder}' is not writable ({_why(e)})") from None
+        raise _error(
+            name, f"output folder '{folder}' is not writable ({os_error_words(e)})"
+        ) from None
 
 
-def _why(e: OSError) -> str:
+def os_error_words(e: OSError) -> str:
+    """What an OSError says, in the words of a one-line error ("no space left on the
+    device")."""
     if e.errno == errno.ENOSPC:
         return "no space left on the device"
     return e.strerror or str(e)
@@ -464,7 +468,7 @@ def write_atomic(dest: Path, data: bytes) -> None:
         # os.open with 0o666 lets the umask decide permissions, as for any new file
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     except OSError as e:
-        raise _error(name, f"cannot write ({_why(e)})") from None
+        raise _error(name, f"cannot write ({os_error_words(e)})") from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -474,7 +478,7 @@ def write_atomic(dest: Path, data: bytes) -> None:
     except BaseException as e:
         tmp.unlink(missing_ok=True)
         if isinstance(e, OSError):
-            raise _error(name, f"cannot write ({_why(e)})") from None
+            raise _error(name, f"cannot write ({os_error_words(e)})") from None
         raise
 
 

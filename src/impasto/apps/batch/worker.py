@@ -8,17 +8,27 @@ as the command line's), painted from a temporary copy of its inputs under their 
 ``paint`` never raises for a job's own problems: it returns a result whose ``status`` is
 ``done``, ``failed`` (with ``kind`` input, memory, diverged or bug, and a one-line ``error``)
 or ``interrupted``.
+
+The temporary copy is a folder ``impasto-job-PID-*`` in the system's temporary folder, locked
+by its process while the job runs. A process killed outright (the driver with ``kill -9``, a
+worker by the kernel's out-of-memory killer) cannot remove it: a worker whose driver is gone
+removes its job's folder before it ends, and every worker's first job removes the folders of
+processes that are gone (unlocked, their PID not running). Another batch's live folder is
+locked, and kept.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
+import shutil
 import signal
 import socket
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +36,7 @@ from typing import Any
 from ...config import StyleConfig
 from ...engine.progress import Cancelled, CancelToken
 from ...errors import ImpastoError, first_line
+from ...io.images import os_error_words
 
 DIVERGED = (
     "the optimisation diverged (the cost became NaN or infinite); try a lower style_weight, "
@@ -87,10 +98,89 @@ def init_process(threads: int, cancel_event: Any, driver: int) -> None:
 
 def _end_with(driver: int, every: float = 1.0) -> None:
     """A local worker whose driver is gone (killed outright, so it could not stop it) ends:
-    nobody would write its picture, and it would hold its cores for nothing."""
+    nobody would write its picture, and it would hold its cores for nothing. It removes its
+    job's temporary folder first: nothing else would (an exit this abrupt runs no cleanup)."""
     while os.getppid() == driver:
         time.sleep(every)
+    if _folder is not None:
+        shutil.rmtree(_folder, ignore_errors=True)
     os._exit(1)
+
+
+JOB_FOLDER = "impasto-job-"  # then the owner's PID, "-", and a random part
+_folder: Path | None = None  # the job folder of this process's running job
+_cleaned = False  # whether this process has removed stale job folders yet
+
+
+@contextlib.contextmanager
+def job_folder() -> Iterator[Path]:
+    """A temporary folder for one job, locked by this process until the job ends (then
+    removed); the first in each process removes the folders of processes that are gone."""
+    global _folder, _cleaned
+    if not _cleaned:
+        _cleaned = True
+        remove_stale()
+    path = Path(tempfile.mkdtemp(prefix=f"{JOB_FOLDER}{os.getpid()}-"))
+    lock = os.open(path / _OWNER, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        _flock(lock, blocking=True)
+        _folder = path
+        yield path
+    finally:
+        _folder = None
+        shutil.rmtree(path, ignore_errors=True)
+        os.close(lock)  # closing releases the lock
+
+
+def remove_stale(root: Path | None = None) -> None:
+    """Remove the job folders in ``root`` (the temporary folder) whose process is gone: not
+    locked, and their PID not running. A folder being made is its PID's, which runs."""
+    root = Path(root or tempfile.gettempdir())
+    try:
+        folders = [p for p in root.glob(f"{JOB_FOLDER}*") if p.is_dir() and not p.is_symlink()]
+    except OSError:
+        return
+    for folder in folders:
+        pid = folder.name[len(JOB_FOLDER) :].split("-", 1)[0]
+        if not pid.isdigit() or _running(int(pid)):
+            continue  # an older impasto's (no PID in the name), or a live process's
+        try:
+            lock = os.open(folder / _OWNER, os.O_RDWR)
+        except OSError:
+            shutil.rmtree(folder, ignore_errors=True)  # killed before it locked
+            continue
+        try:
+            if _flock(lock, blocking=False):  # else locked: its owner lives (elsewhere)
+                shutil.rmtree(folder, ignore_errors=True)
+        finally:
+            os.close(lock)
+
+
+_OWNER = ".owner"  # the file in a job folder its process holds locked
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's: it runs
+        return True
+    return True
+
+
+def _flock(fd: int, *, blocking: bool) -> bool:
+    """Lock ``fd`` exclusively (POSIX flock); False if another process holds it. Without
+    flock (Windows) every lock is granted: the PID alone says who is alive."""
+    try:
+        import fcntl
+    except ImportError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+    except BlockingIOError:
+        return False
+    return True
 
 
 def paint(task: Task, *blobs: bytes) -> dict[str, Any]:
@@ -101,10 +191,13 @@ def paint(task: Task, *blobs: bytes) -> dict[str, Any]:
 
         if task.threads:
             torch.set_num_threads(task.threads)
-        with tempfile.TemporaryDirectory(prefix="impasto-job-") as tmp:
-            local = _materialise(Path(tmp), task.files(), blobs)
+        with job_folder() as tmp:
             try:
-                result = _paint(task, local, Path(tmp))
+                local = _materialise(tmp, task.files(), blobs)
+            except OSError as e:  # the temporary folder's disk is full, say
+                return _failed("input", f"{tmp}: cannot copy the inputs ({os_error_words(e)})")
+            try:
+                result = _paint(task, local, tmp)
             except ImpastoError as e:
                 return _failed("input", _own_names(first_line(e), local, task.files()))
     except (Cancelled, KeyboardInterrupt):  # the driver's stop; a Ray cancel while loading
@@ -221,12 +314,9 @@ class _machine_lock:
         self.fd: int | None = None
 
     def __enter__(self) -> None:
-        try:
-            import fcntl
-        except ImportError:  # Windows: no lock; two fetches are merely wasteful (atomic)
-            return
+        # (Windows: no lock; two fetches are merely wasteful, each atomic)
         self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        _flock(self.fd, blocking=True)
 
     def __exit__(self, *exc: object) -> None:
         if self.fd is not None:
