@@ -18,6 +18,7 @@ from PIL import Image
 import helpers
 from impasto.apps.batch import worker
 from impasto.apps.cli.main import main
+from impasto.config import StyleConfig
 from impasto.io import images
 
 FAST = ["--size", "24", "--min-size", "0", "--iterations", "2", "-q"]
@@ -502,3 +503,31 @@ def test_a_job_folder_of_a_dead_process_is_removed_and_a_live_one_kept(pics, tmp
     assert (live / "photo.png").is_file() and (elsewhere / "photo.png").is_file()
     for owner in held:
         owner.close()
+
+
+def test_a_full_temporary_disk_is_a_failed_job_not_a_bug(pics, tmp_path, monkeypatch):
+    """The worker copies the inputs into the temporary folder: when they do not fit, the job
+    fails with the folder and the reason, as a bad input (exit status 2), and leaves no
+    folder behind."""
+    import errno
+    import tempfile
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    real = Path.write_bytes
+
+    def full(path: Path, data: bytes) -> int:
+        if str(path).startswith(str(tmp)):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(path, data)
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    names = [str(pics["photo"]), str(pics["style"])]
+    task = worker.Task("x.png", StyleConfig(size=24), names[0], (names[1],), None, (),
+                       "png", 95, 8, 1)  # fmt: skip
+    result = worker.paint(task, *(Path(n).read_bytes() for n in names))
+    assert (result["status"], result["kind"]) == ("failed", "input"), result
+    assert result["error"].startswith(f"{tmp}{os.sep}impasto-job-{os.getpid()}-")
+    assert result["error"].endswith(": cannot copy the inputs there (no space left on the device)")
+    assert list(tmp.iterdir()) == []

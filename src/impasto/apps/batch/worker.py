@@ -191,11 +191,16 @@ def paint(task: Task, *blobs: bytes) -> dict[str, Any]:
 
         if task.threads:
             torch.set_num_threads(task.threads)
-        with job_folder() as tmp:
+        with contextlib.ExitStack() as stack:
+            tmp: Path | None = None
             try:
+                tmp = stack.enter_context(job_folder())
                 local = _materialise(tmp, task.files(), blobs)
             except OSError as e:  # the temporary folder's disk is full, say
-                return _failed("input", f"{tmp}: cannot copy the inputs ({os_error_words(e)})")
+                where = tmp or e.filename or "the temporary folder"
+                return _failed(
+                    "input", f"{where}: cannot copy the inputs there ({os_error_words(e)})"
+                )
             try:
                 result = _paint(task, local, tmp)
             except ImpastoError as e:
