@@ -6,16 +6,22 @@ that decodes. Frames are painted with a tiny random network.
 
 from __future__ import annotations
 
+import io
 import os
+import struct
+import subprocess
+import sys
 import threading
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 pytest.importorskip("av")
 pytest.importorskip("cv2")
 
-from helpers import EXAMPLES, pan_clip  # noqa: E402
+from helpers import CLI_CHILD, EXAMPLES, pan_clip  # noqa: E402
 from impasto.apps.video import clip  # noqa: E402
 from impasto.config import StyleConfig  # noqa: E402
 
@@ -49,3 +55,85 @@ def test_a_piped_style_is_read_once(tiny_network, clip_file, tmp_path):
         reader.join(timeout=10)
     assert prepared, "the style was read twice (the second reading waited for a writer)"
     assert prepared[0].styles[0].shape[0] == 3
+
+
+# ----------------------------------------------------------- frames too large (item 9)
+
+
+def flat_jpeg(width: int, height: int) -> bytes:
+    """A valid grey JPEG of any size in a few bits a block (every 8x8 block mid-grey): a
+    12000 x 12000 picture in 1.7 MB."""
+    buffer = io.BytesIO()
+    Image.new("L", (8, 8), 128).save(buffer, "JPEG", quality=90)  # standard Huffman tables
+    data = buffer.getvalue()
+    scan = data.find(b"\xff\xda")
+    head = bytearray(data[: scan + 2 + struct.unpack(">H", data[scan + 2 : scan + 4])[0]])
+    frame = head.find(b"\xff\xc0")
+    struct.pack_into(">HH", head, frame + 5, height, width)
+    bits = 6 * ((width + 7) // 8) * ((height + 7) // 8)  # DC 0 ("00") then EOB ("1010")
+    body = (b"\x28\xa2\x8a" * (bits // 24 + 1))[: (bits + 7) // 8]  # 001010 repeated
+    return bytes(head) + body + b"\xff\xd9"
+
+
+def mjpeg_clip(path: Path, sizes: list[tuple[int, int]], header: tuple[int, int]) -> Path:
+    """Motion JPEG in Matroska, one frame a second of each size; ``header`` the stream's."""
+    import av
+
+    with av.open(str(path), "w", format="matroska") as container:
+        stream = container.add_stream("mjpeg", rate=1)
+        stream.width, stream.height = header
+        stream.pix_fmt = "yuvj444p"
+        for k, size in enumerate(sizes):
+            packet = av.Packet(flat_jpeg(*size))
+            packet.stream, packet.pts, packet.dts = stream, k, k
+            packet.time_base = Fraction(1, 1)
+            container.mux(packet)
+    return path
+
+
+def _peak_growth(tmp_path: Path, argv: list) -> tuple[subprocess.CompletedProcess, float]:
+    """``impasto ARGV`` in its own process (a tiny network); its stderr, and how many MB its
+    peak resident memory grew while the command ran (everything imported before)."""
+    record = tmp_path / "rss.txt"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "IMPASTO_HOME": str(tmp_path / "home"),
+           "IMPASTO_TEST_RSS": str(record)}  # fmt: skip
+    done = subprocess.run([sys.executable, str(CLI_CHILD), *map(str, argv)], env=env,
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    before, after = map(int, record.read_text().split())
+    return done, (after - before) / 1024
+
+
+GIANT = (12000, 12000)  # 144 megapixels: 3.1 GB at its peak when decoded and converted
+
+
+@pytest.mark.parametrize("header", [GIANT, (64, 48)], ids=["header says so", "header lies"])
+def test_a_giant_frame_is_refused_before_it_is_decoded(tmp_path, header):
+    """A 1.7 MB clip of one 12000 x 12000 frame: refused in one line (exit 2) as a picture
+    over 100 megapixels is, and the frame is never decoded: the process's peak memory grows
+    by less than the frame itself would take (144 MB grey; 432 MB as RGB)."""
+    giant = mjpeg_clip(tmp_path / "giant.mkv", [GIANT], header)
+    assert giant.stat().st_size < 2_000_000
+    done, grown = _peak_growth(tmp_path, ["video", giant, STYLE, "-o", tmp_path / "o.mp4", *FAST])
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1, done.stderr
+    assert f"{giant}: frames are too large (12000x12000 = 144000000 pixels" in lines[0]
+    assert grown < 100, f"peak memory grew by {grown:.0f} MB"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["giant.mkv", "rss.txt"]
+
+
+def test_a_giant_frame_midway_is_refused_before_it_is_decoded(tmp_path):
+    """Frames that grow midway (the header and the first frames small): the decoder refuses
+    the giant one before allocating it. Painting the two small frames takes memory of its
+    own, so the peak is compared with the same clip whose third frame is small too."""
+    small = (64, 48)
+    grows = mjpeg_clip(tmp_path / "grows.mkv", [small, small, GIANT], small)
+    done, grown = _peak_growth(tmp_path, ["video", grows, STYLE, "-o", tmp_path / "o.mp4",
+                                          *FAST, "-q"])  # fmt: skip
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1, done.stderr
+    assert f"{grows}: a frame after 1.0 s cannot be decoded: larger than 100000000" in lines[0]
+    plain = mjpeg_clip(tmp_path / "plain.mkv", [small, small, small], small)
+    done, baseline = _peak_growth(tmp_path, ["video", plain, STYLE, "-o", tmp_path / "p.mp4",
+                                             *FAST, "-q"])  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert grown < baseline + 50, f"peak memory grew by {grown:.0f} MB, {baseline:.0f} without"

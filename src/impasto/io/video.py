@@ -9,6 +9,7 @@ RGB (3, H, W) float32 in 0..1. PyAV is optional: it is imported only when a vide
 from __future__ import annotations
 
 import contextlib
+import errno
 import itertools
 import math
 import os
@@ -24,7 +25,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError, ImageError
-from .images import encode_image, probe_write
+from .images import MAX_PIXELS, encode_image, probe_write
 
 if TYPE_CHECKING:
     from av.audio.frame import AudioFrame
@@ -189,10 +190,16 @@ class _Clip:
             only = " (only audio)" if container.streams.audio else ""
             raise _error(name, f"has no video stream{only}")
         stream: VideoStream = streams[0]
-        if stream.codec_context is None:
+        context = stream.codec_context
+        if context is None:
             raise _error(
                 name, "its video codec cannot be decoded by this FFmpeg; convert it to H.264 first"
             )
+        if context.width * context.height > MAX_PIXELS:  # as its header says: none decoded
+            raise _too_large(name, context.width, context.height)
+        # The decoder itself refuses a larger frame before it allocates it (a header may lie,
+        # and frames may grow midway): a 2 MB file can hold a frame of several GB.
+        context.options = {**context.options, "max_pixels": str(MAX_PIXELS)}
         return stream
 
     def reopen(self) -> None:
@@ -244,14 +251,31 @@ def _decoded(clip: _Clip, start: Fraction) -> Iterator[tuple[Fraction, VideoFram
                 return
             last = now
             gone = now + (frame.duration * clip.time_base if frame.duration else clip.step)
+            if frame.width * frame.height > MAX_PIXELS:  # a decoder that ignored max_pixels
+                raise _too_large(clip.name, frame.width, frame.height)
             yield now, frame
     except av.FFmpegError as e:
         where = "at the start" if last is None else f"after {_seconds(last)} s"
+        if e.errno == errno.EINVAL:  # what max_pixels says, among other damage
+            raise _error(
+                clip.name,
+                f"a frame {where} cannot be decoded: larger than {MAX_PIXELS} pixels (the "
+                f"limit), or damaged ({e.strerror or e})",
+            ) from None
         raise _error(
             clip.name, f"corrupt or truncated video data {where} ({e.strerror or e})"
         ) from None
     if (error := clip.truncated(gone)) is not None:
         raise error
+
+
+def _too_large(name: str, width: int, height: int) -> ImageError:
+    """A picture's words (``images``), for a video's frames."""
+    return _error(
+        name,
+        f"frames are too large ({width}x{height} = {width * height} pixels, the limit is "
+        f"{MAX_PIXELS}); shrink the video first",
+    )
 
 
 def _span_frames(clip: _Clip, span: _Span) -> Iterator[tuple[Fraction, VideoFrame]]:
