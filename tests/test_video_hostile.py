@@ -21,9 +21,11 @@ from PIL import Image
 pytest.importorskip("av")
 pytest.importorskip("cv2")
 
+import helpers  # noqa: E402
 from helpers import CLI_CHILD, EXAMPLES, pan_clip  # noqa: E402
 from impasto.apps.video import clip  # noqa: E402
 from impasto.config import StyleConfig  # noqa: E402
+from impasto.io import video  # noqa: E402
 
 STYLE = EXAMPLES / "starry_night.jpg"
 FAST = ["--size", "40", "--min-size", "32", "--iterations", "2", "--frame-iterations", "2"]
@@ -137,3 +139,62 @@ def test_a_giant_frame_midway_is_refused_before_it_is_decoded(tmp_path):
                                              *FAST, "-q"])  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert grown < baseline + 50, f"peak memory grew by {grown:.0f} MB, {baseline:.0f} without"
+
+
+# ----------------------------------------------------------- a full disk (item 13)
+
+
+def _run(capsys, *argv) -> tuple[int, str]:
+    from impasto.apps.cli.main import main
+
+    code = main([str(a) for a in argv])
+    return code, capsys.readouterr().err
+
+
+def test_a_full_disk_at_the_first_write_is_one_line_and_leaves_nothing(
+    tiny_network, clip_file, tmp_path, capsys, full_disk
+):
+    out = tmp_path / "out"
+    out.mkdir()
+    full_disk(out)
+    code, err = _run(capsys, "video", clip_file, STYLE, "-o", out / "o.mp4", *FAST, "-q")
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1, err
+    assert "cannot write (no space left on the device)" in lines[0]
+    assert list(out.iterdir()) == []  # no frames folder, no temporary file
+
+
+def test_a_disk_full_after_two_frames_keeps_them_and_the_same_command_goes_on(
+    tiny_network, clip_file, tmp_path, capsys, full_disk
+):
+    """clip.json, frame 1, frame 2 and its maturity fit; frame 3's maturity does not: one
+    line, the finished frames kept (whole), and with room again the same command resumes."""
+    out = tmp_path / "out"
+    out.mkdir()
+    full_disk(out, after=4)
+    argv = ["video", clip_file, STYLE, "-o", out / "o.mp4", *FAST, "-q"]
+    code, err = _run(capsys, *argv)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1, err
+    assert "cannot write (no space left on the device)" in lines[0]
+    assert "the 2 frames finished are kept" in lines[0]
+    (work,) = out.iterdir()
+    assert sorted(p.name for p in work.iterdir()) == [
+        "clip.json", "frame_000001.png", "frame_000002.png", "maturity_000002.png"
+    ]  # fmt: skip
+    full_disk(out, after=1000)
+    code, err = _run(capsys, *argv[:-1])
+    assert code == 0 and "resuming after frame 2" in err, err
+    assert video.probe(out / "o.mp4").frames == 4 and list(out.iterdir()) == [out / "o.mp4"]
+
+
+def test_a_clip_on_a_really_full_disk_is_one_line_and_leaves_nothing(clip_file, tmp_path):
+    """The same on a real full filesystem (a tmpfs, where the system lends one)."""
+    out = tmp_path / "out"
+    status, err, left = helpers.on_a_full_disk(
+        out, ["video", clip_file, STYLE, "-o", out / "o.mp4", *FAST, "-q"],
+        env_home=tmp_path / "home",
+    )  # fmt: skip
+    lines = err.strip().splitlines()
+    assert status == 2 and len(lines) == 1, err
+    assert "no space left on the device" in lines[0] and left == []

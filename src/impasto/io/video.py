@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError, ImageError
-from .images import MAX_PIXELS, encode_image, probe_write
+from .images import MAX_PIXELS, encode_image, os_error_words, probe_write
 
 if TYPE_CHECKING:
     from av.audio.frame import AudioFrame
@@ -559,7 +559,7 @@ def _write_frames_folder(dest: Path, frames: Iterable[torch.Tensor]) -> None:
     try:
         os.mkdir(tmp)
     except OSError as e:
-        raise _error(name, f"cannot write ({e.strerror or e})") from None
+        raise _error(name, f"cannot write ({os_error_words(e)})") from None
     try:
         for number, rgb in enumerate(_frames_checked(frames, name), 1):
             _write_file(tmp / _FRAME_NAME.format(number), encode_image(rgb, fmt="PNG"))
@@ -567,7 +567,7 @@ def _write_frames_folder(dest: Path, frames: Iterable[torch.Tensor]) -> None:
     except BaseException as e:
         shutil.rmtree(tmp, ignore_errors=True)
         if isinstance(e, OSError):
-            raise _error(name, f"cannot write ({e.strerror or e})") from None
+            raise _error(name, f"cannot write ({os_error_words(e)})") from None
         raise
 
 
@@ -620,10 +620,10 @@ def _write_movie(
         os.replace(tmp, dest)
     except BaseException as e:
         tmp.unlink(missing_ok=True)
-        if isinstance(e, av.FFmpegError):
+        if isinstance(e, av.FFmpegError) and e.errno != errno.ENOSPC:
             raise _error(name, f"cannot encode the video ({e.strerror or e})") from None
-        if isinstance(e, OSError):
-            raise _error(name, f"cannot write ({e.strerror or e})") from None
+        if isinstance(e, OSError):  # FFmpeg's full disk is an OSError too
+            raise _error(name, f"cannot write ({os_error_words(e)})") from None
         raise
     finally:
         if audio is not None:

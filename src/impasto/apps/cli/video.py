@@ -16,7 +16,17 @@ from typing import TYPE_CHECKING
 from ...config import VideoConfig
 from ...errors import ConfigError, ImpastoError
 from . import options
-from .messages import DRAW_INTERVAL, EXIT_DIVERGED, EXIT_OK, TerminalLine, clock, hw, say
+from .messages import (
+    DRAW_INTERVAL,
+    EXIT_DIVERGED,
+    EXIT_OK,
+    EXIT_USAGE,
+    TerminalLine,
+    cli_words,
+    clock,
+    hw,
+    say,
+)
 
 if TYPE_CHECKING:
     from ..video.clip import VideoJob, VideoSpec
@@ -73,13 +83,19 @@ def run(args: argparse.Namespace, signals) -> int:
             "--style-weight or --temporal-weight; the frames so far are kept, nothing written"
         )
         return EXIT_DIVERGED
+    except ImpastoError as e:  # a frame that cannot be read, or written (a full disk)
+        bar.finish()
+        return _failed(job, e)
     except BaseException:
         bar.finish()
         raise
     bar.finish()
-    with signals.held_off():
-        painter.write_clip(job, frames)
-        job.work.remove()
+    try:
+        with signals.held_off():
+            painter.write_clip(job, frames)
+    except ImpastoError as e:
+        return _failed(job, e)
+    job.work.remove()
     if not args.quiet:
         took = duration(time.perf_counter() - began)
         print(
@@ -93,12 +109,21 @@ def run(args: argparse.Namespace, signals) -> int:
     return EXIT_OK
 
 
+def _failed(job: VideoJob, error: ImpastoError) -> int:
+    """One line; the finished frames stay for the same command to go on from, and a work
+    folder without any is removed (nothing left behind)."""
+    kept = job.work.remove_if_empty()
+    more = f"; the {kept} frames finished are kept, to go on from" if kept else ""
+    say(f"error: {cli_words(error)}{more}")
+    return EXIT_USAGE
+
+
 def _write_so_far(job: VideoJob, signals) -> int:
     """After a stop: the finished frames as a clip (so far) to the output; they stay on disk."""
     from ...network.store import sha256_file
     from ..video import painter
 
-    done = job.work.open()
+    done = job.work.remove_if_empty()
     if done == 0:
         say("interrupted before the first frame was finished; nothing written")
         return signals.stopped_status()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -42,25 +41,29 @@ class WorkFolder:
             return {}
 
     def _write_manifest(self, data: dict) -> None:
-        temporary = self.path / f".{MANIFEST}.tmp"
-        temporary.write_text(json.dumps(data, indent=1))
-        os.replace(temporary, self.path / MANIFEST)
+        images.write_atomic(self.path / MANIFEST, json.dumps(data, indent=1).encode())
 
     def matches(self) -> bool:
         """Whether a folder of this job's frames is on disk already."""
         return self._manifest().get("key") == self.key
 
     def open(self) -> int:
-        """Make the folder ready; the number of frames finished already (1..n, in order)."""
+        """Make the folder ready; the number of frames finished already (1..n, in order).
+        ImageError if it cannot be written (a full disk), and no folder of no frames left."""
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            raise ImageError(f"{self.path}: cannot make the work folder ({e.strerror})") from None
+            why = images.os_error_words(e)
+            raise ImageError(f"{self.path}: cannot make the work folder ({why})") from None
         if not self.matches():
             for pattern in ("frame_*.png", "maturity_*.png"):
                 for old in self.path.glob(pattern):
                     old.unlink()
-            self._write_manifest({"key": self.key})
+            try:
+                self._write_manifest({"key": self.key})
+            except ImageError:
+                self.remove_if_empty()
+                raise
         return self.finished()
 
     def finished(self) -> int:
@@ -84,7 +87,11 @@ class WorkFolder:
             images.save_image(self.maturity_path(index), grey, None, bits=16, overwrite=True)
         else:
             self.maturity_path(index).unlink(missing_ok=True)
-        images.save_image(self.frame_path(index), rgb, None, bits=16, overwrite=True)
+        try:
+            images.save_image(self.frame_path(index), rgb, None, bits=16, overwrite=True)
+        except BaseException:
+            self.maturity_path(index).unlink(missing_ok=True)  # no maturity without its frame
+            raise
 
     def load(self, index: int) -> torch.Tensor:
         return images.load_image(self.frame_path(index)).rgb
@@ -106,3 +113,11 @@ class WorkFolder:
     def remove(self) -> None:
         with contextlib.suppress(OSError):
             shutil.rmtree(self.path)
+
+    def remove_if_empty(self) -> int:
+        """Remove the folder if it holds no finished frame (nothing to resume from); the
+        number of finished frames."""
+        done = self.finished() if self.path.is_dir() else 0
+        if done == 0:
+            self.remove()
+        return done
