@@ -198,3 +198,76 @@ def test_a_clip_on_a_really_full_disk_is_one_line_and_leaves_nothing(clip_file, 
     lines = err.strip().splitlines()
     assert status == 2 and len(lines) == 1, err
     assert "no space left on the device" in lines[0] and left == []
+
+
+# ----------------------------------------------------------- absurd frame rates (item 14)
+
+
+@pytest.mark.parametrize("fps", ["1e6", "1e12", "177827.94", "1001", "1e-7", "0.001"])
+def test_an_absurd_frame_rate_is_refused_before_any_work(
+    tiny_network, clip_file, tmp_path, capsys, fps
+):
+    """Rates no clip is written at (encoders fail, overflow, or write what players refuse)
+    are an option's error: one line, exit 2, nothing painted."""
+    out = tmp_path / "out"
+    out.mkdir()
+    code, err = _run(capsys, "video", clip_file, STYLE, "-o", out / "o.mp4", "--fps", fps,
+                     "--duration", "0.00002", *FAST)  # fmt: skip
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1, err
+    assert "fps must be between 0.01 and 1000" in lines[0]
+    assert tiny_network == [] and list(out.iterdir()) == []
+
+
+def test_a_clip_of_an_absurd_frame_rate_needs_fps(tiny_network, tmp_path, capsys):
+    """A clip whose own rate is beyond what is written: refused before any work, with the
+    way out; with --fps it is painted."""
+    fast = pan_clip(tmp_path / "fast.mp4", frames=4, fps=2000)
+    code, err = _run(capsys, "video", fast, STYLE, "-o", tmp_path / "o.mp4", *FAST)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1, err
+    assert f"{fast}: its frame rate is 2000 fps" in lines[0] and "give --fps" in lines[0]
+    assert tiny_network == [] and not (tmp_path / "o.mp4").exists()
+    spec = clip.VideoSpec(fast, (STYLE,), StyleConfig(size=40), output=tmp_path / "o.mp4", fps=25)
+    assert clip.prepare(spec).frames == 1
+
+
+def test_a_stopped_run_says_it_wrote_a_clip_only_if_it_decodes(
+    tiny_network, clip_file, tmp_path, capsys, monkeypatch
+):
+    """The clip so far is read back before it is said to be written: an encoder that wrote
+    one that does not decode (here its video packets lost) leaves no file, and the line
+    says so; the frames are kept."""
+    from impasto.apps.video import painter
+
+    real_paint, real_encode = painter.paint_frame, video._encode
+    calls: list[int] = []
+
+    def stop_at_third(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real_paint(*args, **kwargs)
+
+    def losing_video(container, *args):
+        class Lossy:  # the container, but the video's packets never reach the file
+            def __getattr__(self, name):
+                return getattr(container, name)
+
+            def mux(self, packets):
+                packets = packets if isinstance(packets, list) else [packets]
+                container.mux([p for p in packets if p.stream.type != "video"])
+
+        return real_encode(Lossy(), *args)
+
+    monkeypatch.setattr(painter, "paint_frame", stop_at_third)
+    monkeypatch.setattr(video, "_encode", losing_video)
+    out = tmp_path / "o.mp4"
+    code, err = _run(capsys, "video", clip_file, STYLE, "-o", out, *FAST, "-q")
+    lines = err.strip().splitlines()
+    assert code == 130 and len(lines) == 1, err
+    assert "could not write the clip so far" in lines[0] and "does not decode" in lines[0]
+    assert "wrote" not in lines[0] and not out.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == [
+        ".o.mp4.impasto-frames"
+    ]  # the frames kept; no temporary file

@@ -112,14 +112,27 @@ def _span(start: float, duration: float | None, fps: float | Fraction | None) ->
     return _Span(begin, end, None if fps is None else _rate(fps))
 
 
+MIN_FPS, MAX_FPS = Fraction(1, 100), Fraction(1000)
+"""The frame rates a clip is written at: beyond them encoders fail, or write files that
+players refuse (a 1e9 fps H.264), and the counts of frames stop making sense."""
+
+
 def _rate(fps: float | Fraction) -> Fraction:
-    if isinstance(fps, Fraction):
-        if fps <= 0:
-            raise ConfigError(f"fps must be more than 0, not {float(fps):g}")
-        return fps
-    if not math.isfinite(fps) or fps <= 0:
-        raise ConfigError(f"fps must be more than 0, not {fps:g}")
-    return Fraction(fps).limit_denominator(_EXACT)
+    if not math.isfinite(fps) or not MIN_FPS <= fps <= MAX_FPS:
+        raise ConfigError(
+            f"fps must be between {float(MIN_FPS):g} and {float(MAX_FPS):g}, not {float(fps):g}"
+        )
+    return fps if isinstance(fps, Fraction) else Fraction(fps).limit_denominator(_EXACT)
+
+
+def check_rate(path: str | os.PathLike, fps: Fraction) -> None:
+    """ImageError naming the clip if its own frame rate is one no clip is written at."""
+    if not MIN_FPS <= fps <= MAX_FPS:
+        raise _error(
+            str(path),
+            f"its frame rate is {float(fps):g} fps, which no clip is written at (the limits "
+            f"are {float(MIN_FPS):g} and {float(MAX_FPS):g}); give --fps",
+        )
 
 
 # --------------------------------------------------------------------------------- reading
@@ -609,12 +622,13 @@ def _write_movie(
         options = {"movflags": "+faststart"} if suffix in (".mp4", ".mov") else {}
         container: OutputContainer = av.open(str(tmp), "w", format=_MUXERS[suffix], options=options)
         try:
-            _encode(container, frames, rate, quality, audio, name)
+            count = _encode(container, frames, rate, quality, audio, name)
         except BaseException:
             with contextlib.suppress(Exception):
                 container.close()
             raise
         container.close()  # writes the index (moved to the front of an MP4 for streaming)
+        _check_decodes(tmp, count, name)  # only a clip that plays is said to be written
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, dest)
@@ -630,6 +644,20 @@ def _write_movie(
             audio.close()
 
 
+def _check_decodes(path: Path, frames: int, name: str) -> None:
+    """ImageError naming the clip unless the file at ``path`` decodes to ``frames`` frames."""
+    av = _av(name)
+    try:
+        with av.open(str(path)) as written:
+            decoded = sum(1 for _ in written.decode(written.streams.video[0]))
+    except (av.FFmpegError, IndexError):
+        raise _error(name, "the clip encoded does not decode; nothing written") from None
+    if decoded != frames:
+        raise _error(
+            name, f"the clip encoded decodes to {decoded} of its {frames} frames; nothing written"
+        )
+
+
 def _encode(
     container: OutputContainer,
     frames: Iterable[torch.Tensor],
@@ -637,8 +665,9 @@ def _encode(
     quality: int,
     audio: _AudioSource | None,
     name: str,
-) -> None:
-    """Encode every frame, muxing audio packets as their time comes (interleaved)."""
+) -> int:
+    """Encode every frame, muxing audio packets as their time comes (interleaved); the
+    number of frames."""
     av = _av(name)
     from av.video.reformatter import ColorRange, Colorspace
 
@@ -656,6 +685,7 @@ def _encode(
         feed.mux_until(container, count / rate)
     container.mux(stream.encode(None))
     feed.mux_until(container, None)
+    return count
 
 
 def _video_stream(

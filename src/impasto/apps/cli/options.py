@@ -408,7 +408,7 @@ def _add_video_parser(commands: Any) -> None:
     )  # fmt: skip
     span.add_argument(
         "--fps", type=_number, metavar="N",
-        help="frames per second to paint, resampled (default: the clip's own)",
+        help="frames per second to paint, resampled, 0.01 to 1000 (default: the clip's own)",
     )  # fmt: skip
     add_config_options(parser.add_argument_group("video"), VideoConfig)
     add_config_options(parser.add_argument_group("painting (every frame)"))

@@ -143,6 +143,7 @@ def prepare(spec: VideoSpec) -> VideoJob:
     out = output_path(spec)
     jobs.refuse_inputs([out], {"clip": [clip], "style image": style_paths})
     info = video.probe(clip, spec.start, spec.duration, spec.fps)
+    video.check_rate(clip, info.fps)  # the clip's own (--fps was checked as an option)
     hw = output_size(info.height, info.width, config.size)
     sources = [images.input_source(p) for p in style_paths]  # a pipe is read once, here
     work = WorkFolder(folder_for(out), job_key(spec, clip, sources, hw))
