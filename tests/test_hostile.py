@@ -119,6 +119,28 @@ BAD_CLI = [
         "--loss-form seed",
     ),  # fmt: skip
     (["{content}", "{style}", "--init", "{root}/missing.png", "-o", "{out}/a.png"], "not found"),
+    # numbers beyond what torch, the encoders or the arithmetic take (issue 32)
+    (["{content}", "{style}", "--seed", str(2**64), "-o", "{out}/a.png"], "--seed must be at"),
+    (["{content}", "{style}", "--seed", str(-(2**63) - 1), "-o", "{out}/a.png"], "--seed must"),
+    (["{content}", "{style}", "--size", str(10**30), "-o", "{out}/a.png"], "--size must be at"),
+    (["{content}", "{style}", "--size", "1e300", "-o", "{out}/a.png"], "--size"),
+    (["{content}", "{style}", "--min-size", str(10**30), "-o", "{out}/a.png"], "--min-size"),
+    (["{content}", "{style}", "--tile", str(10**30), "-o", "{out}/a.png"], "--tile must be at"),
+    (["{content}", "{style}", "--iterations", str(10**30), "-o", "{out}/a.png"], "--iterations"),
+    (["{content}", "{style}", "--max-memory", "1e300", "-o", "{out}/a.png"], "--max-memory"),
+    (["{content}", "{style}", "--style-weight", "1e308", "-o", "{out}/a.png"], "--style-weight"),
+    (["{content}", "{style}", "--strength", "1e300", "-o", "{out}/a.png"], "--strength must"),
+    (["{content}", "{style}", "--style-scale", "1e300", "-o", "{out}/a.png"], "--style-scale"),
+    (["{content}", "{style}", "--smooth-steps", "1e300", "-o", "{out}/a.png"], "--smooth-steps"),
+    (["{content}", "{style}", "--learning-rate", "1e300", "-o", "{out}/a.png"], "--learning-rate"),
+    (
+        ["{content}", "{style}", "{style}", "--style-blend", "1e308,1e308", "-o", "{out}/a.png"],
+        "blend weights must be at most",
+    ),  # fmt: skip
+    (
+        ["{content}", "{style}", "--schedule", f"64:5,{10**21}:5", "-o", "{out}/a.png"],
+        "sizes must be at most",
+    ),  # fmt: skip
 ]
 
 

@@ -40,7 +40,7 @@ def flag(name: str) -> str:
 
 
 # Library words that are not StyleConfig fields but have a command-line form.
-_EXTRA_FIELDS = ("quality", "masks", "init_image")
+_EXTRA_FIELDS = ("quality", "masks", "init_image", "start", "duration", "fps")
 _EXTRA_FLAGS = {"masks": "--mask", "init_image": "--init"}
 
 
