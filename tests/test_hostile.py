@@ -364,3 +364,31 @@ def test_cancel_token_stops_a_run_from_another_thread(tiny_network):
                         progress=progress, cancel=token)  # fmt: skip
     assert info.value.reason == "cancelled" and info.value.image.shape == (3, 24, 32)
     assert len(seen) < 10
+
+
+# ------------------------------------------------------------------------- thread counts
+
+THREAD_OPTIONS = [
+    ["c.png", "s.png", "--threads"],
+    ["video", "clip.mp4", "s.png", "--threads"],
+    ["serve", "--threads"],
+    ["explain", "layers", "c.png", "s.png", "--threads"],
+    ["batch", "c.png", "--styles", "s.png", "-o", "out", "--cores"],
+]
+
+
+@pytest.mark.parametrize("argv", THREAD_OPTIONS, ids=lambda a: a[0] if a[0] != "c.png" else "run")
+def test_more_threads_than_four_times_the_cores_are_refused_by_every_command(
+    argv, capsys, monkeypatch
+):
+    """One check (config.check_threads) behind every option that sets threads: 10000 threads
+    started thousands of OS threads and hung. Parsed only: nothing starts either way."""
+    from impasto.apps.cli import options
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    parser = options.stylize_parser() if argv[0] == "c.png" else options.command_parser()
+    for count, words in (("9", "at most 8 (4 x the 2 cores"), ("10000", "at most 8")):
+        assert options.parse(parser, [*argv, count]) == 2
+        line = one_line(capsys.readouterr().err)
+        assert f"argument {argv[-1]}: " in line and words in line, line
+    assert not isinstance(options.parse(parser, [*argv, "8"]), int)  # 4 x the cores: fine

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from ...config import STYLE_LAYERS
 from ...errors import ConfigError, ImpastoError
 from ...network.registry import DEFAULT_NETWORK, NETWORKS
-from .messages import EXIT_DIVERGED, EXIT_OK, EXIT_USAGE, say
+from .messages import EXIT_DIVERGED, EXIT_OK, EXIT_USAGE, say, thread_count
 
 if TYPE_CHECKING:
     import torch
@@ -60,8 +60,9 @@ def _common(parser: argparse.ArgumentParser, output: str, size: int, size_help: 
         "--pooling", default="avg", choices=("avg", "max"), help="pooling (default: avg)"
     )
     parser.add_argument(
-        "--threads", type=int, metavar="N", help="CPU threads for torch (default: torch's own)"
-    )
+        "--threads", type=thread_count(), metavar="N",
+        help="CPU threads for torch, at most 4 x the cores (default: torch's own)",
+    )  # fmt: skip
     parser.add_argument(
         "-o", "--output", metavar="OUT", help=f"picture to write (default: {output})"
     )
@@ -284,7 +285,6 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         if args.threads is not None:
-            _positive(threads=args.threads)
             torch.set_num_threads(args.threads)
         output, picture = _RUNNERS[args.explain_command](args)
         save_image(output, picture, overwrite=args.overwrite)
