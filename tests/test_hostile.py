@@ -300,6 +300,25 @@ def test_a_damaged_cache_file_is_refused_with_the_way_to_refetch(tmp_path, monke
 
 # ------------------------------------------------------------------------- the Python API
 
+
+class _OnAnotherDevice(torch.Tensor):
+    """A CPU tensor that says it lives on a GPU (this machine may have none)."""
+
+    @property
+    def device(self):  # type: ignore[override]
+        return torch.device("cuda", 0)
+
+
+def _quantized() -> torch.Tensor:
+    import warnings
+
+    with warnings.catch_warnings():  # torch deprecates making them, not holding them
+        warnings.simplefilter("ignore")
+        return torch.quantize_per_tensor(torch.rand(3, 20, 20), 0.01, 0, torch.quint8)
+
+
+META = torch.empty(3, 20, 20, device="meta")
+
 BAD_API = [
     ("content", torch.rand(1, 20, 20), None),  # grey: accepted
     ("content", torch.rand(20, 20, 3), "channels last"),
@@ -319,6 +338,18 @@ BAD_API = [
     ("masks", torch.rand(1, 1, 20, 20), "(R, H, W)"),
     ("init_image", torch.rand(3, 20), "init_image"),
     ("config", {"size": 24, "min_size": 0, "iterations": 1}, None),  # a dict: accepted
+    # tensors torch holds but cannot paint with, each one ConfigError naming it (issue 32)
+    ("content", META, "content is on the meta device"),
+    ("style", META, "style 1 is on the meta device"),
+    ("init_image", META, "init_image is on the meta device"),
+    ("masks", META[:1], "masks is on the meta device"),
+    ("content", torch.rand(3, 20, 20).as_subclass(_OnAnotherDevice), "on the cuda:0 device"),
+    ("content", torch.rand(3, 20, 20).to_sparse(), "sparse_coo tensor"),
+    ("masks", torch.rand(1, 20, 20).to_sparse(), "masks is a torch.sparse_coo tensor"),
+    ("content", torch.rand(3, 20, 20, dtype=torch.complex64), "complex numbers"),
+    ("content", _quantized(), "dequantize"),
+    ("content", np.full((3, 20, 20), None, dtype=object), "numpy array of object"),
+    ("style", np.full((3, 20, 20), "x"), "style 1 must hold numbers"),
     ("config", "fast", "StyleConfig"),
 ]
 
