@@ -163,11 +163,11 @@ class StyleConfig:
         for name in ("size", "iterations", "learning_rate"):
             _positive(name, getattr(self, name))
         for name, low, high in _RANGES:
-            _in_range(name, getattr(self, name), low, high)
+            in_range(name, getattr(self, name), low, high)
         _positive("style_scale", self.style_scale)
         if not _is_whole(self.seed):
             raise ConfigError(f"seed must be a whole number, got {self.seed!r}")
-        _in_range("seed", self.seed, *SEEDS)
+        in_range("seed", self.seed, *SEEDS)
         if self.schedule is not None:
             parse_schedule(self.schedule)
         if self.init not in INITS:
@@ -276,7 +276,7 @@ def _is_whole(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def _in_range(name: str, value: Any, low: float, high: float) -> None:
+def in_range(name: str, value: Any, low: float, high: float) -> None:
     """``low <= value <= high`` (so never NaN nor infinite), or ConfigError naming ``name``."""
     if not _is_number(value):
         raise ConfigError(f"{name} must be a number, got {value!r}")
@@ -351,13 +351,13 @@ def check_threads(value: Any, name: str = "threads") -> int:
 def check_span(start: Any, duration: Any, fps: Any) -> None:
     """A clip's span: ``start`` and ``duration`` (None: to the end) in seconds, ``fps`` (None:
     the clip's own rate); ConfigError in the library's words."""
-    _in_range("start", start, 0, MAX_SECONDS)
+    in_range("start", start, 0, MAX_SECONDS)
     if duration is not None:
-        _in_range("duration", duration, 0, MAX_SECONDS)
+        in_range("duration", duration, 0, MAX_SECONDS)
         if not duration > 0:
             raise ConfigError(f"duration must be more than 0 s, not {duration} s")
     if fps is not None:
-        _in_range("fps", fps, *FPS_RANGE)
+        in_range("fps", fps, *FPS_RANGE)
 
 
 def _block(layer: str) -> int:
@@ -406,6 +406,6 @@ class VideoConfig:
     )
 
     def __post_init__(self) -> None:
-        _in_range("temporal_weight", self.temporal_weight, 0, MAX_WEIGHT)
-        _in_range("frame_iterations", self.frame_iterations, 0, MAX_ITERATIONS)
+        in_range("temporal_weight", self.temporal_weight, 0, MAX_WEIGHT)
+        in_range("frame_iterations", self.frame_iterations, 0, MAX_ITERATIONS)
         _positive("frame_iterations", self.frame_iterations)
