@@ -172,3 +172,9 @@ def test_the_budget_of_an_absurd_size_lists_no_tile(monkeypatch):
             budget.estimate_run((768, 1024), [(600, 800)], config)
     plan = budget.plan_scale(30_000, 40_000, 1000 * GB, VGG16)  # fits 1 TB, in tiles
     assert plan.tile > 0 and plan.memory <= 1000 * GB
+
+
+def test_styles_too_large_at_any_size_blame_the_style_scale_not_the_budget():
+    config = StyleConfig(size=5_000_000, style_scale=1000, max_memory=8)
+    with pytest.raises(ConfigError, match="style_scale 1000 makes the style images too large"):
+        budget.estimate_run((768, 1024), [(600, 800)], config)

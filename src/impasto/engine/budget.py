@@ -272,6 +272,11 @@ def estimate_run(
         )
     fit_styles = (styles_hw, config.style_scale)
     largest = largest_size(content_hw[0] / content_hw[1], limit, geometry, fit_styles)
+    if largest < MIN_FIT and largest_size(content_hw[0] / content_hw[1], limit, geometry):
+        raise ConfigError(
+            f"style_scale {config.style_scale:g} makes the style images too large for the "
+            f"{limit / GB:.1f} GB budget at any size; lower style_scale"
+        )
     if largest < MIN_FIT:
         raise ConfigError(
             f"max_memory {limit / GB:.2g} GB is less than impasto needs for any picture "
