@@ -142,3 +142,39 @@ def test_a_huge_style_scale_is_in_the_budget():
 def test_a_budget_below_any_picture_says_so():
     with pytest.raises(ConfigError, match="less than impasto needs for any picture"):
         budget.estimate_run((384, 512), [(600, 800)], StyleConfig(max_memory=0.1))
+
+
+@pytest.mark.parametrize("core", [16, 100, 256, 1536])
+@pytest.mark.parametrize("halo", [0, 96, 300])
+def test_crop_lengths_count_plan_tiles_crops_without_listing_them(core, halo):
+    from collections import Counter
+
+    from impasto.cost import tiling
+
+    for length in (1, 15, 16, 17, 100, 255, 256, 257, 1000, 4097, 10007):
+        tiles = tiling.plan_tiles(length, 1, core, halo, 16)  # one column: the rows
+        listed = Counter(t.crop[1] - t.crop[0] for t in tiles)
+        assert tiling.crop_lengths(length, core, halo, 16) == listed, length
+
+
+def test_the_budget_of_an_absurd_size_lists_no_tile(monkeypatch):
+    """10^9 px a side would be some 10^11 tiles of 256 px: it must be judged by arithmetic."""
+    from impasto.cost import tiling
+
+    def listed(*args):
+        raise AssertionError("the budget listed tiles")
+
+    monkeypatch.setattr(tiling, "plan_tiles", listed)
+    if hasattr(budget, "plan_tiles"):  # imported by name before issue 32
+        monkeypatch.setattr(budget, "plan_tiles", listed)
+    for config in (StyleConfig(size=10**9), StyleConfig(schedule=f"181:10,{10**9}:5", tile=16)):
+        with pytest.raises(ConfigError, match="the largest size that fits is about 5"):
+            budget.estimate_run((768, 1024), [(600, 800)], config)
+    plan = budget.plan_scale(30_000, 40_000, 1000 * GB, VGG16)  # fits 1 TB, in tiles
+    assert plan.tile > 0 and plan.memory <= 1000 * GB
+
+
+def test_styles_too_large_at_any_size_blame_the_style_scale_not_the_budget():
+    config = StyleConfig(size=5_000_000, style_scale=1000, max_memory=8)
+    with pytest.raises(ConfigError, match="style_scale 1000 makes the style images too large"):
+        budget.estimate_run((768, 1024), [(600, 800)], config)

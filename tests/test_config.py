@@ -188,3 +188,104 @@ def test_config_fields_have_help():
     choices = {f.name: f.metadata.get("choices") for f in config_fields()}
     assert choices["optimizer"] == config_module.OPTIMIZERS
     assert choices["loss_form"] == config_module.LOSS_FORMS
+
+
+# --------------------------------------------------------- numbers beyond what anything takes
+
+INF = float("inf")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"size": 10**30}, "size must be at most 2147483647, got 1.00e+30"),
+        ({"size": 2**31}, "size must be at most 2147483647"),
+        ({"min_size": 10**30}, "min_size must be at most"),
+        ({"tile": 10**30}, "tile must be at most"),
+        ({"iterations": 10**30}, "iterations must be at most 1000000"),
+        ({"content_weight": 1e300}, "content_weight must be at most 1e+12"),
+        ({"style_weight": INF}, "style_weight must be at most"),
+        ({"tv_weight": 1e308}, "tv_weight must be at most"),
+        ({"strength": 1e300}, "strength must be at most"),
+        ({"style_scale": 1e300}, "style_scale must be at most"),
+        ({"style_scale": INF}, "style_scale must be at most"),
+        ({"smooth_steps": 1e300}, "smooth_steps must be at most"),
+        ({"learning_rate": INF}, "learning_rate must be at most"),
+        ({"max_memory": 1e300}, "max_memory must be at most"),
+        ({"max_memory": INF}, "max_memory must be at most"),
+        ({"max_memory": NAN}, "max_memory must be >= 0"),
+        ({"seed": 2**64}, "seed must be at most 18446744073709551615"),
+        ({"seed": -(2**63) - 1}, "seed must be >= -9223372036854775808"),
+        ({"seed": 1.5}, "seed must be a whole number"),
+        ({"size": "512"}, "size must be a number"),
+        ({"style_blend": (1e308, 1e308)}, "style blend weights must be at most 1e+12 each"),
+        ({"style_blend": (1.0, INF)}, "style blend weights must be at most"),
+        (
+            {"style_layers": ("relu1_1", "relu2_1"), "style_layer_weights": (1e300, 1.0)},
+            "style layer weights must be at most",
+        ),
+        ({"schedule": "64:5,10000000000000:5"}, "sizes must be at most 2147483647"),
+        ({"schedule": "64:10000000"}, "counts at most 1000000"),
+        ({"schedule": "64:5,32:5"}, "from small to large"),
+        ({"schedule": "big"}, "expected SIZE:ITERATIONS"),
+    ],
+)
+def test_numbers_beyond_their_range_are_one_short_line(kwargs, words):
+    with pytest.raises(ConfigError) as info:
+        StyleConfig(**kwargs)
+    message = str(info.value)
+    assert words in message and "\n" not in message and len(message) < 200, message
+
+
+def test_the_ends_of_each_range_are_accepted():
+    top = config_module.MAX_SIZE
+    StyleConfig(size=top, min_size=top, tile=top, smooth_steps=top)
+    StyleConfig(seed=2**64 - 1)
+    StyleConfig(seed=-(2**63))
+    StyleConfig(iterations=config_module.MAX_ITERATIONS, max_memory=config_module.MAX_MEMORY_GB)
+    StyleConfig(style_blend=(config_module.MAX_WEIGHT,) * 2, style_weight=config_module.MAX_WEIGHT)
+    StyleConfig(schedule=f"64:5,{top}:{config_module.MAX_ITERATIONS}")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"temporal_weight": 1e300}, "temporal_weight must be at most"),
+        ({"temporal_weight": NAN}, "temporal_weight must be >= 0"),
+        ({"frame_iterations": 10**30}, "frame_iterations must be at most"),
+        ({"frame_iterations": 0}, "frame_iterations must be > 0"),
+    ],
+)
+def test_video_settings_beyond_their_range(kwargs, words):
+    from impasto.config import VideoConfig
+
+    with pytest.raises(ConfigError, match=words):
+        VideoConfig(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("span", "words"),
+    [
+        ((1e30, None, None), "start must be at most"),
+        ((-1.0, None, None), "start must be >= 0"),
+        ((0.0, 0.0, None), "duration must be more than 0"),
+        ((0.0, 1e300, None), "duration must be at most"),
+        ((0.0, None, 1e-9), "fps must be >= 0.01"),
+        ((0.0, None, 1e300), "fps must be at most 1000"),
+        ((0.0, None, NAN), "fps must be >= 0.01"),
+    ],
+)
+def test_a_clips_span_beyond_its_range(span, words):
+    with pytest.raises(ConfigError, match=words):
+        config_module.check_span(*span)
+    config_module.check_span(3.0, 2.0, 12.0)
+
+
+def test_threads_are_at_most_four_times_the_cores(monkeypatch):
+    monkeypatch.setattr(config_module.os, "cpu_count", lambda: 2)
+    assert config_module.check_threads(8) == 8
+    for bad, words in ((9, "at most 8 (4 x the 2 cores"), (0, "at least 1"), (10**30, "at most")):
+        with pytest.raises(ConfigError, match=words.replace("(", r"\(")):
+            config_module.check_threads(bad)
+    with pytest.raises(ConfigError, match="cores must be at most"):
+        config_module.check_threads(10_000, "cores")

@@ -388,6 +388,12 @@ def test_style_and_layers_commands_write_pictures(cli, capsys) -> None:
         (["style", "photos/p0.png", "--channels", "1"], "--channels must be at least 2"),
         (["layers", "photos/p0.png", "photos/p1.png", "--iterations", "0"], "--iterations"),
         (["units", "empty"], "no image files"),
+        # numbers beyond what torch or memory take: overflows, hangs, gigabytes (issue 32)
+        (["layers", "photos/p0.png", "photos/p1.png", "--seed", str(2**64)], "--seed must be"),
+        (["layers", "photos/p0.png", "photos/p1.png", "--size", str(10**21)], "--size must be"),
+        (["layers", "photos/p0.png", "photos/p1.png", "--iterations", str(10**21)], "at most"),
+        (["units", "photos", "--patches", str(10**12)], "--patches must be at most 100"),
+        (["units", "photos", "--cell", str(10**11)], "--cell must be at most 1024"),
     ],
 )
 def test_bad_input_is_one_line_on_stderr(cli, capsys, argv, message) -> None:

@@ -119,6 +119,28 @@ BAD_CLI = [
         "--loss-form seed",
     ),  # fmt: skip
     (["{content}", "{style}", "--init", "{root}/missing.png", "-o", "{out}/a.png"], "not found"),
+    # numbers beyond what torch, the encoders or the arithmetic take (issue 32)
+    (["{content}", "{style}", "--seed", str(2**64), "-o", "{out}/a.png"], "--seed must be at"),
+    (["{content}", "{style}", "--seed", str(-(2**63) - 1), "-o", "{out}/a.png"], "--seed must"),
+    (["{content}", "{style}", "--size", str(10**30), "-o", "{out}/a.png"], "--size must be at"),
+    (["{content}", "{style}", "--size", "1e300", "-o", "{out}/a.png"], "--size"),
+    (["{content}", "{style}", "--min-size", str(10**30), "-o", "{out}/a.png"], "--min-size"),
+    (["{content}", "{style}", "--tile", str(10**30), "-o", "{out}/a.png"], "--tile must be at"),
+    (["{content}", "{style}", "--iterations", str(10**30), "-o", "{out}/a.png"], "--iterations"),
+    (["{content}", "{style}", "--max-memory", "1e300", "-o", "{out}/a.png"], "--max-memory"),
+    (["{content}", "{style}", "--style-weight", "1e308", "-o", "{out}/a.png"], "--style-weight"),
+    (["{content}", "{style}", "--strength", "1e300", "-o", "{out}/a.png"], "--strength must"),
+    (["{content}", "{style}", "--style-scale", "1e300", "-o", "{out}/a.png"], "--style-scale"),
+    (["{content}", "{style}", "--smooth-steps", "1e300", "-o", "{out}/a.png"], "--smooth-steps"),
+    (["{content}", "{style}", "--learning-rate", "1e300", "-o", "{out}/a.png"], "--learning-rate"),
+    (
+        ["{content}", "{style}", "{style}", "--style-blend", "1e308,1e308", "-o", "{out}/a.png"],
+        "blend weights must be at most",
+    ),  # fmt: skip
+    (
+        ["{content}", "{style}", "--schedule", f"64:5,{10**21}:5", "-o", "{out}/a.png"],
+        "sizes must be at most",
+    ),  # fmt: skip
 ]
 
 
@@ -278,6 +300,25 @@ def test_a_damaged_cache_file_is_refused_with_the_way_to_refetch(tmp_path, monke
 
 # ------------------------------------------------------------------------- the Python API
 
+
+class _OnAnotherDevice(torch.Tensor):
+    """A CPU tensor that says it lives on a GPU (this machine may have none)."""
+
+    @property
+    def device(self):  # type: ignore[override]
+        return torch.device("cuda", 0)
+
+
+def _quantized() -> torch.Tensor:
+    import warnings
+
+    with warnings.catch_warnings():  # torch deprecates making them, not holding them
+        warnings.simplefilter("ignore")
+        return torch.quantize_per_tensor(torch.rand(3, 20, 20), 0.01, 0, torch.quint8)
+
+
+META = torch.empty(3, 20, 20, device="meta")
+
 BAD_API = [
     ("content", torch.rand(1, 20, 20), None),  # grey: accepted
     ("content", torch.rand(20, 20, 3), "channels last"),
@@ -297,6 +338,18 @@ BAD_API = [
     ("masks", torch.rand(1, 1, 20, 20), "(R, H, W)"),
     ("init_image", torch.rand(3, 20), "init_image"),
     ("config", {"size": 24, "min_size": 0, "iterations": 1}, None),  # a dict: accepted
+    # tensors torch holds but cannot paint with, each one ConfigError naming it (issue 32)
+    ("content", META, "content is on the meta device"),
+    ("style", META, "style 1 is on the meta device"),
+    ("init_image", META, "init_image is on the meta device"),
+    ("masks", META[:1], "masks is on the meta device"),
+    ("content", torch.rand(3, 20, 20).as_subclass(_OnAnotherDevice), "on the cuda:0 device"),
+    ("content", torch.rand(3, 20, 20).to_sparse(), "sparse_coo tensor"),
+    ("masks", torch.rand(1, 20, 20).to_sparse(), "masks is a torch.sparse_coo tensor"),
+    ("content", torch.rand(3, 20, 20, dtype=torch.complex64), "complex numbers"),
+    ("content", _quantized(), "dequantize"),
+    ("content", np.full((3, 20, 20), None, dtype=object), "numpy array of object"),
+    ("style", np.full((3, 20, 20), "x"), "style 1 must hold numbers"),
     ("config", "fast", "StyleConfig"),
 ]
 
@@ -342,3 +395,31 @@ def test_cancel_token_stops_a_run_from_another_thread(tiny_network):
                         progress=progress, cancel=token)  # fmt: skip
     assert info.value.reason == "cancelled" and info.value.image.shape == (3, 24, 32)
     assert len(seen) < 10
+
+
+# ------------------------------------------------------------------------- thread counts
+
+THREAD_OPTIONS = [
+    ["c.png", "s.png", "--threads"],
+    ["video", "clip.mp4", "s.png", "--threads"],
+    ["serve", "--threads"],
+    ["explain", "layers", "c.png", "s.png", "--threads"],
+    ["batch", "c.png", "--styles", "s.png", "-o", "out", "--cores"],
+]
+
+
+@pytest.mark.parametrize("argv", THREAD_OPTIONS, ids=lambda a: a[0] if a[0] != "c.png" else "run")
+def test_more_threads_than_four_times_the_cores_are_refused_by_every_command(
+    argv, capsys, monkeypatch
+):
+    """One check (config.check_threads) behind every option that sets threads: 10000 threads
+    started thousands of OS threads and hung. Parsed only: nothing starts either way."""
+    from impasto.apps.cli import options
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    parser = options.stylize_parser() if argv[0] == "c.png" else options.command_parser()
+    for count, words in (("9", "at most 8 (4 x the 2 cores"), ("10000", "at most 8")):
+        assert options.parse(parser, [*argv, count]) == 2
+        line = one_line(capsys.readouterr().err)
+        assert f"argument {argv[-1]}: " in line and words in line, line
+    assert not isinstance(options.parse(parser, [*argv, "8"]), int)  # 4 x the cores: fine

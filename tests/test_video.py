@@ -277,6 +277,31 @@ def test_bad_clips_give_one_line_and_exit_2(tiny_network, tmp_path, capsys, make
     assert not (tmp_path / "o.mp4").exists()
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "fragment"),
+    [
+        ("--fps", "1e-9", "--fps must be >= 0.01"),
+        ("--fps", "1e300", "--fps must be at most 1000"),
+        ("--start", "1e30", "--start must be at most"),
+        ("--duration", "1e300", "--duration must be at most"),
+        ("--temporal-weight", "1e300", "--temporal-weight must be at most"),
+        ("--frame-iterations", str(10**30), "--frame-iterations must be at most"),
+        ("--seed", str(2**64), "--seed must be at most"),
+    ],
+)
+def test_numbers_beyond_a_clips_range_are_one_line_and_exit_2(
+    tiny_network, clip_file, tmp_path, capsys, option, value, fragment
+):
+    """--fps 1e-9 divided by zero, 1e300 painted frames for ever, --start 1e30 overflowed
+    FFmpeg's seek: each was an internal error (exit 4) or a hang."""
+    out = tmp_path / "o.mp4"
+    code, stdout, err = run(capsys, "video", clip_file, STYLE, "-o", out, *FAST, option, value)
+    lines = err.strip().splitlines()
+    assert code == 2 and stdout == "" and len(lines) == 1, err
+    assert lines[0].startswith("impasto: error: ") and fragment in lines[0], lines[0]
+    assert not out.exists() and tiny_network == []
+
+
 def test_video_help_names_the_options(capsys):
     code, stdout, _ = run(capsys, "video", "--help")
     assert code == 0

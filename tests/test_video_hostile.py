@@ -215,7 +215,7 @@ def test_an_absurd_frame_rate_is_refused_before_any_work(
                      "--duration", "0.00002", *FAST)  # fmt: skip
     lines = err.strip().splitlines()
     assert code == 2 and len(lines) == 1, err
-    assert "fps must be between 0.01 and 1000" in lines[0]
+    assert "fps must be >= 0.01" in lines[0] or "fps must be at most 1000" in lines[0]
     assert tiny_network == [] and list(out.iterdir()) == []
 
 

@@ -53,13 +53,14 @@ def until(condition, what: str, timeout: float = WAIT):
 class Running:
     """A real server on a free loopback port, with an HTTP client and an event reader."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, **options) -> None:
         self.serving = Serving(
             folder=folder,
             max_bytes=MAX_BYTES,
             max_pixels=MAX_PIXELS,
             preview_every=1,
             examples=EXAMPLES,
+            **options,
         )
         self.folder = folder
         sock = web_server.bind("127.0.0.1", 0)
@@ -269,6 +270,18 @@ def test_the_estimate_comes_from_the_prepared_job(web, pair):
         ({"preserve_color": "sepia"}, "preserve_color must be one of"),
         ({"size": "big"}, "size must be a whole number"),
         ({"weights": "/etc/passwd"}, "unknown setting 'weights'"),
+        # numbers beyond what torch or the encoders take: refused before anything is queued
+        ({"seed": 2**64}, "seed must be at most 18446744073709551615"),
+        ({"seed": -(2**63) - 1}, "seed must be >= -9223372036854775808"),
+        ({"max_memory": 1e300}, "max_memory must be at most"),
+        ({"size": 1e300}, "size must be at most"),
+        ({"size": 10**30}, "size must be at most"),
+        ({"iterations": 10**30}, "iterations must be at most"),
+        ({"tile": 10**30}, "tile must be at most"),
+        ({"style_scale": 1e300}, "style_scale must be at most"),
+        ({"learning_rate": 1e300}, "learning_rate must be at most"),
+        ({"strength": 1e300}, "strength must be at most"),
+        ({"schedule": f"64:5,{10**21}:5"}, "sizes must be at most"),
     ],
 )
 def test_bad_settings_are_refused_in_one_line(web, pair, settings, words):
@@ -287,6 +300,8 @@ def test_bad_settings_are_refused_in_one_line(web, pair, settings, words):
         ({"settings": ["size", 64]}, "settings must be an object"),
         ({"blend": {"a": 1}}, "style_blend must be a list"),
         ({"init": "sepia"}, "init must be one of recolor"),
+        ({"blend": [1e308, 1e308]}, "style blend weights must be at most"),
+        ({"blend": ["inf", 1]}, "style blend weights must be at most"),
     ],
 )
 def test_malformed_requests_get_one_line_not_a_crash(web, pair, body, words):
@@ -461,3 +476,159 @@ def test_the_event_log_says_when_a_reader_is_too_far_behind():
     assert [e["step"] for e in events.since(2)] == [3, 4, 5]
     assert events.since(1) is None  # event 2 is gone: start again from the whole state
     assert events.since(5) == []
+
+
+# ------------------------------------------------------------------ limits (issue 32)
+
+
+def test_a_body_over_its_limit_is_refused_from_its_length_and_while_it_streams(web, pair):
+    """A painting request is a few hundred bytes; a 200 MB one was parsed whole."""
+    padding = b"x" * (3 * 64 * 1024)
+    body = b'{"content": "%s", "styles": ["%s"], "pad": "%s"}' % (*map(str.encode, pair), padding)
+    for endpoint in ("/api/paintings", "/api/estimate", "/api/paintings/x/cancel"):
+        told = web.client.post(endpoint, content=body)  # with its Content-Length
+        assert told.status_code == 413, told.text
+        assert "the request is too large" in told.json()["error"]
+        if endpoint.endswith("cancel"):
+            continue  # reads no body: one sent without a length is never read
+
+        def chunks():  # no Content-Length: refused once it is past the limit
+            for k in range(0, len(body), 8192):
+                yield body[k : k + 8192]
+
+        streamed = web.client.post(endpoint, content=chunks())
+        assert streamed.status_code == 413, streamed.text
+        assert "the request is too large" in streamed.json()["error"]
+    assert web.client.get("/api/state").json()["paintings"] == []
+    small = web.client.post("/api/estimate", json={"content": pair[0], "styles": [pair[1]]})
+    assert small.status_code == 200  # the server goes on
+
+
+def test_json_nested_too_deep_is_not_json_rather_than_a_crash(web):
+    response = web.client.post("/api/paintings", content=b"[" * 30_000 + b"]" * 30_000)
+    assert response.status_code == 400 and response.json()["error"] == "the request is not JSON"
+
+
+def test_the_queue_has_an_end_and_past_it_the_server_says_it_is_busy(web, pair):
+    first = _long(web, *pair)
+    until(lambda: any(e["type"] == "started" for e in web.of(first)), "the first to start")
+    room = getattr(web.serving.worker, "max_queue", 8)  # limits.MAX_QUEUE, in the README
+    waiting = [web.paint(pair[0], [pair[1]], size=24, schedule="24:2") for _ in range(room)]
+    assert [r.status_code for r in waiting] == [202] * room
+    refused = web.paint(pair[0], [pair[1]], size=24, schedule="24:2")
+    assert refused.status_code == 503 and refused.headers["retry-after"]
+    message = refused.json()["error"]
+    assert message.startswith(f"busy: {room} paintings are waiting") and "\n" not in message
+    state = web.client.get("/api/state").json()
+    assert len(state["queue"]) == room and len(state["paintings"]) == room + 1
+    web.client.post(f"/api/paintings/{waiting[0].json()['id']}/cancel")
+    assert web.paint(pair[0], [pair[1]], size=24, schedule="24:2").status_code == 202
+    web.client.post(f"/api/paintings/{first}/cancel")
+
+
+def _tensors_held(thing, depth: int = 5) -> int:
+    """How many tensors ``thing`` reaches through its attributes and containers."""
+    import torch
+
+    if isinstance(thing, torch.Tensor):
+        return 1
+    if depth == 0 or isinstance(thing, (str, bytes, int, float, Path)) or thing is None:
+        return 0
+    if isinstance(thing, dict):
+        items = list(thing.values())
+    elif isinstance(thing, (list, tuple)):
+        items = list(thing)
+    elif hasattr(thing, "__dict__"):
+        items = list(vars(thing).values())
+    else:
+        return 0
+    return sum(_tensors_held(item, depth - 1) for item in items)
+
+
+def test_a_waiting_painting_holds_its_spec_not_its_decoded_pictures(web, pair):
+    first = _long(web, *pair)
+    until(lambda: any(e["type"] == "started" for e in web.of(first)), "the first to start")
+    waiting = web.paint(pair[0], [pair[1]], size=24, schedule="24:2").json()["id"]
+    painting = web.serving.worker.get(waiting)
+    assert painting.state == "queued" and _tensors_held(painting) == 0
+    assert _tensors_held(web.serving.worker.get(first)) > 0  # the one painted holds its job
+    web.client.post(f"/api/paintings/{first}/cancel")
+    end = until(lambda: web.ended(waiting), "the waiting one, prepared when its turn came")
+    assert end["type"] == "done", end
+
+
+def test_pictures_are_decoded_one_at_a_time(web, pair, monkeypatch):
+    """Six uploads of a legal 49-megapixel PNG at once added 5.4 GB."""
+    from impasto.io import images as loader
+
+    real, running, most = loader.load_image, [0], [0]
+    lock = threading.Lock()
+
+    def slow_load(*args, **kwargs):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        try:
+            time.sleep(0.2)
+            return real(*args, **kwargs)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(loader, "load_image", slow_load)
+    data = png_bytes(40, 60, 7)
+    request = {"content": pair[0], "styles": [pair[1]], "settings": {"size": 24}}
+    answers: list[int] = []
+
+    def upload():
+        answers.append(web.upload(data, "again.png").status_code)
+
+    def estimate():
+        answers.append(web.client.post("/api/estimate", json=request).status_code)
+
+    threads = [threading.Thread(target=f) for f in [upload] * 6 + [estimate] * 2]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(WAIT)
+    assert sorted(answers) == [200] * 2 + [201] * 6
+    assert most[0] == 1
+
+
+def test_the_state_answers_whatever_a_painting_holds(web, pair, monkeypatch):
+    """A max_memory of 1e300 was queued, and from then on the state answered 500 for good."""
+    from impasto.apps.web import settings as page_settings
+
+    def strict(text: str):
+        return json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in the JSON"))
+
+    painting_id = _long(web, *pair)
+    painting = web.serving.worker.get(painting_id)
+    painting.estimate = {**painting.estimate, "seconds": float("inf"), "budget_gb": float("nan")}
+    painting.progress = {"losses": {"total": float("nan")}, "seconds_left": float("inf")}
+    answer = web.client.get("/api/state")
+    assert answer.status_code == 200, answer.text
+    shown = {p["id"]: p for p in strict(answer.text)["paintings"]}[painting_id]
+    assert shown["estimate"]["seconds"] is None and shown["progress"]["losses"]["total"] is None
+
+    def broken(config):
+        raise RuntimeError("a value no page can show\nsecond line")
+
+    monkeypatch.setattr(page_settings, "changed", broken)
+    answer = web.client.get("/api/state")
+    assert answer.status_code == 200, answer.text
+    shown = {p["id"]: p for p in strict(answer.text)["paintings"]}[painting_id]
+    assert shown["state"] == "failed"
+    assert shown["error"] == "internal error: RuntimeError: a value no page can show (a bug)"
+    monkeypatch.undo()
+    web.client.post(f"/api/paintings/{painting_id}/cancel")
+    assert until(lambda: web.ended(painting_id), "the cancel")["type"] == "cancelled"
+    assert web.client.get("/api/state").status_code == 200
+
+
+def test_events_carry_no_value_that_strict_json_refuses():
+    from impasto.apps.web.events import Events
+
+    event = Events().publish("progress", losses={"total": float("nan")}, left=float("inf"))
+    assert event["losses"]["total"] is None and event["left"] is None
+    json.dumps(event, allow_nan=False)

@@ -8,6 +8,9 @@ defaults live here and nowhere else.
 
 from __future__ import annotations
 
+import decimal
+import numbers
+import os
 import types
 import typing
 from dataclasses import dataclass, field, fields
@@ -24,6 +27,22 @@ BLOCK_WEIGHTS = (256.0, 64.0, 16.0, 4.0, 1.0)  # default style-layer weight of e
 PRESETS = {"fast": 0.5, "balanced": 1.0, "best": 3.0}  # preset -> iterations multiplier
 REPRESENTATIONS = ("gram", "covariance", "correlation", "w2")  # see cost/moments.py
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+
+# The ranges every front end refuses alike (the command line, manifests, the web page, the API):
+# values beyond them are no picture anyone wants, and would fail deep in torch, the encoders
+# or the arithmetic (an int too large for a float) instead of as one line here.
+MAX_SIZE = 2**31 - 1  # px: the longest side a PNG (and PIL) can hold; the memory budget
+# then judges a size long before this, with the largest size that fits (engine/budget.py)
+MAX_ITERATIONS = 1_000_000  # per scale
+MAX_WEIGHT = 1e12  # any cost weight: a blend of them, times each other, stays finite
+MAX_STRENGTH = 1000.0
+MAX_STYLE_SCALE = 1000.0
+MAX_LEARNING_RATE = 100.0  # pixels are in 0..1
+MAX_MEMORY_GB = 10_000.0  # 10 TB: more than any one machine has
+SEEDS = (-(2**63), 2**64 - 1)  # what torch.manual_seed takes
+THREADS_PER_CORE = 4  # --threads (and batch --cores) at most this many times the cores
+MAX_SECONDS = 1e7  # a clip's --start and --duration: about 16 weeks, longer than any clip
+FPS_RANGE = (0.01, 1000.0)  # a clip's --fps: beyond it encoders fail or players refuse
 
 
 def unwrap_optional(hint: Any) -> tuple[Any, bool]:
@@ -141,22 +160,16 @@ class StyleConfig:
     seed: int = _opt(0, "random seed; the same seed and inputs give the same picture")
 
     def __post_init__(self) -> None:
-        _positive("size", self.size)
-        _positive("iterations", self.iterations)
-        for name in (
-            "content_weight", "style_weight", "tv_weight", "style_scale", "strength",
-            "smooth_steps",
-        ):  # fmt: skip
-            if not getattr(self, name) >= 0:  # "not >=" also catches NaN
-                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        for name in ("size", "iterations", "learning_rate"):
+            _positive(name, getattr(self, name))
+        for name, low, high in _RANGES:
+            in_range(name, getattr(self, name), low, high)
         _positive("style_scale", self.style_scale)
-        _positive("learning_rate", self.learning_rate)
-        if not self.max_memory >= 0:
-            raise ConfigError(f"max_memory must be >= 0, got {self.max_memory}")
-        if self.tile < 0:
-            raise ConfigError(f"tile must be >= 0, got {self.tile}")
-        if self.min_size < 0:
-            raise ConfigError(f"min_size must be >= 0, got {self.min_size}")
+        if not _is_whole(self.seed):
+            raise ConfigError(f"seed must be a whole number, got {self.seed!r}")
+        in_range("seed", self.seed, *SEEDS)
+        if self.schedule is not None:
+            parse_schedule(self.schedule)
         if self.init not in INITS:
             raise ConfigError(
                 f"init must be one of {', '.join(INITS)}, got {self.init!r} "
@@ -189,15 +202,14 @@ class StyleConfig:
                 f"{len(weights)} style layer weights given for {len(self.style_layers)} "
                 f"style layers ({', '.join(self.style_layers)})"
             )
-        if weights is not None and not _valid_weights(weights):
-            raise ConfigError("style layer weights must be >= 0 and not all zero")
+        if weights is not None:
+            _check_weights("style layer weights", weights)
         if self.loss_form == "seed" and self.style_representation != "gram":
             raise ConfigError("the seed loss form uses the Gram matrix only")
         if self.loss_form == "seed" and self.strength < 1:
             raise ConfigError("strength below 1 needs the relative loss form")
-        blend = self.style_blend
-        if blend is not None and not _valid_weights(blend):
-            raise ConfigError("style blend weights must be >= 0 and not all zero")
+        if self.style_blend is not None:
+            _check_weights("style blend weights", self.style_blend)
 
     def layer_weights(self) -> dict[str, float]:
         """lambda_l for each style layer: as given, else the default (``BLOCK_WEIGHTS``), as is.
@@ -229,9 +241,123 @@ class StyleConfig:
         return [w / total for w in weights]
 
 
-def _valid_weights(weights: tuple[float, ...]) -> bool:
-    """Not empty, none negative or NaN, not all zero."""
-    return bool(weights) and all(w >= 0 for w in weights) and sum(weights) > 0
+# (field, lowest, highest) of every number of StyleConfig; "> 0" is checked on its own
+_RANGES = (
+    ("size", 0, MAX_SIZE),
+    ("iterations", 0, MAX_ITERATIONS),
+    ("min_size", 0, MAX_SIZE),
+    ("tile", 0, MAX_SIZE),
+    ("content_weight", 0, MAX_WEIGHT),
+    ("style_weight", 0, MAX_WEIGHT),
+    ("tv_weight", 0, MAX_WEIGHT),
+    ("strength", 0, MAX_STRENGTH),
+    ("style_scale", 0, MAX_STYLE_SCALE),
+    ("smooth_steps", 0, MAX_SIZE),
+    ("learning_rate", 0, MAX_LEARNING_RATE),
+    ("max_memory", 0, MAX_MEMORY_GB),
+)
+
+
+def shown(value: Any) -> str:
+    """A number as a message shows it: short even when it has 300 digits."""
+    if _is_number(value) and not isinstance(value, bool) and abs(value) >= 1e15:
+        try:
+            return format(decimal.Decimal(value), ".3g")
+        except (ValueError, TypeError, decimal.InvalidOperation):
+            pass
+    return str(value)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real)
+
+
+def _is_whole(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def in_range(name: str, value: Any, low: float, high: float) -> None:
+    """``low <= value <= high`` (so never NaN nor infinite), or ConfigError naming ``name``."""
+    if not _is_number(value):
+        raise ConfigError(f"{name} must be a number, got {value!r}")
+    if not value >= low:  # "not >=" also catches NaN
+        raise ConfigError(f"{name} must be >= {_bound(low)}, got {shown(value)}")
+    if not value <= high:
+        raise ConfigError(f"{name} must be at most {_bound(high)}, got {shown(value)}")
+
+
+def _bound(value: float) -> str:
+    return str(value) if isinstance(value, int) else f"{value:g}"
+
+
+def _check_weights(what: str, weights: tuple[float, ...]) -> None:
+    """Not empty, each in 0..MAX_WEIGHT (not NaN), not all zero."""
+    if not weights or not all(_is_number(w) and w >= 0 for w in weights):
+        raise ConfigError(f"{what} must be >= 0 and not all zero")
+    if not all(w <= MAX_WEIGHT for w in weights):
+        worst = max(weights)
+        raise ConfigError(f"{what} must be at most {MAX_WEIGHT:g} each, got {shown(worst)}")
+    if not sum(weights) > 0:
+        raise ConfigError(f"{what} must be >= 0 and not all zero")
+
+
+def parse_schedule(text: str) -> list[tuple[int, int]]:
+    """An explicit plan such as ``"128:150,256:80,512:30"`` as (long side, iterations) pairs,
+    checked: sizes 1..MAX_SIZE, counts 0..MAX_ITERATIONS, from small to large sizes."""
+    if not isinstance(text, str):
+        raise ConfigError(f"schedule must be text such as 128:150,256:80, got {text!r}")
+    scales = []
+    for part in text.split(","):
+        try:
+            size, iters = (int(v) for v in part.strip().split(":"))
+        except ValueError:
+            raise ConfigError(
+                f"bad schedule entry {part.strip()[:40]!r}; expected SIZE:ITERATIONS, "
+                "e.g. 128:150,256:80,512:30"
+            ) from None
+        if size < 1 or iters < 0:
+            raise ConfigError(
+                f"bad schedule entry {part.strip()!r}; sizes must be > 0 and counts >= 0"
+            )
+        if size > MAX_SIZE or iters > MAX_ITERATIONS:
+            raise ConfigError(
+                f"bad schedule entry {shown(size)}:{shown(iters)}; sizes must be at most "
+                f"{MAX_SIZE} and counts at most {MAX_ITERATIONS}"
+            )
+        scales.append((size, iters))
+    if any(b[0] < a[0] for a, b in zip(scales, scales[1:])):
+        raise ConfigError(f"schedule {text!r} must go from small to large sizes")
+    return scales
+
+
+def check_threads(value: Any, name: str = "threads") -> int:
+    """A count of CPU threads (``threads``, batch ``cores``): 1 up to ``THREADS_PER_CORE``
+    times this machine's cores. More only makes threads wait for each other, and thousands
+    hang the process."""
+    cores = os.cpu_count() or 1
+    limit = THREADS_PER_CORE * cores
+    if not _is_whole(value):
+        raise ConfigError(f"{name} must be a whole number, got {value!r}")
+    if value < 1:
+        raise ConfigError(f"{name} must be at least 1, got {value}")
+    if value > limit:
+        raise ConfigError(
+            f"{name} must be at most {limit} ({THREADS_PER_CORE} x the {cores} cores of this "
+            f"machine), got {shown(value)}"
+        )
+    return int(value)
+
+
+def check_span(start: Any, duration: Any, fps: Any) -> None:
+    """A clip's span: ``start`` and ``duration`` (None: to the end) in seconds, ``fps`` (None:
+    the clip's own rate); ConfigError in the library's words."""
+    in_range("start", start, 0, MAX_SECONDS)
+    if duration is not None:
+        in_range("duration", duration, 0, MAX_SECONDS)
+        if not duration > 0:
+            raise ConfigError(f"duration must be more than 0 s, not {duration} s")
+    if fps is not None:
+        in_range("fps", fps, *FPS_RANGE)
 
 
 def _block(layer: str) -> int:
@@ -240,7 +366,9 @@ def _block(layer: str) -> int:
     return int(digits) if digits else 1
 
 
-def _positive(name: str, value: float) -> None:
+def _positive(name: str, value: Any) -> None:
+    if not _is_number(value):
+        raise ConfigError(f"{name} must be a number, got {value!r}")
     if not value > 0:  # "not >" also catches NaN
         raise ConfigError(f"{name} must be > 0, got {value}")
 
@@ -278,6 +406,6 @@ class VideoConfig:
     )
 
     def __post_init__(self) -> None:
-        if not self.temporal_weight >= 0:
-            raise ConfigError(f"temporal_weight must be >= 0, got {self.temporal_weight}")
+        in_range("temporal_weight", self.temporal_weight, 0, MAX_WEIGHT)
+        in_range("frame_iterations", self.frame_iterations, 0, MAX_ITERATIONS)
         _positive("frame_iterations", self.frame_iterations)

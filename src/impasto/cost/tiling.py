@@ -10,6 +10,7 @@ cost, style moments) therefore add up to the whole picture's, and so do their gr
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass
 
 
@@ -37,14 +38,34 @@ class Tile:
         )
 
 
+def _step(length: int, core: int, align: int) -> int:
+    """The distance between core boundaries along one axis (a multiple of ``align``)."""
+    core = max(align, core // align * align)
+    count = -(-length // core)
+    # Spread the cores evenly (on the grid) rather than leaving a sliver at the end.
+    return -(-length // (count * align)) * align
+
+
 def _cuts(length: int, core: int, align: int) -> list[int]:
     """Core boundaries along one axis: multiples of ``align``, cores at most ``core`` long."""
-    core = max(align, core // align * align)
-    count = math.ceil(length / core)
-    # Spread the cores evenly (on the grid) rather than leaving a sliver at the end.
-    step = math.ceil(length / count / align) * align
-    cuts = list(range(0, length, step)) + [length]
-    return cuts
+    return list(range(0, length, _step(length, core, align))) + [length]
+
+
+def crop_lengths(length: int, core: int, halo: int, align: int) -> Counter[int]:
+    """How many of ``plan_tiles``'s crops have each length along one axis, by arithmetic: the
+    memory budget asks this of sizes that would have millions of tiles, and lists none."""
+    halo = math.ceil(halo / align) * align
+    step = _step(length, core, align)
+    count = -(-length // step)
+    edge = halo // step + 2  # crops this close to an end may be cut short by it
+    ends = range(count) if count <= 2 * edge else [*range(edge), *range(count - edge, count)]
+    lengths: Counter[int] = Counter()
+    for k in ends:
+        top, bottom = k * step, min(length, (k + 1) * step)
+        lengths[min(length, bottom + halo) - max(0, top - halo)] += 1
+    if count > 2 * edge:  # the rest, in the middle, are a whole core and both halos
+        lengths[step + 2 * halo] += count - 2 * edge
+    return lengths
 
 
 def plan_tiles(height: int, width: int, core: int, halo: int, align: int) -> list[Tile]:

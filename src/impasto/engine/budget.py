@@ -16,8 +16,8 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..config import StyleConfig
-from ..cost.tiling import plan_tiles
+from ..config import MAX_SIZE, StyleConfig
+from ..cost.tiling import crop_lengths
 from ..errors import ConfigError
 from ..network import layers, registry
 from ..ops.resize import output_size
@@ -92,18 +92,21 @@ class Geometry:
         return cls(layers.receptive_radius(up_to), layers.alignment(up_to))
 
 
-def _crop_areas(height: int, width: int, tile: int, geometry: Geometry) -> list[int]:
-    """The pixels of each crop a tiling evaluates, or of the whole picture."""
+def _crop_areas(height: int, width: int, tile: int, geometry: Geometry) -> list[tuple[int, int]]:
+    """(pixels of a crop, how many crops that size) for a tiling, or the whole picture.
+
+    By arithmetic over the two axes, never a list of the tiles: a size the budget refuses may
+    have billions of them."""
     if not tile or max(height, width) <= tile:
-        return [height * width]
-    tiles = plan_tiles(height, width, tile, geometry.halo, geometry.align)
-    return [(t.crop[1] - t.crop[0]) * (t.crop[3] - t.crop[2]) for t in tiles]
+        return [(height * width, 1)]
+    rows, cols = (crop_lengths(n, tile, geometry.halo, geometry.align) for n in (height, width))
+    return [(r * c, nr * nc) for r, nr in rows.items() for c, nc in cols.items()]
 
 
 def _crop_pixels(height: int, width: int, tile: int, geometry: Geometry) -> tuple[int, int]:
     """(largest crop, sum of crops) in pixels for a tiling, or the whole picture."""
     areas = _crop_areas(height, width, tile, geometry)
-    return max(areas), sum(areas)
+    return max(a for a, _ in areas), sum(a * n for a, n in areas)
 
 
 def memory(
@@ -135,8 +138,8 @@ def seconds_per_evaluation(
 ) -> float:
     """Estimated time of one cost-and-gradient evaluation at this machine's ``speed``."""
     areas = _crop_areas(height, width, tile, geometry)
-    seconds = sum(speed.evaluation(a) for a in areas)
-    return seconds * TILED_COST if len(areas) > 1 else seconds
+    seconds = sum(speed.evaluation(a) * n for a, n in areas)
+    return seconds * TILED_COST if sum(n for _, n in areas) > 1 else seconds
 
 
 def plan_scale(
@@ -165,7 +168,7 @@ def plan_scale(
             return ScalePlan(height, width, core, history, need, seconds)
     smallest = minimum_memory(height, width, geometry, styles)
     raise ConfigError(
-        f"a {width}x{height} picture needs about {smallest / GB:.1f} GB, more than the "
+        f"a {width}x{height} picture needs about {_gb(smallest)} GB, more than the "
         f"{budget / GB:.1f} GB budget"
     )
 
@@ -260,23 +263,27 @@ def estimate_run(
     except ConfigError:
         pass
     height, width = max(sizes, key=lambda s: s[0] * s[1])[:2]
+    need = minimum_memory(height, width, geometry, styles[-1])
     if memory(height, width, TILE_CORES[-1], MIN_HISTORY, geometry) <= limit:
         h, w = max(styles[-1], key=lambda s: s[0] * s[1])
-        need = minimum_memory(height, width, geometry, styles[-1]) / GB
         raise ConfigError(
             f"style_scale {config.style_scale:g} makes a style image {w}x{h} px, which needs "
-            f"about {need:.1f} GB, more than the {limit / GB:.1f} GB budget; lower style_scale"
+            f"about {_gb(need)} GB, more than the {limit / GB:.1f} GB budget; lower style_scale"
         )
-    need = minimum_memory(height, width, geometry, styles[-1]) / GB
     fit_styles = (styles_hw, config.style_scale)
     largest = largest_size(content_hw[0] / content_hw[1], limit, geometry, fit_styles)
+    if largest < MIN_FIT and largest_size(content_hw[0] / content_hw[1], limit, geometry):
+        raise ConfigError(
+            f"style_scale {config.style_scale:g} makes the style images too large for the "
+            f"{limit / GB:.1f} GB budget at any size; lower style_scale"
+        )
     if largest < MIN_FIT:
         raise ConfigError(
             f"max_memory {limit / GB:.2g} GB is less than impasto needs for any picture "
             f"(about {minimum_memory(MIN_FIT, MIN_FIT, geometry) / GB:.1f} GB); raise max_memory"
         )
     raise ConfigError(
-        f"a {width}x{height} picture needs about {need:.1f} GB, more than the "
+        f"a {width}x{height} picture needs about {_gb(need)} GB, more than the "
         f"{limit / GB:.1f} GB budget; the largest size that fits is about "
         f"{largest} px (or raise max_memory)"
     )
@@ -299,12 +306,17 @@ def largest_size(
     low, high = MIN_FIT, MIN_FIT
     while fits(high):
         low, high = high, high * 2
-        if high > 1 << 17:
-            return high
+        if high > MAX_SIZE:
+            return MAX_SIZE
     while high - low > 16:
         mid = (low + high) // 2
         low, high = (mid, high) if fits(mid) else (low, mid)
     return low
+
+
+def _gb(size: float) -> str:
+    """Bytes as GB in a message: 7.1, or 2.34e+11 for a size no machine has."""
+    return f"{size / GB:.1f}" if size < 1e5 * GB else f"{size / GB:.3g}"
 
 
 def _fits(long_side: int, *, aspect: float, budget: float, geometry: Geometry, styles) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..config import PRESETS, StyleConfig
+from ..config import PRESETS, StyleConfig, parse_schedule
 from ..errors import ConfigError
 from ..ops.resize import output_size
 
@@ -51,24 +51,9 @@ def plan(size: int, min_size: int, iterations: int, growth: float = GROWTH) -> l
 
 
 def parse(text: str) -> list[Scale]:
-    """Parse an explicit plan such as ``"128:150,256:80,512:30"`` (long side:iterations)."""
-    scales = []
-    for part in text.split(","):
-        try:
-            size, iters = (int(v) for v in part.strip().split(":"))
-        except ValueError:
-            raise ConfigError(
-                f"bad schedule entry {part.strip()!r}; expected SIZE:ITERATIONS, "
-                "e.g. 128:150,256:80,512:30"
-            ) from None
-        if size < 1 or iters < 0:
-            raise ConfigError(
-                f"bad schedule entry {part.strip()!r}; sizes must be > 0 and counts >= 0"
-            )
-        scales.append(Scale(size, iters))
-    if any(b.size < a.size for a, b in zip(scales, scales[1:])):
-        raise ConfigError(f"schedule {text!r} must go from small to large sizes")
-    return scales
+    """Parse an explicit plan such as ``"128:150,256:80,512:30"`` (long side:iterations);
+    ``config.parse_schedule`` makes the checks, the same as a StyleConfig's."""
+    return [Scale(size, iters) for size, iters in parse_schedule(text)]
 
 
 def describe(scales: list[Scale]) -> str:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from ..config import FPS_RANGE, in_range
 from ..errors import ConfigError, ImageError
 from .images import MAX_PIXELS, encode_image, os_error_words, probe_write
 
@@ -112,16 +113,13 @@ def _span(start: float, duration: float | None, fps: float | Fraction | None) ->
     return _Span(begin, end, None if fps is None else _rate(fps))
 
 
-MIN_FPS, MAX_FPS = Fraction(1, 100), Fraction(1000)
-"""The frame rates a clip is written at: beyond them encoders fail, or write files that
-players refuse (a 1e9 fps H.264), and the counts of frames stop making sense."""
+MIN_FPS, MAX_FPS = (Fraction(x).limit_denominator(1000) for x in FPS_RANGE)
+"""The frame rates a clip is written at (``config.FPS_RANGE``): beyond them encoders fail, or
+write files that players refuse (a 1e9 fps H.264), and the counts of frames stop making sense."""
 
 
 def _rate(fps: float | Fraction) -> Fraction:
-    if not math.isfinite(fps) or not MIN_FPS <= fps <= MAX_FPS:
-        raise ConfigError(
-            f"fps must be between {float(MIN_FPS):g} and {float(MAX_FPS):g}, not {float(fps):g}"
-        )
+    in_range("fps", float(fps), *FPS_RANGE)
     return fps if isinstance(fps, Fraction) else Fraction(fps).limit_denominator(_EXACT)
 
 

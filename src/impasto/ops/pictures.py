@@ -18,9 +18,12 @@ from ..errors import ConfigError
 
 def _tensor(value: Any, what: str) -> torch.Tensor:
     if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "biuf":  # objects, text, dates: torch takes none of them
+            raise ConfigError(f"{what} must hold numbers, got a numpy array of {value.dtype}")
         value = torch.from_numpy(np.ascontiguousarray(value))
     if not isinstance(value, torch.Tensor):
         raise ConfigError(f"{what} must be a torch tensor, got {type(value).__name__}")
+    _check_storage(value, what)
     if value.numel() == 0:
         raise ConfigError(f"{what} is empty (shape {tuple(value.shape)})")
     if value.dtype == torch.uint8:
@@ -30,6 +33,23 @@ def _tensor(value: Any, what: str) -> torch.Tensor:
     if not value.is_floating_point():
         raise ConfigError(f"{what} must hold floats in 0..1 (or uint8), got {value.dtype}")
     return value.detach().float()
+
+
+def _check_storage(value: torch.Tensor, what: str) -> None:
+    """A dense tensor of real numbers in this process's memory: what the CPU paints with."""
+    if value.is_nested:
+        raise ConfigError(f"{what} is a nested tensor; pass one picture as a (3, H, W) tensor")
+    if value.is_meta:
+        raise ConfigError(f"{what} is on the meta device: it has a shape but no pixels")
+    if value.layout != torch.strided:
+        raise ConfigError(f"{what} is a {value.layout} tensor; pass tensor.to_dense()")
+    if value.device.type != "cpu":
+        raise ConfigError(f"{what} is on the {value.device} device; impasto paints on the CPU: "
+                          "pass tensor.cpu()")  # fmt: skip
+    if value.is_quantized:
+        raise ConfigError(f"{what} is quantized ({value.dtype}); pass tensor.dequantize()")
+    if value.is_complex():
+        raise ConfigError(f"{what} holds complex numbers ({value.dtype}); pass its real part")
 
 
 def _in_unit_range(value: torch.Tensor, what: str) -> None:

@@ -14,10 +14,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ...config import STYLE_LAYERS
+from ...config import MAX_ITERATIONS, MAX_SIZE, SEEDS, STYLE_LAYERS, in_range
 from ...errors import ConfigError, ImpastoError
 from ...network.registry import DEFAULT_NETWORK, NETWORKS
-from .messages import EXIT_DIVERGED, EXIT_OK, EXIT_USAGE, say
+from .messages import EXIT_DIVERGED, EXIT_OK, EXIT_USAGE, say, thread_count
 
 if TYPE_CHECKING:
     import torch
@@ -60,8 +60,9 @@ def _common(parser: argparse.ArgumentParser, output: str, size: int, size_help: 
         "--pooling", default="avg", choices=("avg", "max"), help="pooling (default: avg)"
     )
     parser.add_argument(
-        "--threads", type=int, metavar="N", help="CPU threads for torch (default: torch's own)"
-    )
+        "--threads", type=thread_count(), metavar="N",
+        help="CPU threads for torch, at most 4 x the cores (default: torch's own)",
+    )  # fmt: skip
     parser.add_argument(
         "-o", "--output", metavar="OUT", help=f"picture to write (default: {output})"
     )
@@ -190,10 +191,20 @@ def _image_paths(arguments: Sequence[str]) -> list[Path]:
     return list(dict.fromkeys(paths))
 
 
+# The most of each count a figure may ask for: beyond them a figure is no help, and they
+# overflowed an integer or took gigabytes before anything was drawn. Sizes, iterations and
+# seeds take the painting's ranges (config.py).
+MOST = {"units": 4096, "patches": 100, "cell": 1024, "size": MAX_SIZE, "iterations": MAX_ITERATIONS}
+
+
 def _positive(**values: int) -> None:
     for name, value in values.items():
         if value < 1:
             raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+        try:
+            in_range(name, value, 1, MOST[name])
+        except ConfigError as e:
+            raise ConfigError(f"--{e}") from None
 
 
 def _network(args: argparse.Namespace, layers: Sequence[str]):
@@ -251,6 +262,10 @@ def _layers(args: argparse.Namespace) -> tuple[Path, torch.Tensor]:
     from ...io.images import load_image
 
     _positive(size=args.size, iterations=args.iterations)
+    try:
+        in_range("seed", args.seed, *SEEDS)
+    except ConfigError as e:
+        raise ConfigError(f"--{e}") from None
     output = _output(args, "explain_layers.png")
     net = _network(args, args.layer)
     content, style = load_image(args.content).rgb, load_image(args.style).rgb
@@ -284,7 +299,6 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         if args.threads is not None:
-            _positive(threads=args.threads)
             torch.set_num_threads(args.threads)
         output, picture = _RUNNERS[args.explain_command](args)
         save_image(output, picture, overwrite=args.overwrite)

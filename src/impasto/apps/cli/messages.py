@@ -6,13 +6,14 @@ Exit status: 0 done, 1 the optimisation diverged, 2 bad input or usage, 3 out of
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import re
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from ...config import StyleConfig, VideoConfig
+from ...config import StyleConfig, VideoConfig, check_threads
 from ...errors import ConfigError, ImpastoError
 
 EXIT_OK = 0
@@ -40,7 +41,7 @@ def flag(name: str) -> str:
 
 
 # Library words that are not StyleConfig fields but have a command-line form.
-_EXTRA_FIELDS = ("quality", "masks", "init_image")
+_EXTRA_FIELDS = ("quality", "masks", "init_image", "start", "duration", "fps")
 _EXTRA_FLAGS = {"masks": "--mask", "init_image": "--init"}
 
 
@@ -59,6 +60,22 @@ def cli_words(error: ImpastoError) -> str:
         pattern = rf"\b{name}\b" if "_" in name else rf"^{name}\b"
         text = re.sub(pattern, _EXTRA_FLAGS.get(name, flag(name)), text)
     return text
+
+
+def thread_count(name: str = "threads") -> Callable[[str], int]:
+    """The argparse type of every option that sets CPU threads (``config.check_threads``)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        try:
+            return check_threads(value, name)
+        except ConfigError as e:
+            raise argparse.ArgumentTypeError(str(e).removeprefix(f"{name} ")) from None
+
+    return parse
 
 
 def clock(seconds: float) -> str:

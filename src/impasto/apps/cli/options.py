@@ -18,7 +18,7 @@ from ... import __version__
 from ...config import INITS, VIDEO_SIZE, StyleConfig, VideoConfig, unwrap_optional
 from ...network.registry import DEFAULT_NETWORK, NETWORKS
 from . import explain, serve
-from .messages import EXIT_USAGE, flag
+from .messages import EXIT_USAGE, flag, thread_count
 
 COMMANDS = ("weights", "explain", "serve", "batch", "video")
 
@@ -238,8 +238,8 @@ def _add_run_options(group: Any) -> None:
         help="print the schedule and the losses of every scale (default: off)",
     )  # fmt: skip
     group.add_argument(
-        "--threads", type=_at_least(1), metavar="N",
-        help="CPU threads for torch (default: torch's own choice)",
+        "--threads", type=thread_count(), metavar="N",
+        help="CPU threads for torch, at most 4 x the cores (default: torch's own choice)",
     )  # fmt: skip
 
 
@@ -338,8 +338,9 @@ def _add_batch_parser(commands: Any) -> None:
         help="jobs at once on this machine, each with cores/N threads (default: 1)",
     )  # fmt: skip
     where.add_argument(
-        "--cores", type=_at_least(1), metavar="N",
-        help="cores to divide among the workers (default: all this process may use)",
+        "--cores", type=thread_count("cores"), metavar="N",
+        help="cores to divide among the workers, at most 4 x this machine's "
+        "(default: all this process may use)",
     )  # fmt: skip
     where.add_argument(
         "--ray", metavar="ADDRESS",

@@ -10,7 +10,7 @@ import argparse
 import importlib
 from typing import Any
 
-from .messages import EXIT_OK, EXIT_USAGE, say
+from .messages import EXIT_OK, EXIT_USAGE, say, thread_count
 
 DEFAULT_PORT = 8765
 LOOPBACK_NAMES = ("127.0.0.1", "::1", "localhost")
@@ -39,8 +39,9 @@ def add_parser(commands: Any, formatter: type) -> None:
         "--open", action="store_true", help="open the page in the web browser (default: off)"
     )
     parser.add_argument(
-        "--threads", type=int, metavar="N", help="CPU threads for torch (default: torch's choice)"
-    )
+        "--threads", type=thread_count(), metavar="N",
+        help="CPU threads for torch, at most 4 x the cores (default: torch's choice)",
+    )  # fmt: skip
 
 
 def missing_extra() -> list[str]:
@@ -64,9 +65,6 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if not 0 <= args.port <= 65535:
         say(f"error: --port must be between 0 and 65535, got {args.port}")
-        return EXIT_USAGE
-    if args.threads is not None and args.threads < 1:
-        say(f"error: --threads must be at least 1, got {args.threads}")
         return EXIT_USAGE
     from ..web import sockets
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from ... import jobs
-from ...config import StyleConfig, VideoConfig
+from ...config import StyleConfig, VideoConfig, check_span
 from ...engine import budget, calibration
 from ...errors import ConfigError
 from ...io import images, video
@@ -45,6 +45,9 @@ class VideoSpec:
     duration: float | None = None
     fps: float | None = None  # resample to this rate (default: the clip's own)
     overwrite: bool = False
+
+    def __post_init__(self) -> None:
+        check_span(self.start, self.duration, self.fps)
 
 
 @dataclass

@@ -2,21 +2,24 @@
 
 Everything the page can name is a random id (a picture, a painting, a result) or a bundled
 example's name from the server's own list; no endpoint reads or writes a path a user gives.
-Errors are one line, in the library's words, as JSON ``{"error": ...}``.
+Errors are one line, in the library's words, as JSON ``{"error": ...}``. What a request and
+the server may hold (bodies, decodes at once, the queue) is in ``limits.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import re
 import shutil
 import tempfile
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -25,15 +28,16 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from ...config import INITS
 from ...errors import ConfigError, ImageError, ImpastoError, first_line
 from ...io import images
 from . import examples as bundled
-from . import orders, settings, uploads
-from .events import Events
+from . import limits, orders, settings, uploads
+from .events import Events, jsonable
 from .guard import SameOrigin
-from .worker import CANCELLED, Worker, estimate_of
+from .worker import CANCELLED, Busy, Worker
 
 STATIC = Path(__file__).resolve().parent / "static"
 FORM_OVERHEAD = 64 * 1024  # multipart framing around one file
@@ -41,10 +45,13 @@ HEARTBEAT = 15.0  # seconds between keep-alive comments on an idle event stream
 POLL = 0.1  # seconds between looks at the event log
 MEDIA = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}
 FORMATS = {"png": "PNG", "jpg": "JPEG", "webp": "WEBP"}
+UPLOAD = "/api/pictures"
+T = TypeVar("T")
 
 
 def _error(message: str, status: int = 400) -> JSONResponse:
-    return JSONResponse({"error": " ".join(message.split())}, status_code=status)
+    headers = {"Retry-After": "60"} if status == 503 else None
+    return JSONResponse({"error": " ".join(message.split())}, status_code=status, headers=headers)
 
 
 class Serving:
@@ -58,14 +65,36 @@ class Serving:
         preview_every: int = 5,
         examples: Path | None = None,
         loopback_only: bool = True,
+        max_queue: int = limits.MAX_QUEUE,
+        decodes: int = limits.DECODES,
+        max_json: int = limits.MAX_JSON_BYTES,
     ) -> None:
         self.loopback_only = loopback_only  # answer only to loopback names (see guard.py)
         self.folder = Path(tempfile.mkdtemp(prefix="impasto-serve-")) if folder is None else folder
         self.events = Events()
         self.store = uploads.Store(self.folder / "pictures", max_bytes, max_pixels)
-        self.worker = Worker(self.folder / "results", self.events, preview_every)
+        self.worker = Worker(self.folder / "results", self.events, preview_every, max_queue)
         self.examples = bundled.Examples(examples if examples is not None else bundled.FOLDER)
         self.stopping = threading.Event()
+        # Threads of their own: at most ``decodes`` at once, and the same threads each time,
+        # so that the memory one decode frees is the next one's (glibc keeps an arena per
+        # thread: decodes spread over a pool's threads would each keep their own peak).
+        self.decoder = ThreadPoolExecutor(decodes, thread_name_prefix="impasto-decode")
+        self.max_json = max_json
+
+    async def decode(self, work: Callable[..., T], *args: Any) -> T:
+        """``work(*args)`` in a decoding thread, after the decodes asked for before it: it
+        decodes pictures, each worth up to a gigabyte (``limits.py``)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.decoder, functools.partial(work, *args))
+
+    def body_limit(self, scope: Scope) -> tuple[int, Callable[[int], str]]:
+        """The most bytes a request's body may have, and the refusal past it."""
+        if scope["path"] == UPLOAD:
+            return self.store.max_bytes + FORM_OVERHEAD, lambda n: str(
+                self.store.too_big("upload", n)
+            )
+        return self.max_json, limits.too_large(self.max_json)
 
     def start(self) -> None:
         self.worker.start()
@@ -73,6 +102,7 @@ class Serving:
     def stop(self) -> None:
         self.stopping.set()
         self.worker.stop()
+        self.decoder.shutdown(wait=True, cancel_futures=True)
         shutil.rmtree(self.folder, ignore_errors=True)  # uploads, results: this run's only
 
 
@@ -96,7 +126,7 @@ def create_app(serving: Serving | None = None) -> Starlette:
         Route("/api/examples", _examples),
         Route("/api/examples/{name}/thumbnail.jpg", _example_thumbnail),
         Route("/api/examples/{name}", _use_example, methods=["POST"]),
-        Route("/api/pictures", _upload, methods=["POST"]),
+        Route(UPLOAD, _upload, methods=["POST"]),
         Route("/api/pictures/{id}/thumbnail.jpg", _thumbnail),
         Route("/api/estimate", _estimate, methods=["POST"]),
         Route("/api/paintings", _paint, methods=["POST"]),
@@ -105,7 +135,10 @@ def create_app(serving: Serving | None = None) -> Starlette:
         Route("/api/results/{id}.{ext}", _result),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    middleware = [Middleware(SameOrigin, loopback_only=serving.loopback_only)]
+    middleware = [
+        Middleware(SameOrigin, loopback_only=serving.loopback_only),
+        Middleware(limits.BodyLimit, limit=serving.body_limit),
+    ]
     app = Starlette(
         routes=routes,
         middleware=middleware,
@@ -137,7 +170,7 @@ async def _fields(request: Request) -> Response:
 
 
 async def _state(request: Request) -> Response:
-    return JSONResponse(_serving(request).worker.state())
+    return JSONResponse(jsonable(_serving(request).worker.state()))
 
 
 async def _events(request: Request) -> Response:
@@ -146,7 +179,7 @@ async def _events(request: Request) -> Response:
 
     def whole_state() -> tuple[int, str]:
         seq = serving.events.last
-        state = {"seq": seq, "type": "state", **serving.worker.state()}
+        state = jsonable({"seq": seq, "type": "state", **serving.worker.state()})
         return seq, f"id: {seq}\ndata: {json.dumps(state)}\n\n"
 
     async def stream() -> AsyncIterator[str]:
@@ -179,30 +212,34 @@ async def _events(request: Request) -> Response:
 
 
 async def _upload(request: Request) -> Response:
-    """One picture as multipart ``file``; checked by the loader the command line uses."""
-    store = _serving(request).store
+    """One picture as multipart ``file``, written to disk as it arrives (never whole in
+    memory), then checked by the loader the command line uses, one picture at a time."""
+    serving = _serving(request)
+    store = serving.store
     length = request.headers.get("content-length")
     if length is None or not length.isdigit():
         return _error("an upload needs a Content-Length", 411)
-    if int(length) > store.max_bytes + FORM_OVERHEAD:
-        return _error(str(store.too_big("upload", int(length))), 413)
     try:
         form = await request.form(max_files=1, max_fields=4)
+    except limits.BodyTooLarge:
+        raise
     except Exception as e:  # a malformed form: say what the parser said
         return _error(f"upload: not a valid form ({first_line(e)})")
     try:
         file = form.get("file")
         if file is None or isinstance(file, str):
             return _error("upload: no file in the form (expected a part named 'file')")
-        data = await file.read(store.max_bytes + 1)
-        name = file.filename
+        path, name = store.new_path(), file.filename
+        size = await run_in_threadpool(uploads.copy_limited, file.file, path, store.max_bytes)
     finally:
         await form.close()
+    if size > store.max_bytes:
+        path.unlink(missing_ok=True)
+        return _error(str(store.too_big(uploads.shown_name(name), size)), 413)
     try:
-        picture = await run_in_threadpool(store.add, data, name)
+        picture = await serving.decode(store.adopt, path, name)
     except ImageError as e:
-        status = 413 if len(data) > store.max_bytes else 400
-        return _error(first_line(e), status)
+        return _error(first_line(e))
     return JSONResponse(picture.public(), status_code=201)
 
 
@@ -222,7 +259,7 @@ async def _example_thumbnail(request: Request) -> Response:
     name = request.path_params["name"]
     if examples.path(name) is None:
         return _error("no such example", 404)
-    data = await run_in_threadpool(examples.thumbnail, name)
+    data = await _serving(request).decode(examples.thumbnail, name)
     return Response(data, media_type="image/jpeg", headers={"Cache-Control": "max-age=3600"})
 
 
@@ -233,7 +270,7 @@ async def _use_example(request: Request) -> Response:
     if path is None:
         return _error("no such example", 404)
     try:
-        picture = await run_in_threadpool(serving.store.add_file, path, path.name)
+        picture = await serving.decode(serving.store.add_file, path, path.name)
     except ImpastoError as e:
         return _error(first_line(e))
     return JSONResponse(picture.public(), status_code=201)
@@ -245,7 +282,7 @@ async def _use_example(request: Request) -> Response:
 async def _json(request: Request) -> dict[str, Any]:
     try:
         body = await request.json()
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # nested too deep: not ours
         raise ConfigError("the request is not JSON") from None
     if not isinstance(body, dict):
         raise ConfigError("the request must be a JSON object")
@@ -257,23 +294,30 @@ async def _estimate(request: Request) -> Response:
     serving = _serving(request)
     try:
         body = await _json(request)
-        job, _ = await run_in_threadpool(
+        _, _, estimate = await serving.decode(
             orders.prepare, serving, body, "estimate-" + uploads.new_id()
         )
     except ImpastoError as e:
         return _error(first_line(e))
-    return JSONResponse(estimate_of(job))
+    return JSONResponse(jsonable(estimate))
 
 
 async def _paint(request: Request) -> Response:
+    """Check and estimate a painting now (its pictures decoded, then let go), queue its spec;
+    HTTP 503 when the queue is full (checked first, and again as it joins)."""
     serving = _serving(request)
+    if (busy := serving.worker.busy()) is not None:
+        return _error(busy, 503)
     painting_id = uploads.new_id()
     try:
         body = await _json(request)
-        job, title = await run_in_threadpool(orders.prepare, serving, body, painting_id)
+        spec, title, estimate = await serving.decode(orders.prepare, serving, body, painting_id)
+        start = orders.start_of(serving, body)
+        painting = serving.worker.submit(painting_id, title, spec, estimate, start)
     except ImpastoError as e:
         return _error(first_line(e))
-    painting = serving.worker.submit(painting_id, title, job, orders.start_of(serving, body))
+    except Busy as e:
+        return _error(str(e), 503)
     return JSONResponse(painting.public(), status_code=202)
 
 
@@ -308,7 +352,7 @@ async def _result(request: Request) -> Response:
     disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
     if ext == "png":
         return FileResponse(painting.out, media_type=MEDIA[ext], headers=disposition)
-    data = await run_in_threadpool(_encode, painting.out, FORMATS[ext])
+    data = await _serving(request).decode(_encode, painting.out, FORMATS[ext])
     return Response(data, media_type=MEDIA[ext], headers=disposition)
 
 

@@ -7,11 +7,29 @@ state again (it gets it first on every connection anyway).
 
 from __future__ import annotations
 
+import math
+import numbers
 import threading
 from collections import deque
 from typing import Any
 
 KEEP = 2000  # events kept for pages that are behind
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as strict JSON can carry it: NaN and infinities (a cost that diverged, say)
+    become null, since the page's JSON.parse refuses them and strict encoders fail on them;
+    anything else that is not JSON becomes its text."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, numbers.Real):
+        number = float(value)
+        return number if math.isfinite(number) else None
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return str(value)
 
 
 class Events:
@@ -23,7 +41,7 @@ class Events:
     def publish(self, kind: str, **data: Any) -> dict[str, Any]:
         with self._lock:
             self._seq += 1
-            event = {"seq": self._seq, "type": kind, **data}
+            event = jsonable({"seq": self._seq, "type": kind, **data})
             self._log.append(event)
             return event
 

@@ -1,8 +1,9 @@
-"""What a painting request asks for, as a job: JSON of ids and settings -> a prepared job.
+"""What a painting request asks for, as a job: JSON of ids and settings -> a checked spec.
 
 The request names pictures and results by their random ids; they become the server's own
 paths here, and the settings a checked StyleConfig. ``jobs.prepare`` then makes every check
-the command line makes, decodes the pictures and plans the run (the estimate).
+the command line makes, decodes the pictures and plans the run (the estimate); the decoded
+job is let go again, so that a painting waiting in the queue holds only its spec.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from ... import jobs
 from ...errors import ConfigError
 from . import settings
 from .settings import DEFAULT_INIT
+from .worker import estimate_of
 
 if TYPE_CHECKING:
     from .app import Serving
@@ -81,6 +83,10 @@ def start_of(serving: Serving, body: dict[str, Any]) -> str:
     return words.get(init, init)
 
 
-def prepare(serving: Serving, body: dict[str, Any], painting_id: str) -> tuple[jobs.Job, str]:
+def prepare(
+    serving: Serving, body: dict[str, Any], painting_id: str
+) -> tuple[jobs.JobSpec, str, dict[str, Any]]:
+    """The checked spec a request asks for, its title and its estimate (ImpastoError if it
+    cannot be painted). Decodes the pictures: call it one at a time (``Serving.decode``)."""
     spec, title = job_spec(serving, body, serving.worker.output_for(painting_id))
-    return jobs.prepare(spec), title
+    return spec, title, estimate_of(jobs.prepare(spec))

@@ -12,6 +12,7 @@ import secrets
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from ...errors import ImageError
 from ...io import images
@@ -21,6 +22,7 @@ MAX_BYTES = 50 * 1024 * 1024  # per upload
 MAX_PIXELS = 50_000_000  # width x height, checked from the header before decoding
 THUMB = 192  # long side of a thumbnail, px
 NAME_LIMIT = 80  # characters of a user's file name shown back
+CHUNK = 1024 * 1024  # bytes copied at a time
 
 
 def _mb(size: int) -> str:
@@ -30,6 +32,17 @@ def _mb(size: int) -> str:
 def new_id() -> str:
     """A random id: results and uploads are addressed by these, never by paths."""
     return secrets.token_urlsafe(12)
+
+
+def copy_limited(source: BinaryIO, path: Path, limit: int) -> int:
+    """Copy ``source`` to ``path`` a megabyte at a time, stopping once past ``limit`` bytes;
+    the bytes written. An upload never sits whole in memory."""
+    written = 0
+    with open(path, "wb") as out:
+        while written <= limit and (chunk := source.read(CHUNK)):
+            out.write(chunk)
+            written += len(chunk)
+    return written
 
 
 def shown_name(filename: str | None) -> str:
@@ -77,14 +90,23 @@ class Store:
             "shrink it first"
         )
 
+    def new_path(self) -> Path:
+        """Where the next picture's file goes: a random id in the folder (see ``adopt``)."""
+        return self.folder / new_id()
+
     def add(self, data: bytes, filename: str | None, *, upload: bool = True) -> Picture:
         """Store and check one upload; ImageError (one line, the user's name) if refused."""
         name = shown_name(filename)
         if upload and len(data) > self.max_bytes:
             raise self.too_big(name, len(data))
-        picture_id = new_id()
-        path = self.folder / picture_id
+        path = self.new_path()
         path.write_bytes(data)
+        return self.adopt(path, filename)
+
+    def adopt(self, path: Path, filename: str | None) -> Picture:
+        """Check and keep the file written at ``path`` (from ``new_path``): decoded once for
+        its size and thumbnail, then only its path is kept. A file refused is removed."""
+        name = shown_name(filename)
         try:
             loaded = images.load_image(path, max_pixels=self.max_pixels)
         except ImageError as e:
@@ -95,10 +117,11 @@ class Store:
             raise
         height, width = size_of(loaded.rgb)
         small = resize_to(loaded.rgb, *output_size(height, width, min(THUMB, max(height, width))))
+        del loaded  # the decoded picture goes before the next one comes
         thumb = images.encode_image(small, fmt="JPEG", quality=85)
-        picture = Picture(picture_id, name, path, width, height, thumb)
+        picture = Picture(path.name, name, path, width, height, thumb)
         with self._lock:
-            self._pictures[picture_id] = picture
+            self._pictures[picture.id] = picture
         return picture
 
     def add_file(self, source: Path, name: str) -> Picture:

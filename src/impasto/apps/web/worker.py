@@ -1,8 +1,11 @@
 """The one painting worker: a queue of paintings, painted one at a time in a thread.
 
 A CPU has no room for two paintings at once, so one thread takes them in order. Each is a
-job of ``impasto.jobs`` (prepared when it is asked for, so bad settings are refused at once,
-with the estimate), painted with a ``CancelToken`` and a progress callback that publishes
+job of ``impasto.jobs``: prepared when it is asked for (so bad settings are refused at once,
+with the estimate), then let go; a waiting painting keeps only its ``JobSpec`` (paths and
+settings), and is prepared again, its pictures decoded, when its turn comes. The queue holds
+at most ``max_queue`` paintings (``limits.MAX_QUEUE``); past it a request is told the server
+is busy. Each is painted with a ``CancelToken`` and a progress callback that publishes
 events and, every few steps, a JPEG of the current picture. A cancelled painting keeps the
 best picture so far as its result, marked cancelled.
 """
@@ -22,28 +25,36 @@ from ...errors import ImpastoError, first_line
 from ...io import images
 from ...ops.resize import size_of
 from . import settings
-from .events import Events
+from .events import Events, jsonable
+from .limits import MAX_QUEUE
 
 PREVIEW_EVERY = 5  # steps between pictures sent to the page (and the first of every scale)
 QUEUED, PAINTING, DONE, CANCELLED, FAILED = "queued", "painting", "done", "cancelled", "failed"
 GB = 1024**3
 
 
+class Busy(Exception):
+    """The queue is full: the request is refused, nothing is kept."""
+
+
 class Painting:
     """One asked-for painting, from the queue to its result.
 
-    The job (with its decoded pictures) is let go when the painting ends: a server that runs
-    for days keeps only what the page shows and the result file.
+    It holds its job (with its decoded pictures) only while it is painted: waiting, it keeps
+    the spec, and when it ends, what the page shows and the result file.
     """
 
-    def __init__(self, painting_id: str, title: str, job: jobs.Job, start: str) -> None:
+    def __init__(
+        self, painting_id: str, title: str, spec: jobs.JobSpec, estimate: dict, start: str
+    ) -> None:
         self.id = painting_id
         self.title = title  # "tubingen.jpg × starry_night.jpg"
-        self.job: jobs.Job | None = job
+        self.spec = spec
+        self.job: jobs.Job | None = None  # while it is painted
         self.start = start  # what it starts from, as the page says it
-        self.config: StyleConfig = job.config
-        self.out: Path = job.out
-        self.estimate = estimate_of(job)
+        self.config: StyleConfig = spec.config
+        self.out = Path(str(spec.output))
+        self.estimate = estimate
         self.state = QUEUED
         self.token = CancelToken()
         self.progress: dict[str, Any] | None = None
@@ -56,6 +67,27 @@ class Painting:
         return self.state in (DONE, CANCELLED) and self.out.exists()
 
     def public(self) -> dict[str, Any]:
+        """What the page is told, as strict JSON; whatever the painting holds, this answers
+        (a bug here shows as the painting's one-line error, not as a failed state request)."""
+        try:
+            return jsonable(self._public())
+        except Exception as e:
+            return {
+                "id": self.id,
+                "title": str(self.title),
+                "state": FAILED,
+                "settings": {},
+                "start": "",
+                "width": None,
+                "height": None,
+                "estimate": None,
+                "progress": None,
+                "error": f"internal error: {type(e).__name__}: {first_line(e)} (a bug)",
+                "elapsed": 0,
+                "result": None,
+            }
+
+    def _public(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "title": self.title,
@@ -96,8 +128,15 @@ def result_links(painting_id: str) -> dict[str, str]:
 class Worker:
     """Paints the queue in order in one thread; every change is published to ``events``."""
 
-    def __init__(self, results: Path, events: Events, preview_every: int = PREVIEW_EVERY):
+    def __init__(
+        self,
+        results: Path,
+        events: Events,
+        preview_every: int = PREVIEW_EVERY,
+        max_queue: int = MAX_QUEUE,
+    ):
         self.results = results
+        self.max_queue = max_queue
         self.results.mkdir(parents=True, exist_ok=True)
         self.events = events
         self.preview_every = max(1, preview_every)
@@ -118,11 +157,29 @@ class Worker:
     def output_for(self, painting_id: str) -> Path:
         return self.results / f"{painting_id}.png"
 
-    def submit(
-        self, painting_id: str, title: str, job: jobs.Job, start: str = "the photo"
-    ) -> Painting:
-        painting = Painting(painting_id, title, job, start)
+    def busy(self) -> str | None:
+        """Why a painting cannot be queued now (one line), or None."""
         with self._wake:
+            if len(self._queue) < self.max_queue:
+                return None
+            return (
+                f"busy: {len(self._queue)} paintings are waiting already, the most this server "
+                "keeps; try again when one has finished"
+            )
+
+    def submit(
+        self,
+        painting_id: str,
+        title: str,
+        spec: jobs.JobSpec,
+        estimate: dict,
+        start: str = "the photo",
+    ) -> Painting:
+        """Queue a prepared (so checked) spec; ``Busy`` if the queue is full."""
+        painting = Painting(painting_id, title, spec, estimate, start)
+        with self._wake:
+            if (why := self.busy()) is not None:
+                raise Busy(why)
             self._paintings[painting_id] = painting
             self._queue.append(painting_id)
             self.events.publish("queued", painting=painting.public(), queue=list(self._queue))
@@ -192,9 +249,9 @@ class Worker:
 
     def _paint(self, painting: Painting) -> None:
         start = time.perf_counter()
-        job = painting.job
-        assert job is not None  # let go only when the painting ends
+        job = None
         try:
+            job = painting.job = jobs.prepare(painting.spec)  # its pictures, decoded now
             network = self._network_for(job)
             job = jobs.calibrate(job, network)  # the first painting here times the machine
             result = jobs.run(job, network, self._reporter(painting), painting.token)
@@ -202,6 +259,7 @@ class Worker:
             painting.state = DONE
         except Cancelled as e:
             try:
+                assert job is not None  # only the run is cancelled
                 jobs.save(job, e.image)
                 painting.state = CANCELLED
             except ImpastoError as error:

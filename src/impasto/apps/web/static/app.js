@@ -301,7 +301,7 @@ function renderNow() {
     $("idle").hidden = true;
   }
   setBar(p.fraction);
-  const cost = p.losses && p.losses.total !== undefined ? ` · cost ${p.losses.total.toPrecision(3)}` : "";
+  const cost = p.losses && typeof p.losses.total === "number" ? ` · cost ${p.losses.total.toPrecision(3)}` : "";
   $("status").textContent = `Scale ${p.scale} of ${p.scales} (${p.width}×${p.height} px), step ${p.step} of ${p.steps} · ` +
     `elapsed ${clock(p.elapsed)} · about ${clock(p.seconds_left)} left${cost}`;
 }
@@ -320,7 +320,7 @@ function renderQueue() {
     const painting = page.paintings.get(id);
     if (!painting) continue;
     list.append(el("li", { "data-id": id },
-      el("span", {}, painting.title, el("span", { class: "small" }, ` · about ${painting.estimate.time}`)),
+      el("span", {}, painting.title, el("span", { class: "small" }, painting.estimate ? ` · about ${painting.estimate.time}` : "")),
       el("button", { type: "button", class: "link", onclick: () => cancel(id) }, "remove")));
   }
   if (!page.queue.length) list.append(el("li", { class: "small empty" }, "Nothing waiting."));
