@@ -128,9 +128,11 @@ def create_app(serving: Serving | None = None) -> Starlette:
         Route("/api/examples/{name}", _use_example, methods=["POST"]),
         Route(UPLOAD, _upload, methods=["POST"]),
         Route("/api/pictures/{id}/thumbnail.jpg", _thumbnail),
+        Route("/api/pictures/{id}/view.jpg", _view),
         Route("/api/estimate", _estimate, methods=["POST"]),
         Route("/api/paintings", _paint, methods=["POST"]),
         Route("/api/paintings/{id}/cancel", _cancel, methods=["POST"]),
+        Route("/api/paintings/{id}/touch-up", _touch_up, methods=["POST"]),
         Route("/api/paintings/{id}/preview.jpg", _preview),
         Route("/api/results/{id}.{ext}", _result),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
@@ -250,6 +252,14 @@ async def _thumbnail(request: Request) -> Response:
     return Response(picture.thumbnail, media_type="image/jpeg")
 
 
+async def _view(request: Request) -> Response:
+    """The picture as the page shows it large (``uploads.VIEW`` px a side at most)."""
+    picture = _serving(request).store.get(request.path_params["id"])
+    if picture is None:
+        return _error("no such picture", 404)
+    return FileResponse(picture.view, media_type="image/jpeg")
+
+
 async def _examples(request: Request) -> Response:
     return JSONResponse({"examples": _serving(request).examples.public()})
 
@@ -294,26 +304,43 @@ async def _estimate(request: Request) -> Response:
     serving = _serving(request)
     try:
         body = await _json(request)
-        _, _, estimate = await serving.decode(
-            orders.prepare, serving, body, "estimate-" + uploads.new_id()
-        )
+        order = await serving.decode(orders.prepare, serving, body, "estimate-" + uploads.new_id())
     except ImpastoError as e:
         return _error(first_line(e))
-    return JSONResponse(jsonable(estimate))
+    return JSONResponse(jsonable(order.estimate))
 
 
 async def _paint(request: Request) -> Response:
     """Check and estimate a painting now (its pictures decoded, then let go), queue its spec;
     HTTP 503 when the queue is full (checked first, and again as it joins)."""
+    return await _queue(request, orders.prepare)
+
+
+async def _touch_up(request: Request) -> Response:
+    """Paint a finished picture again at its size with a new strength, colour mode or
+    strokes (``orders.touch_up``); queued like any painting."""
+    base_id = request.path_params["id"]
+    if _serving(request).worker.get(base_id) is None:
+        return _error("no such painting", 404)
+
+    def order(serving: Serving, body: dict[str, Any], painting_id: str) -> orders.Order:
+        return orders.touch_up(serving, base_id, body, painting_id)
+
+    return await _queue(request, order)
+
+
+async def _queue(
+    request: Request, make: Callable[[Serving, dict[str, Any], str], orders.Order]
+) -> Response:
+    """Queue the order ``make`` checks (in a decoding thread: it decodes the pictures)."""
     serving = _serving(request)
     if (busy := serving.worker.busy()) is not None:
         return _error(busy, 503)
     painting_id = uploads.new_id()
     try:
         body = await _json(request)
-        spec, title, estimate = await serving.decode(orders.prepare, serving, body, painting_id)
-        start = orders.start_of(serving, body)
-        painting = serving.worker.submit(painting_id, title, spec, estimate, start)
+        order = await serving.decode(make, serving, body, painting_id)
+        painting = serving.worker.submit(painting_id, order)
     except ImpastoError as e:
         return _error(first_line(e))
     except Busy as e:
@@ -349,6 +376,8 @@ async def _result(request: Request) -> Response:
     if painting is None or not painting.has_result:
         return _error("no such result", 404)
     name = _download_name(painting.title, painting.state == CANCELLED, ext)
+    if painting.touch_up_of is not None:
+        name = name.replace(f".{ext}", f"_touchup.{ext}")
     disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
     if ext == "png":
         return FileResponse(painting.out, media_type=MEDIA[ext], headers=disposition)

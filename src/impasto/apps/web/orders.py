@@ -1,18 +1,24 @@
-"""What a painting request asks for, as a job: JSON of ids and settings -> a checked spec.
+"""What a painting request asks for, as a job: JSON of ids and settings -> a checked order.
 
 The request names pictures and results by their random ids; they become the server's own
 paths here, and the settings a checked StyleConfig. ``jobs.prepare`` then makes every check
 the command line makes, decodes the pictures and plans the run (the estimate); the decoded
 job is let go again, so that a painting waiting in the queue holds only its spec.
+
+The brush's strokes come as a colour map the page uploaded like any picture; its id becomes
+the job's one mask file, read by the loader ``--mask`` uses (``io/masks.py``). A touch-up is
+planned by ``jobs.touch_up`` from the first run's spec and plan.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ... import jobs
-from ...errors import ConfigError
+from ...engine import budget
+from ...errors import ConfigError, ImpastoError
 from . import settings
 from .settings import DEFAULT_INIT
 from .worker import estimate_of
@@ -20,9 +26,31 @@ from .worker import estimate_of
 if TYPE_CHECKING:
     from .app import Serving
 
+STROKES = "the strokes"  # a mask file's name on the page: its path is the server's
+ALL_ERASED = (
+    "the strokes keep the whole photo (only the eraser is left): brush a painting's colour "
+    "where it should go, or clear the strokes to paint everything"
+)
 
-def job_spec(serving: Serving, body: dict[str, Any], output: Path) -> tuple[jobs.JobSpec, str]:
-    """The job a request asks for, built from ids; and its title."""
+
+@dataclass(frozen=True)
+class Order:
+    """A checked request: the job's spec, what the page shows, and what a touch-up needs."""
+
+    spec: jobs.JobSpec
+    title: str  # "tubingen.jpg × starry_night.jpg"
+    start: str  # what it starts from, in the page's words
+    estimate: dict[str, Any]  # for the page (``worker.estimate_of``)
+    planned: budget.Estimate  # for a later touch-up's plan
+    inputs: dict[str, Any] = field(default_factory=dict)  # the ids it paints: content, styles, mask
+    touch_up_of: str | None = None  # the result it touches up
+    origin: str | None = None  # the first run of a touch-up (of a touch-up ...)
+
+
+def job_spec(
+    serving: Serving, body: dict[str, Any], output: Path
+) -> tuple[jobs.JobSpec, str, dict[str, Any]]:
+    """The job a request asks for, built from ids; its title and its inputs' ids."""
     store = serving.store
     content = store.get(str(body.get("content", "")))
     if content is None:
@@ -45,15 +73,29 @@ def job_spec(serving: Serving, body: dict[str, Any], output: Path) -> tuple[jobs
         init_path = _init_path(serving, init)
         init = DEFAULT_INIT  # not used: the picture is the start
     config = settings.config_from(values, init)
+    mask_id, mask = _mask(serving, body)
     spec = jobs.JobSpec(
         content=content.path,
         styles=tuple(s.path for s in styles if s is not None),
         config=config,
         output=output,
         init=init_path,
+        masks=(mask,) if mask is not None else (),
     )
     title = f"{content.name} × " + " + ".join(s.name for s in styles if s is not None)
-    return spec, title
+    inputs = {"content": content.id, "styles": [str(i) for i in style_ids], "mask": mask_id}
+    return spec, title, inputs
+
+
+def _mask(serving: Serving, body: dict[str, Any]) -> tuple[str | None, Path | None]:
+    """The strokes' colour map a request names (``mask``: a picture id), or none."""
+    mask_id = body.get("mask")
+    if mask_id is None or mask_id == "":
+        return None, None
+    picture = serving.store.get(str(mask_id))
+    if picture is None:
+        raise ConfigError("strokes: no such picture (mask)")
+    return picture.id, picture.path
 
 
 def _init_path(serving: Serving, init: str) -> Path:
@@ -83,10 +125,58 @@ def start_of(serving: Serving, body: dict[str, Any]) -> str:
     return words.get(init, init)
 
 
-def prepare(
-    serving: Serving, body: dict[str, Any], painting_id: str
-) -> tuple[jobs.JobSpec, str, dict[str, Any]]:
-    """The checked spec a request asks for, its title and its estimate (ImpastoError if it
-    cannot be painted). Decodes the pictures: call it one at a time (``Serving.decode``)."""
-    spec, title = job_spec(serving, body, serving.worker.output_for(painting_id))
-    return spec, title, estimate_of(jobs.prepare(spec))
+def checked(spec: jobs.JobSpec) -> jobs.Job:
+    """``jobs.prepare(spec)``, its errors naming the strokes as the page knows them (not the
+    server's path), and strokes that paint nothing refused: the page asked for regions, and
+    an all-black map would give back the photo after a whole run."""
+    try:
+        job = jobs.prepare(spec)
+    except ImpastoError as e:
+        names = [str(m) for m in spec.masks]
+        message = str(e)
+        if not any(name in message for name in names):
+            raise
+        for name in names:
+            message = message.replace(name, STROKES)
+        raise type(e)(message) from None
+    if job.masks is not None and not bool(job.masks.gt(0).any()):
+        raise ConfigError(ALL_ERASED)
+    return job
+
+
+def prepare(serving: Serving, body: dict[str, Any], painting_id: str) -> Order:
+    """The checked order a request asks for, with its estimate (ImpastoError if it cannot be
+    painted). Decodes the pictures: call it one at a time (``Serving.decode``)."""
+    spec, title, inputs = job_spec(serving, body, serving.worker.output_for(painting_id))
+    job = checked(spec)
+    start = start_of(serving, body)
+    return Order(spec, title, start, estimate_of(job), job.estimate, inputs)
+
+
+def touch_up(serving: Serving, base_id: str, body: dict[str, Any], painting_id: str) -> Order:
+    """A touch-up of a finished picture: its first run's job with the strength and colour mode
+    of ``settings`` and the strokes of ``mask`` (none: the whole picture), planned by
+    ``jobs.touch_up`` (the output size only, from that picture)."""
+    worker = serving.worker
+    base = worker.get(base_id)
+    if base is None or not base.has_result:
+        raise ConfigError("touch up: no such finished picture")
+    origin = worker.get(base.origin) if base.origin else base
+    assert origin is not None  # paintings are never forgotten while the server runs
+    values = body.get("settings") or {}
+    changes = settings.touch_up_changes(values)
+    mask_id, mask = _mask(serving, body)
+    spec = jobs.touch_up(
+        origin.spec,
+        origin.planned,
+        base.out,
+        changes,
+        masks=(mask,) if mask is not None else (),
+        output=worker.output_for(painting_id),
+    )
+    job = checked(spec)
+    inputs = {**origin.inputs, "mask": mask_id}
+    start = f"the result {base.title}"
+    return Order(
+        spec, base.title, start, estimate_of(job), job.estimate, inputs, base.id, origin.id
+    )

@@ -21,6 +21,8 @@ HIDDEN = ("weights", "init")
 DEFAULT_INIT = StyleConfig().init  # the page's "start from" when a request names none
 # The controls shown first; the rest go under "more".
 MAIN = ("size", "strength", "preserve_color", "style_scale", "style_representation", "preset")
+# What a touch-up may change besides the strokes (anything else is a new painting).
+TOUCH_UPS = ("strength", "preserve_color")
 
 
 def _kind(hint: Any) -> tuple[str, bool]:
@@ -105,6 +107,24 @@ def config_from(values: dict[str, Any], init: str = DEFAULT_INIT) -> StyleConfig
     if init not in INITS:
         raise ConfigError(f"init must be one of {', '.join(INITS)}, got {init!r}")
     return StyleConfig(**kwargs, init=init)
+
+
+def touch_up_changes(values: Any) -> dict[str, Any]:
+    """The page's touch-up settings (``TOUCH_UPS`` only) as checked field values."""
+    if not isinstance(values, dict):
+        raise ConfigError("settings must be an object of field names and values")
+    known = {d["name"]: d for d in fields()}
+    changes: dict[str, Any] = {}
+    for name, raw in values.items():
+        if name not in TOUCH_UPS:
+            raise ConfigError(
+                f"a touch-up changes the strength, the colour mode or the strokes; {name!r} "
+                "needs a new painting"
+            )
+        d = known[name]
+        changes[name] = _value(name, d["kind"], d["optional"], raw)
+    StyleConfig(**changes)  # their ranges and choices, in the config's own words
+    return changes
 
 
 def changed(config: StyleConfig) -> dict[str, Any]:

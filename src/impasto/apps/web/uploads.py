@@ -21,6 +21,7 @@ from ...ops.resize import output_size, resize_to, size_of
 MAX_BYTES = 50 * 1024 * 1024  # per upload
 MAX_PIXELS = 50_000_000  # width x height, checked from the header before decoding
 THUMB = 192  # long side of a thumbnail, px
+VIEW = 1280  # long side of a picture as the page shows it large (the brush, before and after)
 NAME_LIMIT = 80  # characters of a user's file name shown back
 CHUNK = 1024 * 1024  # bytes copied at a time
 
@@ -62,6 +63,7 @@ class Picture:
     width: int
     height: int
     thumbnail: bytes  # JPEG
+    view: Path  # a JPEG of at most VIEW px a side, as the browser shows it large
 
     def public(self) -> dict:
         return {
@@ -70,6 +72,7 @@ class Picture:
             "width": self.width,
             "height": self.height,
             "thumbnail": f"/api/pictures/{self.id}/thumbnail.jpg",
+            "view": f"/api/pictures/{self.id}/view.jpg",
         }
 
 
@@ -79,6 +82,9 @@ class Store:
     def __init__(self, folder: Path, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS):
         self.folder = folder
         self.folder.mkdir(parents=True, exist_ok=True)
+        # Views beside the pictures, not among them: that folder holds only what was sent.
+        self.views = folder.with_name(folder.name + "-views")
+        self.views.mkdir(parents=True, exist_ok=True)
         self.max_bytes = max_bytes
         self.max_pixels = max_pixels
         self._pictures: dict[str, Picture] = {}
@@ -105,7 +111,8 @@ class Store:
 
     def adopt(self, path: Path, filename: str | None) -> Picture:
         """Check and keep the file written at ``path`` (from ``new_path``): decoded once for
-        its size and thumbnail, then only its path is kept. A file refused is removed."""
+        its size, thumbnail and view (the browser may not decode the file itself: TIFF, 16
+        bits, EXIF turns), then only its path is kept. A file refused is removed."""
         name = shown_name(filename)
         try:
             loaded = images.load_image(path, max_pixels=self.max_pixels)
@@ -116,10 +123,13 @@ class Store:
             path.unlink(missing_ok=True)
             raise
         height, width = size_of(loaded.rgb)
-        small = resize_to(loaded.rgb, *output_size(height, width, min(THUMB, max(height, width))))
+        view = self.views / f"{path.name}.jpg"
+        large = resize_to(loaded.rgb, *output_size(height, width, min(VIEW, max(height, width))))
         del loaded  # the decoded picture goes before the next one comes
+        view.write_bytes(images.encode_image(large, fmt="JPEG", quality=90))
+        small = resize_to(large, *output_size(height, width, min(THUMB, max(height, width))))
         thumb = images.encode_image(small, fmt="JPEG", quality=85)
-        picture = Picture(path.name, name, path, width, height, thumb)
+        picture = Picture(path.name, name, path, width, height, thumb, view)
         with self._lock:
             self._pictures[picture.id] = picture
         return picture

@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ... import jobs
 from ...config import StyleConfig
@@ -27,6 +27,9 @@ from ...ops.resize import size_of
 from . import settings
 from .events import Events, jsonable
 from .limits import MAX_QUEUE
+
+if TYPE_CHECKING:
+    from .orders import Order
 
 PREVIEW_EVERY = 5  # steps between pictures sent to the page (and the first of every scale)
 QUEUED, PAINTING, DONE, CANCELLED, FAILED = "queued", "painting", "done", "cancelled", "failed"
@@ -44,17 +47,19 @@ class Painting:
     the spec, and when it ends, what the page shows and the result file.
     """
 
-    def __init__(
-        self, painting_id: str, title: str, spec: jobs.JobSpec, estimate: dict, start: str
-    ) -> None:
+    def __init__(self, painting_id: str, order: Order) -> None:
         self.id = painting_id
-        self.title = title  # "tubingen.jpg × starry_night.jpg"
-        self.spec = spec
+        self.title = order.title  # "tubingen.jpg × starry_night.jpg"
+        self.spec = order.spec
         self.job: jobs.Job | None = None  # while it is painted
-        self.start = start  # what it starts from, as the page says it
-        self.config: StyleConfig = spec.config
-        self.out = Path(str(spec.output))
-        self.estimate = estimate
+        self.start = order.start  # what it starts from, as the page says it
+        self.config: StyleConfig = order.spec.config
+        self.out = Path(str(order.spec.output))
+        self.estimate = order.estimate
+        self.planned = order.planned  # the plan (timed on this machine once it has run)
+        self.inputs = order.inputs  # picture ids: content, styles, mask
+        self.touch_up_of = order.touch_up_of
+        self.origin = order.origin
         self.state = QUEUED
         self.token = CancelToken()
         self.progress: dict[str, Any] | None = None
@@ -85,6 +90,9 @@ class Painting:
                 "error": f"internal error: {type(e).__name__}: {first_line(e)} (a bug)",
                 "elapsed": 0,
                 "result": None,
+                "inputs": {},
+                "touch_up_of": None,
+                "origin": None,
             }
 
     def _public(self) -> dict[str, Any]:
@@ -101,6 +109,9 @@ class Painting:
             "error": self.error,
             "elapsed": round(self.elapsed, 2),
             "result": result_links(self.id) if self.has_result else None,
+            "inputs": self.inputs,
+            "touch_up_of": self.touch_up_of,
+            "origin": self.origin,
         }
 
 
@@ -167,16 +178,9 @@ class Worker:
                 "keeps; try again when one has finished"
             )
 
-    def submit(
-        self,
-        painting_id: str,
-        title: str,
-        spec: jobs.JobSpec,
-        estimate: dict,
-        start: str = "the photo",
-    ) -> Painting:
-        """Queue a prepared (so checked) spec; ``Busy`` if the queue is full."""
-        painting = Painting(painting_id, title, spec, estimate, start)
+    def submit(self, painting_id: str, order: Order) -> Painting:
+        """Queue a prepared (so checked) order; ``Busy`` if the queue is full."""
+        painting = Painting(painting_id, order)
         with self._wake:
             if (why := self.busy()) is not None:
                 raise Busy(why)
@@ -254,6 +258,7 @@ class Worker:
             job = painting.job = jobs.prepare(painting.spec)  # its pictures, decoded now
             network = self._network_for(job)
             job = jobs.calibrate(job, network)  # the first painting here times the machine
+            painting.planned = job.estimate
             result = jobs.run(job, network, self._reporter(painting), painting.token)
             jobs.save(job, result)
             painting.state = DONE
