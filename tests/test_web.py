@@ -136,12 +136,26 @@ def pair(web):
 def test_the_page_and_its_assets_are_served_from_the_package(web):
     page = web.client.get("/")
     assert page.status_code == 200 and "<title>impasto" in page.text
-    for asset in ("/static/app.js", "/static/style.css"):
-        assert web.client.get(asset).status_code == 200
+    from impasto.apps.web.app import STATIC
+
+    assets = sorted(p.name for p in STATIC.iterdir() if p.suffix in (".js", ".css"))
+    assert {"app.js", "brush.js", "compare.js", "style.css"} <= set(assets)
+    for asset in assets:
+        response = web.client.get(f"/static/{asset}")
+        assert response.status_code == 200
+        if asset.endswith(".js"):  # modules load only with a script's media type
+            assert response.headers["content-type"].split(";")[0] in (
+                "text/javascript",
+                "application/javascript",
+            )
+            # nothing is loaded from elsewhere
+            assert "http" not in response.text.replace("HTTP ", ""), asset
+            for line in response.text.splitlines():
+                if line.startswith("import "):
+                    assert ' from "./' in line, line
     # nothing is loaded from elsewhere: every src/href on the page is local
     for marker in ('src="http', 'href="http', "//cdn", "fonts.googleapis"):
         assert marker not in page.text
-    assert "http" not in web.client.get("/static/app.js").text.replace("HTTP ", "")
 
 
 def test_an_upload_is_stored_under_a_random_id_with_a_thumbnail(web):

@@ -1,8 +1,13 @@
 // impasto's page: pick pictures, set the painting up, watch it improve, keep the results.
-// Plain JavaScript, no build step, nothing loaded from elsewhere.
+// Plain JavaScript modules, no build step, nothing loaded from elsewhere. The brush is in
+// brush.js, before and after and touch-ups in compare.js.
 "use strict";
 
-const $ = (id) => document.getElementById(id);
+import { $, api, clock, el, postJSON, say, shown, uploadFile } from "./util.js";
+import { Brush, colourOf } from "./brush.js";
+import { Compare } from "./compare.js";
+import { renderQueue, renderResults } from "./results.js";
+
 const LABELS = {
   size: "Size (px)",
   strength: "Strength",
@@ -16,45 +21,11 @@ const SLIDERS = { strength: [0, 2, 0.05], style_scale: [0.25, 3, 0.05] };
 const page = {
   fields: [],
   content: null, // picture
-  styles: [], // [{picture, blend}]
+  styles: [], // [{picture, blend, key}]; key: the brush's name for the painting
   paintings: new Map(), // id -> painting, in the order asked for
   queue: [],
   current: null,
 };
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (key === "class") node.className = value;
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value);
-  }
-  for (const child of children) node.append(child);
-  return node;
-}
-
-function say(text) {
-  $("message").textContent = text || "";
-}
-
-function clock(seconds) {
-  const s = Math.max(0, Math.round(seconds));
-  const m = Math.floor(s / 60);
-  return `${m}:${String(s % 60).padStart(2, "0")}`;
-}
-
-function shown(value) {
-  if (value === null || value === undefined) return "";
-  if (Array.isArray(value)) return value.join(",");
-  return String(value);
-}
-
-async function api(path, options = {}) {
-  const response = await fetch(path, options);
-  const body = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
-  if (!response.ok) throw new Error(body.error || `HTTP ${response.status}`);
-  return body;
-}
 
 // ------------------------------------------------------------------ settings controls
 
@@ -153,10 +124,8 @@ function request() {
 // ------------------------------------------------------------------ pictures
 
 async function upload(file) {
-  const form = new FormData();
-  form.append("file", file, file.name);
   try {
-    return await api("/api/pictures", { method: "POST", body: form });
+    return await uploadFile(file);
   } catch (error) {
     say(error.message);
     return null;
@@ -172,11 +141,13 @@ function setContent(picture) {
   const box = $("content-thumb");
   box.replaceChildren(thumb(picture), el("span", { class: "small" }, `${picture.name} · ${picture.width}×${picture.height}`));
   $("content-drop").classList.add("filled");
+  brush.setPhoto(picture);
   changed();
 }
 
+let keys = 0;
 function addStyle(picture) {
-  page.styles.push({ picture, blend: 1 });
+  page.styles.push({ picture, blend: 1, key: `painting-${(keys += 1)}` });
   renderStyles();
   changed();
 }
@@ -186,6 +157,11 @@ function renderStyles() {
   list.replaceChildren();
   page.styles.forEach((style, index) => {
     const item = el("li", { class: "style" }, thumb(style.picture));
+    const colour = colourOf(index);
+    if (colour) { // its brush colour, beside its thumbnail: a click takes that brush
+      const [name, [r, g, b]] = colour;
+      item.append(el("button", { type: "button", class: "swatch", title: `brush colour: ${name}`, "aria-label": `brush ${name} for ${style.picture.name}`, style: `background: rgb(${r}, ${g}, ${b})`, onclick: () => brush.choose(style.key) }));
+    }
     const info = el("span", { class: "style-info" }, el("span", { class: "small" }, style.picture.name));
     if (page.styles.length > 1) {
       const slider = el("input", { type: "range", min: 0, max: 1, step: 0.05, class: "blend", "aria-label": `blend of ${style.picture.name}` });
@@ -234,9 +210,15 @@ async function loadExamples() {
 // ------------------------------------------------------------------ estimate and start
 
 let estimateTimer = null;
+let brushKeys = "";
 function changed() {
   const ready = page.content && page.styles.length;
   $("start").disabled = !ready;
+  $("brush-card").hidden = !ready;
+  if (brushKeys !== page.styles.map((s) => s.key).join()) {
+    brushKeys = page.styles.map((s) => s.key).join();
+    brush.tools(); // colours follow the paintings' order
+  }
   clearTimeout(estimateTimer);
   if (ready) estimateTimer = setTimeout(estimate, 250);
 }
@@ -247,7 +229,7 @@ let estimateSaid = "";
 
 async function estimate() {
   try {
-    const e = await api("/api/estimate", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(request()) });
+    const e = await postJSON("/api/estimate", request());
     $("estimate").textContent = `Output ${e.width}×${e.height} px in ${e.scales.length} scale${e.scales.length > 1 ? "s" : ""} (${e.scales.join(", ")} px). ` +
       `About ${e.time} on this computer; peak memory about ${e.memory_gb.toFixed(1)} GB of ${e.budget_gb.toFixed(1)} GB.`;
     if (estimateSaid && $("message").textContent === estimateSaid) say("");
@@ -262,7 +244,26 @@ async function estimate() {
 async function start() {
   say("");
   try {
-    await api("/api/paintings", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(request()) });
+    await postJSON("/api/paintings", { ...request(), mask: await brush.maskId() });
+  } catch (error) { say(error.message); }
+}
+
+// A touch-up keeps its picture's photo and paintings: its strokes are the ones over them.
+let awaited = null; // the touch-up to show once it is done
+async function touchUp(painting) {
+  say("");
+  const same = painting.inputs.content === (page.content && page.content.id) &&
+    painting.inputs.styles.join() === page.styles.map((s) => s.picture.id).join();
+  if (!same) {
+    say("a touch-up keeps its picture's photo and paintings: choose those again, or press Paint for a new picture");
+    return;
+  }
+  const values = settingsNow();
+  const settings = {};
+  for (const name of ["strength", "preserve_color"]) settings[name] = values[name] ?? page.fields.find((f) => f.name === name).default;
+  try {
+    const queued = await postJSON(`/api/paintings/${painting.id}/touch-up`, { settings, mask: await brush.maskId() });
+    awaited = queued.id;
   } catch (error) { say(error.message); }
 }
 
@@ -271,11 +272,6 @@ async function cancel(id) {
 }
 
 // ------------------------------------------------------------------ what the server says
-
-function settingsText(values) {
-  const parts = Object.entries(values).map(([k, v]) => `${k.replaceAll("_", " ")} ${shown(v)}`);
-  return parts.length ? parts.join(" · ") : "default settings";
-}
 
 function renderNow() {
   const painting = page.current && page.paintings.get(page.current);
@@ -313,42 +309,9 @@ function setBar(fraction) {
   $("bar").dataset.fraction = fraction;
 }
 
-function renderQueue() {
-  const list = $("queue");
-  list.replaceChildren();
-  for (const id of page.queue) {
-    const painting = page.paintings.get(id);
-    if (!painting) continue;
-    list.append(el("li", { "data-id": id },
-      el("span", {}, painting.title, el("span", { class: "small" }, painting.estimate ? ` · about ${painting.estimate.time}` : "")),
-      el("button", { type: "button", class: "link", onclick: () => cancel(id) }, "remove")));
-  }
-  if (!page.queue.length) list.append(el("li", { class: "small empty" }, "Nothing waiting."));
-}
-
-function renderResults() {
-  const list = $("results");
-  list.replaceChildren();
-  const finished = [...page.paintings.values()].filter((p) => p.result || p.state === "failed").reverse();
-  for (const p of finished) {
-    const card = el("li", { class: `result ${p.state}`, "data-id": p.id });
-    if (p.result) {
-      card.append(el("a", { href: p.result.png, target: "_blank" }, el("img", { src: p.result.png, alt: p.title })));
-    }
-    const badge = p.state === "done" ? `${p.width}×${p.height} · ${clock(p.elapsed)}` : p.state;
-    const start = p.start && p.start !== "the photo" ? ` · from ${p.start}` : "";
-    card.append(el("p", { class: "title" }, p.title), el("p", { class: "small settings" }, `${badge} · ${settingsText(p.settings)}${start}`));
-    if (p.error) card.append(el("p", { class: "error small" }, p.error));
-    if (p.result) {
-      const stem = p.title.replace(/[^A-Za-z0-9]+/g, "_");
-      card.append(el("p", { class: "links" },
-        el("a", { href: p.result.png, download: `${stem}.png`, class: "download-png" }, "PNG"), " ",
-        el("a", { href: p.result.jpg, download: `${stem}.jpg` }, "JPEG"), " ",
-        el("a", { href: p.result.webp, download: `${stem}.webp` }, "WebP"), " ",
-        el("button", { type: "button", class: "link", onclick: () => useAsStart(p) }, "use as start")));
-    }
-    list.append(card);
-  }
+function select(painting) {
+  compare.show(painting, painting.touch_up_of && page.paintings.get(painting.touch_up_of));
+  $("compare").scrollIntoView({ block: "nearest" });
 }
 
 function useAsStart(painting) {
@@ -377,11 +340,15 @@ function onEvent(event) {
     if (event.type === "started") page.current = event.painting.id;
     else if (event.painting.id === page.current && event.type !== "queued") page.current = null;
     if (event.type === "failed") say(`${event.painting.title}: ${event.painting.error}`);
+    if (event.painting.id === awaited && event.painting.result && event.type !== "queued") select(event.painting);
   }
   renderNow();
-  renderQueue();
-  renderResults();
+  renderQueue(page, cancel);
+  renderResults(page, select, useAsStart);
 }
+
+const brush = new Brush(() => page.styles.map((s) => ({ key: s.key, name: s.picture.name })), () => brush.explain());
+const compare = new Compare((id) => `/api/pictures/${id}/view.jpg`, touchUp);
 
 async function main() {
   const { fields, inits } = await api("/api/fields");
@@ -400,7 +367,7 @@ async function main() {
   });
   $("start").addEventListener("click", start);
   $("cancel").addEventListener("click", () => page.current && cancel(page.current));
-  renderQueue();
+  renderQueue(page, cancel);
   const events = new EventSource("/api/events");
   events.onmessage = (message) => onEvent(JSON.parse(message.data));
   loadExamples().catch((error) => say(error.message));
