@@ -3,102 +3,35 @@
 
 Its own tier (``pytest -m browser``; ``.ci/run`` installs chromium and the extras first).
 Outside CI it skips when chromium or the extras are missing; in CI (``CI`` set) it fails.
-``IMPASTO_SCREENSHOT=docs/img/serve.png`` also saves the screenshot the README shows.
+``IMPASTO_SCREENSHOT=1`` also saves the screenshot the README shows (docs/img/serve.png).
+The brush, before and after, and touch-ups are in test_browser_brush.py.
 """
 
 from __future__ import annotations
 
 import io
-import os
-import shutil
-import signal
-import subprocess
-import sys
-import threading
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from browsing import SCREENSHOTS, WAIT_MS, chromium, own_home, screenshots, serve
 from helpers import EXAMPLES
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-WAIT_MS = 180_000  # any one thing the page waits for (a shared CPU, the weights loading)
-
-
-def _missing(what: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{what}; CI must run the browser test")
-    pytest.skip(f"{what} (CI runs this test)")
-
 
 @pytest.fixture
 def served(tmp_path):
-    """A real ``impasto serve --port 0``: yields its address; stops it with Ctrl-C after."""
-    for module in ("starlette", "uvicorn", "python_multipart"):
-        try:
-            __import__(module)
-        except ImportError:
-            _missing(f"the web extra is not installed (no {module}): pip install -e '.[web]'")
-    temp = tmp_path / "temp"
-    temp.mkdir()
-    env = {**os.environ, "TMPDIR": str(temp), "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "impasto", "serve", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    line: list[str] = []
-    reader = threading.Thread(target=lambda: line.append(process.stdout.readline()))
-    reader.start()
-    reader.join(120)
-    if not line or "serving on http://127.0.0.1:" not in line[0]:
-        process.kill()
-        raise AssertionError(f"no address from impasto serve: {line} {process.stderr.read()}")
-    url = line[0].split("serving on ", 1)[1].split()[0]
-    try:
+    """A real ``impasto serve --port 0`` with weights of its own: yields its address."""
+    with serve(tmp_path, env=own_home(tmp_path / "home")) as url:
         yield url
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            code = process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            raise
-        stderr = process.stderr.read()
-        assert code == 0, stderr
-        assert "stopped; temporary files removed" in stderr
-        left = [p.name for p in temp.iterdir() if p.name.startswith("impasto-serve-")]
-        assert left == [], "temporary files left behind"
 
 
 @pytest.fixture
 def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing("playwright is not installed: pip install -e '.[browser]'")
-    if not CHROMIUM.exists():
-        _missing(f"{CHROMIUM} is missing: apt-get install -y chromium")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium() as browser:
+        yield browser
 
 
 # The displayed picture, summed in the page: changes when the picture changes.
@@ -200,8 +133,8 @@ def test_paint_watch_cancel_finish_and_download_in_a_browser(served, browser, tm
     page.click("#more summary")  # closed again, for a shorter screenshot
     page.wait_for_timeout(1500)  # a few more steps for the picture
     page.screenshot(path=str(tmp_path / "serve.png"), full_page=True)
-    if os.environ.get("IMPASTO_SCREENSHOT"):
-        shutil.copy(tmp_path / "serve.png", os.environ["IMPASTO_SCREENSHOT"])
+    if screenshots():
+        page.screenshot(path=str(SCREENSHOTS / "serve.png"), full_page=True)
 
     page.click("#cancel")
     page.wait_for_selector("#results li.result.cancelled img")
