@@ -23,7 +23,7 @@ from impasto.apps.batch.manifest import read_manifest
 from impasto.apps.cli.main import main
 from impasto.config import StyleConfig
 from impasto.errors import ConfigError
-from impasto.network.store import sha256_file
+from impasto.files import sha256_file
 
 TINY = StyleConfig(size=24, min_size=0, iterations=3)
 

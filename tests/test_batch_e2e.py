@@ -19,7 +19,7 @@ from PIL import Image
 
 from helpers import EXAMPLES
 from impasto.apps.batch import plan, sidecar
-from impasto.network.store import sha256_file
+from impasto.files import sha256_file
 
 pytestmark = pytest.mark.weights
 

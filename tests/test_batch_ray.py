@@ -17,7 +17,7 @@ import pytest
 
 from helpers import EXAMPLES
 from impasto.apps.batch import plan, sidecar
-from impasto.network.store import sha256_file
+from impasto.files import sha256_file
 
 pytestmark = pytest.mark.ray
 

@@ -23,9 +23,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import statistics
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,6 +32,8 @@ from pathlib import Path
 import torch
 
 from ..config import StyleConfig
+from ..errors import ImpastoError
+from ..files import write_atomic
 from ..network import precision
 from ..network.layers import WIDTHS
 from ..network.store import cache_dir
@@ -187,14 +187,11 @@ def record(config: StyleConfig, measured: Speed, width: int = WIDTHS[0]) -> Spee
         exponent = LEARNING * measured.exponent + (1 - LEARNING) * old.exponent
         new = Speed(seconds, exponent, max(measured.largest, old.largest))
     data[name] = new
+    text = json.dumps({k: v.as_json() for k, v in data.items()}, indent=1, sort_keys=True)
     try:
-        folder = _path().parent
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".speed-", suffix=".tmp", dir=folder)
-        with os.fdopen(fd, "w") as f:
-            json.dump({k: v.as_json() for k, v in data.items()}, f, indent=1, sort_keys=True)
-        os.replace(tmp, _path())
-    except OSError:
+        _path().parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(_path(), text.encode())
+    except (OSError, ImpastoError):  # an unwritable store costs the estimate, never the run
         pass
     return new
 

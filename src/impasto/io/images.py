@@ -7,7 +7,6 @@ Tensors are channels-first float32 in 0..1: rgb (3, H, W), alpha (1, H, W).
 
 from __future__ import annotations
 
-import errno
 import os
 import secrets
 import stat
@@ -25,6 +24,7 @@ import torch
 from PIL import Image, ImageFile, ImageOps, TiffImagePlugin, UnidentifiedImageError
 
 from ..errors import ImageError
+from ..files import os_error_words, write_atomic
 
 MAX_PIXELS = 100_000_000
 """Default limit on width x height: larger files are refused before decoding (bomb guard)."""
@@ -383,14 +383,6 @@ def probe_write(folder: Path, name: str) -> None:
         ) from None
 
 
-def os_error_words(e: OSError) -> str:
-    """What an OSError says, in the words of a one-line error ("no space left on the
-    device")."""
-    if e.errno == errno.ENOSPC:
-        return "no space left on the device"
-    return e.strerror or str(e)
-
-
 def encode_image(
     rgb: torch.Tensor,
     alpha: torch.Tensor | None = None,
@@ -455,31 +447,6 @@ def _save_options(fmt: str, quality: int) -> dict:
     if fmt == "TIFF":
         return {"compression": "tiff_adobe_deflate"}
     return {}
-
-
-def write_atomic(dest: Path, data: bytes) -> None:
-    """Write to a hidden temp file beside dest, fsync, rename; remove the temp on any error.
-
-    The file is whole or absent, even after a kill. ImageError naming ``dest`` when the
-    system refuses (a full disk says so)."""
-    name = str(dest)
-    tmp = dest.with_name(f".impasto-{secrets.token_hex(4)}.tmp")  # short: any name fits
-    try:
-        # os.open with 0o666 lets the umask decide permissions, as for any new file
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    except OSError as e:
-        raise _error(name, f"cannot write ({os_error_words(e)})") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, dest)
-    except BaseException as e:
-        tmp.unlink(missing_ok=True)
-        if isinstance(e, OSError):
-            raise _error(name, f"cannot write ({os_error_words(e)})") from None
-        raise
 
 
 def _png16_bytes(pixels: np.ndarray) -> bytes:

@@ -13,7 +13,6 @@ import errno
 import itertools
 import math
 import os
-import secrets
 import shutil
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -26,7 +25,8 @@ import torch
 
 from ..config import FPS_RANGE, in_range
 from ..errors import ConfigError, ImageError
-from .images import MAX_PIXELS, encode_image, os_error_words, probe_write
+from ..files import cannot_write, hidden_beside, replace_folder, sync, write_synced
+from .images import MAX_PIXELS, encode_image, probe_write
 
 if TYPE_CHECKING:
     from av.audio.frame import AudioFrame
@@ -566,42 +566,20 @@ def _frames_checked(frames: Iterable[torch.Tensor], name: str) -> Iterator[torch
 
 def _write_frames_folder(dest: Path, frames: Iterable[torch.Tensor]) -> None:
     name = str(dest)
-    tmp = dest.with_name(f".impasto-{secrets.token_hex(4)}.tmp")
+    tmp = hidden_beside(dest)
     try:
         os.mkdir(tmp)
     except OSError as e:
-        raise _error(name, f"cannot write ({os_error_words(e)})") from None
+        raise cannot_write(name, e) from None
     try:
         for number, rgb in enumerate(_frames_checked(frames, name), 1):
-            _write_file(tmp / _FRAME_NAME.format(number), encode_image(rgb, fmt="PNG"))
-        _replace_folder(tmp, dest)
+            write_synced(tmp / _FRAME_NAME.format(number), encode_image(rgb, fmt="PNG"))
+        replace_folder(tmp, dest)
     except BaseException as e:
         shutil.rmtree(tmp, ignore_errors=True)
         if isinstance(e, OSError):
-            raise _error(name, f"cannot write ({os_error_words(e)})") from None
+            raise cannot_write(name, e) from None
         raise
-
-
-def _write_file(path: Path, data: bytes) -> None:
-    with open(path, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def _replace_folder(tmp: Path, dest: Path) -> None:
-    """Rename the finished folder into place; an old one is moved aside, then deleted."""
-    if not dest.exists():
-        os.replace(tmp, dest)
-        return
-    old = dest.with_name(f".impasto-{secrets.token_hex(4)}.old")
-    os.replace(dest, old)
-    try:
-        os.replace(tmp, dest)
-    except BaseException:
-        os.replace(old, dest)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def _write_movie(
@@ -614,7 +592,7 @@ def _write_movie(
     name = str(dest)
     av = _av(name)
     audio = _AudioSource(audio_from) if audio_from is not None else None
-    tmp = dest.with_name(f".impasto-{secrets.token_hex(4)}.tmp")
+    tmp = hidden_beside(dest)
     try:
         suffix = dest.suffix.lower()
         options = {"movflags": "+faststart"} if suffix in (".mp4", ".mov") else {}
@@ -627,15 +605,14 @@ def _write_movie(
             raise
         container.close()  # writes the index (moved to the front of an MP4 for streaming)
         _check_decodes(tmp, count, name)  # only a clip that plays is said to be written
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
+        sync(tmp)
         os.replace(tmp, dest)
     except BaseException as e:
         tmp.unlink(missing_ok=True)
         if isinstance(e, av.FFmpegError) and e.errno != errno.ENOSPC:
             raise _error(name, f"cannot encode the video ({e.strerror or e})") from None
         if isinstance(e, OSError):  # FFmpeg's full disk is an OSError too
-            raise _error(name, f"cannot write ({os_error_words(e)})") from None
+            raise cannot_write(name, e) from None
         raise
     finally:
         if audio is not None:

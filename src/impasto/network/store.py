@@ -27,6 +27,7 @@ import h5py
 import torch
 
 from ..errors import WeightsError, first_line
+from ..files import sha256_file, write_atomic
 from . import convert
 from .registry import DEFAULT_NETWORK, NETWORKS, NetworkSpec, network_for
 from .registry import spec as _spec
@@ -83,15 +84,6 @@ def weights_status() -> list[tuple[NetworkSpec, Path | None]]:
 
 
 # ---------------------------------------------------------------- hashing
-
-
-def sha256_file(path: str | Path) -> str:
-    """Hex sha256 of a file, read in chunks so large weights never sit in memory twice."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for chunk in iter(lambda: file.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _check_sha256(path: Path, expected: str, what: str) -> None:
@@ -264,19 +256,9 @@ def _pip_failure(package: str, version: str, reason: str) -> str:
 
 
 def _save_atomic(obj: Any, target: Path) -> None:
-    """torch.save to a temp file beside ``target``, then rename: never a partial cache file."""
+    """torch.save atomically (``files.write_atomic``): never a partial cache file."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            torch.save(obj, file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; the cache is ordinary user data
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(target, lambda file: torch.save(obj, file))
 
 
 def _cache_record(spec: NetworkSpec, state: dict[str, torch.Tensor], origin: str) -> dict:

@@ -23,7 +23,8 @@ from typing import Any, Protocol
 
 from ...config import StyleConfig
 from ...errors import ConfigError, ImpastoError
-from ...io.images import SAVE_FORMATS, SIXTEEN_BIT_FORMATS, read_input, write_atomic
+from ...files import write_atomic
+from ...io.images import SAVE_FORMATS, SIXTEEN_BIT_FORMATS, read_input
 from . import manifest, outputs
 from . import plan as planning
 from .sidecar import (

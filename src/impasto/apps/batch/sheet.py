@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, PngImagePlugin
 
-from ...io.images import write_atomic
+from ...files import write_atomic
 from .plan import Plan
 
 SHEET_NAME = "contact-sheet.png"

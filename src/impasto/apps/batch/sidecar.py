@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ... import __version__
-from ...io.images import write_atomic
+from ...files import write_atomic
 from .plan import Planned, config_dict
 
 SIDECAR_FORMAT = 1

@@ -36,7 +36,7 @@ from typing import Any
 from ...config import StyleConfig
 from ...engine.progress import Cancelled, CancelToken
 from ...errors import ImpastoError, first_line
-from ...io.images import os_error_words
+from ...files import os_error_words
 
 DIVERGED = (
     "the optimisation diverged (the cost became NaN or infinite); try a lower style_weight, "

@@ -120,7 +120,7 @@ def _failed(job: VideoJob, error: ImpastoError) -> int:
 
 def _write_so_far(job: VideoJob, signals) -> int:
     """After a stop: the finished frames as a clip (so far) to the output; they stay on disk."""
-    from ...network.store import sha256_file
+    from ...files import sha256_file
     from ..video import painter
 
     done = job.work.remove_if_empty()

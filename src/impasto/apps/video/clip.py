@@ -22,8 +22,8 @@ from ... import jobs
 from ...config import StyleConfig, VideoConfig, check_span
 from ...engine import budget, calibration
 from ...errors import ConfigError
+from ...files import sha256_file
 from ...io import images, video
-from ...network.store import sha256_file
 from ...network.vgg import VGGFeatures
 from ...ops.resize import output_size, size_of
 from .workdir import WorkFolder, folder_for

@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from ...errors import ImageError
+from ...files import os_error_words, write_atomic
 from ...io import images
 
 MANIFEST = "clip.json"
@@ -41,7 +42,7 @@ class WorkFolder:
             return {}
 
     def _write_manifest(self, data: dict) -> None:
-        images.write_atomic(self.path / MANIFEST, json.dumps(data, indent=1).encode())
+        write_atomic(self.path / MANIFEST, json.dumps(data, indent=1).encode())
 
     def matches(self) -> bool:
         """Whether a folder of this job's frames is on disk already."""
@@ -53,7 +54,7 @@ class WorkFolder:
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            why = images.os_error_words(e)
+            why = os_error_words(e)
             raise ImageError(f"{self.path}: cannot make the work folder ({why})") from None
         if not self.matches():
             for pattern in ("frame_*.png", "maturity_*.png"):
