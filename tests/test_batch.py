@@ -104,9 +104,9 @@ def test_json_manifest_takes_native_values_lists_and_an_init_file(tmp_path):
     "name, text, expected",
     [
         ("a.csv", "content,style,colour\nx.png,y.png,red\n", ":2: unknown column 'colour'"),
-        ("a.csv", "content,style,size\nx.png,y.png,big\n", ":2: size expects a whole number"),
+        ("a.csv", "content,style,size\nx.png,y.png,big\n", ":2: size must be a whole number"),
         ("a.csv", "content,style,size\nx.png,y.png,0\n", ":2: size must be > 0, got 0"),
-        ("a.csv", "content,style,strength\nx.png,y.png,nan\n", "strength expects a finite"),
+        ("a.csv", "content,style,strength\nx.png,y.png,nan\n", "strength must be a finite"),
         ("a.csv", "content,style\nx.png,\n", ":2: no style"),
         ("a.csv", "style\ny.png\n", ":1: the header row must name the columns"),
         ("a.csv", "content,style,output\nx.png,y.png,sub/o.png\n", "output must be a file name"),
@@ -117,7 +117,11 @@ def test_json_manifest_takes_native_values_lists_and_an_init_file(tmp_path):
         ("a.json", '[{"content": "x.png", "style": "y.png",', ":1: not valid JSON"),
         ("a.json", '{"content": "x.png"}', "expected a list of jobs"),
         ("a.json", '[{"content": "x.png", "style": "y.png"}, 3]', "job 2: expected an object"),
-        ("a.json", '[{"content": "x.png", "style": "y.png", "size": true}]', "size expects a"),
+        (
+            "a.json",
+            '[{"content": "x.png", "style": "y.png", "size": true}]',
+            "size must be a whole number, got True",
+        ),
         ("a.json", '[{"content": ["a.png", "b.png"], "style": "y.png"}]', "one content per job"),
     ],
 )

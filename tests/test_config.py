@@ -11,6 +11,7 @@ import math
 import pytest
 
 from impasto import config as config_module
+from impasto import ranges
 from impasto.config import StyleConfig, config_fields
 from impasto.errors import ConfigError, ImpastoError
 
@@ -185,9 +186,19 @@ def test_config_fields_have_help():
     assert names == [f.name for f in dataclasses.fields(StyleConfig)]
     for f in config_fields():
         assert f.metadata.get("help"), f.name
-    choices = {f.name: f.metadata.get("choices") for f in config_fields()}
-    assert choices["optimizer"] == config_module.OPTIMIZERS
+    choices = config_module.choices(StyleConfig)  # from the fields' Literal types
+    assert choices["optimizer"] == config_module.OPTIMIZERS == ("lbfgs", "adam")
     assert choices["loss_form"] == config_module.LOSS_FORMS
+    assert choices["network"] == config_module.NETWORKS
+    assert tuple(config_module.PRESETS) == choices["preset"]
+    assert "size" not in choices and "schedule" not in choices
+
+
+def test_the_networks_are_the_registrys():
+    from impasto.network import registry
+
+    assert tuple(registry.NETWORKS) == config_module.NETWORKS
+    assert registry.DEFAULT_NETWORK == StyleConfig().network
 
 
 # --------------------------------------------------------- numbers beyond what anything takes
@@ -238,13 +249,13 @@ def test_numbers_beyond_their_range_are_one_short_line(kwargs, words):
 
 
 def test_the_ends_of_each_range_are_accepted():
-    top = config_module.MAX_SIZE
+    top = ranges.MAX_SIZE
     StyleConfig(size=top, min_size=top, tile=top, smooth_steps=top)
     StyleConfig(seed=2**64 - 1)
     StyleConfig(seed=-(2**63))
-    StyleConfig(iterations=config_module.MAX_ITERATIONS, max_memory=config_module.MAX_MEMORY_GB)
-    StyleConfig(style_blend=(config_module.MAX_WEIGHT,) * 2, style_weight=config_module.MAX_WEIGHT)
-    StyleConfig(schedule=f"64:5,{top}:{config_module.MAX_ITERATIONS}")
+    StyleConfig(iterations=ranges.MAX_ITERATIONS, max_memory=ranges.MAX_MEMORY_GB)
+    StyleConfig(style_blend=(ranges.MAX_WEIGHT,) * 2, style_weight=ranges.MAX_WEIGHT)
+    StyleConfig(schedule=f"64:5,{top}:{ranges.MAX_ITERATIONS}")
 
 
 @pytest.mark.parametrize(
@@ -261,31 +272,3 @@ def test_video_settings_beyond_their_range(kwargs, words):
 
     with pytest.raises(ConfigError, match=words):
         VideoConfig(**kwargs)
-
-
-@pytest.mark.parametrize(
-    ("span", "words"),
-    [
-        ((1e30, None, None), "start must be at most"),
-        ((-1.0, None, None), "start must be >= 0"),
-        ((0.0, 0.0, None), "duration must be more than 0"),
-        ((0.0, 1e300, None), "duration must be at most"),
-        ((0.0, None, 1e-9), "fps must be >= 0.01"),
-        ((0.0, None, 1e300), "fps must be at most 1000"),
-        ((0.0, None, NAN), "fps must be >= 0.01"),
-    ],
-)
-def test_a_clips_span_beyond_its_range(span, words):
-    with pytest.raises(ConfigError, match=words):
-        config_module.check_span(*span)
-    config_module.check_span(3.0, 2.0, 12.0)
-
-
-def test_threads_are_at_most_four_times_the_cores(monkeypatch):
-    monkeypatch.setattr(config_module.os, "cpu_count", lambda: 2)
-    assert config_module.check_threads(8) == 8
-    for bad, words in ((9, "at most 8 (4 x the 2 cores"), (0, "at least 1"), (10**30, "at most")):
-        with pytest.raises(ConfigError, match=words.replace("(", r"\(")):
-            config_module.check_threads(bad)
-    with pytest.raises(ConfigError, match="cores must be at most"):
-        config_module.check_threads(10_000, "cores")

@@ -315,7 +315,7 @@ def test_bad_settings_are_refused_in_one_line(web, pair, settings, words):
         ({"blend": {"a": 1}}, "style_blend must be a list"),
         ({"init": "sepia"}, "init must be one of recolor"),
         ({"blend": [1e308, 1e308]}, "style blend weights must be at most"),
-        ({"blend": ["inf", 1]}, "style blend weights must be at most"),
+        ({"blend": ["inf", 1]}, "style_blend must be a list of finite numbers"),
     ],
 )
 def test_malformed_requests_get_one_line_not_a_crash(web, pair, body, words):

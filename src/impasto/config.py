@@ -8,54 +8,75 @@ defaults live here and nowhere else.
 
 from __future__ import annotations
 
-import decimal
-import numbers
-import os
+import functools
 import types
 import typing
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, Literal
 
 from .errors import ConfigError
+from .ranges import (
+    MAX_ITERATIONS,
+    MAX_LEARNING_RATE,
+    MAX_MEMORY_GB,
+    MAX_SIZE,
+    MAX_STRENGTH,
+    MAX_STYLE_SCALE,
+    MAX_WEIGHT,
+    SEEDS,
+    check_weights,
+    in_range,
+    is_whole,
+    parse_schedule,
+    positive,
+)
 
-INITS = ("recolor", "content", "noise")  # the default first
-OPTIMIZERS = ("lbfgs", "adam")
-LOSS_FORMS = ("relative", "seed")
-PRESERVE_COLORS = ("none", "luminance", "histogram", "yuv")
-PRECISIONS = ("auto", "fp32", "bf16")
+# The choices of a field are its type: every front end reads them from there (``choices``).
+Init = Literal["recolor", "content", "noise"]  # the default first
+Optimizer = Literal["lbfgs", "adam"]
+LossForm = Literal["relative", "seed"]
+PreserveColor = Literal["none", "luminance", "histogram", "yuv"]
+Precision = Literal["auto", "fp32", "bf16"]
+Representation = Literal["gram", "covariance", "correlation", "w2"]  # see cost/moments.py
+Pooling = Literal["avg", "max"]
+Preset = Literal["fast", "balanced", "best"]
+Network = Literal["vgg16-hed", "vgg16", "vgg19"]  # the default first; network/registry.py
+
+INITS: tuple[str, ...] = typing.get_args(Init)
+OPTIMIZERS: tuple[str, ...] = typing.get_args(Optimizer)
+LOSS_FORMS: tuple[str, ...] = typing.get_args(LossForm)
+PRESERVE_COLORS: tuple[str, ...] = typing.get_args(PreserveColor)
+PRECISIONS: tuple[str, ...] = typing.get_args(Precision)
+REPRESENTATIONS: tuple[str, ...] = typing.get_args(Representation)
+POOLINGS: tuple[str, ...] = typing.get_args(Pooling)
+NETWORKS: tuple[str, ...] = typing.get_args(Network)
+DEFAULT_NETWORK = NETWORKS[0]
 BLOCK_WEIGHTS = (256.0, 64.0, 16.0, 4.0, 1.0)  # default style-layer weight of each VGG block
 PRESETS = {"fast": 0.5, "balanced": 1.0, "best": 3.0}  # preset -> iterations multiplier
-REPRESENTATIONS = ("gram", "covariance", "correlation", "w2")  # see cost/moments.py
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
-
-# The ranges every front end refuses alike (the command line, manifests, the web page, the API):
-# values beyond them are no picture anyone wants, and would fail deep in torch, the encoders
-# or the arithmetic (an int too large for a float) instead of as one line here.
-MAX_SIZE = 2**31 - 1  # px: the longest side a PNG (and PIL) can hold; the memory budget
-# then judges a size long before this, with the largest size that fits (engine/budget.py)
-MAX_ITERATIONS = 1_000_000  # per scale
-MAX_WEIGHT = 1e12  # any cost weight: a blend of them, times each other, stays finite
-MAX_STRENGTH = 1000.0
-MAX_STYLE_SCALE = 1000.0
-MAX_LEARNING_RATE = 100.0  # pixels are in 0..1
-MAX_MEMORY_GB = 10_000.0  # 10 TB: more than any one machine has
-SEEDS = (-(2**63), 2**64 - 1)  # what torch.manual_seed takes
-THREADS_PER_CORE = 4  # --threads (and batch --cores) at most this many times the cores
-MAX_SECONDS = 1e7  # a clip's --start and --duration: about 16 weeks, longer than any clip
-FPS_RANGE = (0.01, 1000.0)  # a clip's --fps: beyond it encoders fail or players refuse
 
 
 def unwrap_optional(hint: Any) -> tuple[Any, bool]:
-    """A field's type hint ``X | None`` -> (X, True); anything else -> (hint, False).
-
-    Every front end that builds its controls from the fields (options, manifest columns, the
-    web page's settings) reads the types through this.
-    """
+    """A field's type hint ``X | None`` -> (X, True); anything else -> (hint, False)."""
     if typing.get_origin(hint) in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(hint) if a is not type(None)]
         if len(args) == 1:
             return args[0], True
     return hint, False
+
+
+def literal_choices(hint: Any) -> tuple[str, ...] | None:
+    """The values a ``Literal[...]`` type (or ``Literal[...] | None``) allows; None for others."""
+    inner, _ = unwrap_optional(hint)
+    return typing.get_args(inner) if typing.get_origin(inner) is Literal else None
+
+
+@functools.cache
+def choices(config_class: type) -> dict[str, tuple[str, ...]]:
+    """Each field of a config dataclass that is one of a few words, and those words."""
+    hints = typing.get_type_hints(config_class)
+    found = {f.name: literal_choices(hints[f.name]) for f in fields(config_class)}
+    return {name: allowed for name, allowed in found.items() if allowed is not None}
 
 
 def _opt(default, help: str, **kw):
@@ -87,33 +108,30 @@ class StyleConfig:
         "how much style: 0 keeps the content, 1 is full style, more is stronger (below 1 "
         "the style targets mix in the content's own statistics); the same at every size",
     )
-    style_representation: str = _opt(
+    style_representation: Representation = _opt(
         "gram",
         "style statistics: gram (default), covariance, correlation, or w2 "
         "(mean and covariance, Wasserstein-2 distance)",
-        choices=REPRESENTATIONS,
     )
     style_scale: float = _opt(
         1.0, "style image size relative to the output: >1 gives bigger brush strokes"
     )
-    preserve_color: str = _opt(
+    preserve_color: PreserveColor = _opt(
         "none",
         "keep the content's colours: luminance (style on brightness only), histogram (recolour "
         "the style to the content's colours first) or yuv (put the content's colours back after)",
-        choices=PRESERVE_COLORS,
     )
-    loss_form: str = _opt(
+    loss_form: LossForm = _opt(
         "relative",
         "relative: costs divided by their targets' size (resolution-independent); "
         "seed: the course notes' exact 1/2||.||^2 and 1/(2 nH nW nC)^2 formulas",
-        choices=LOSS_FORMS,
     )
-    init: str = _opt(
+    init: Init = _opt(
         "recolor",
         "start from the content image, the content recoloured to the paintings' colours "
         "(recolor), noise, or an image file",
     )
-    optimizer: str = _opt("lbfgs", "lbfgs or adam", choices=OPTIMIZERS)
+    optimizer: Optimizer = _opt("lbfgs", "lbfgs or adam")
     smooth_steps: float = _opt(
         8.0,
         "precondition the optimiser so that its steps favour features larger than this many "
@@ -121,11 +139,10 @@ class StyleConfig:
     )
     learning_rate: float = _opt(0.02, "Adam step size (pixels in 0..1); L-BFGS ignores it")
     iterations: int = _opt(40, "iterations at the final size; each coarser size gets 1.2x more")
-    preset: str = _opt(
+    preset: Preset = _opt(
         "balanced",
         "speed against quality: fast (half the iterations), balanced, or best (3x the "
         "iterations at every scale, about 3x the time); an explicit schedule ignores it",
-        choices=tuple(PRESETS),
     )
     min_size: int = _opt(181, "long side of the first, coarsest scale; 0 = single scale")
     schedule: str | None = _opt(
@@ -141,19 +158,17 @@ class StyleConfig:
         "memory budget in GB; bigger pictures are tiled to fit (0: the smaller of 8 GB and "
         "what is free)",
     )
-    precision: str = _opt(
+    precision: Precision = _opt(
         "auto",
         "network precision: auto (bf16 where the CPU has AVX-512 BF16 or AMX, else fp32), "
         "fp32, or bf16 (about 1.6x faster with those instructions, slower without)",
-        choices=PRECISIONS,
     )
-    pooling: str = _opt(
+    pooling: Pooling = _opt(
         "max",
         "pooling in the network: max (as it was trained, and as the reference tool paints) or "
         "avg (Gatys et al.'s choice; a little less style on every benchmark pair)",
-        choices=("avg", "max"),
     )
-    network: str = _opt("vgg16-hed", "network: vgg16-hed (default), vgg16, vgg19")
+    network: Network = _opt("vgg16-hed", "network: vgg16-hed (default), vgg16, vgg19")
     weights: str | None = _opt(
         None, "weights file for the network (default: the cache; see `impasto weights`)"
     )
@@ -161,33 +176,16 @@ class StyleConfig:
 
     def __post_init__(self) -> None:
         for name in ("size", "iterations", "learning_rate"):
-            _positive(name, getattr(self, name))
+            positive(name, getattr(self, name))
         for name, low, high in _RANGES:
             in_range(name, getattr(self, name), low, high)
-        _positive("style_scale", self.style_scale)
-        if not _is_whole(self.seed):
+        positive("style_scale", self.style_scale)
+        if not is_whole(self.seed):
             raise ConfigError(f"seed must be a whole number, got {self.seed!r}")
         in_range("seed", self.seed, *SEEDS)
         if self.schedule is not None:
             parse_schedule(self.schedule)
-        if self.init not in INITS:
-            raise ConfigError(
-                f"init must be one of {', '.join(INITS)}, got {self.init!r} "
-                "(to start from an image, pass it to stylize() as init_image)"
-            )
-        for name, allowed in (
-            ("loss_form", LOSS_FORMS),
-            ("optimizer", OPTIMIZERS),
-            ("pooling", ("avg", "max")),
-            ("style_representation", REPRESENTATIONS),
-            ("preserve_color", PRESERVE_COLORS),
-            ("precision", PRECISIONS),
-            ("preset", tuple(PRESETS)),
-        ):
-            if getattr(self, name) not in allowed:
-                raise ConfigError(
-                    f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}"
-                )
+        check_choices(self)
         if not self.content_layers and self.content_weight > 0:
             raise ConfigError("content_layers is empty but content_weight > 0")
         if not self.style_layers:
@@ -203,13 +201,13 @@ class StyleConfig:
                 f"style layers ({', '.join(self.style_layers)})"
             )
         if weights is not None:
-            _check_weights("style layer weights", weights)
+            check_weights("style layer weights", weights)
         if self.loss_form == "seed" and self.style_representation != "gram":
             raise ConfigError("the seed loss form uses the Gram matrix only")
         if self.loss_form == "seed" and self.strength < 1:
             raise ConfigError("strength below 1 needs the relative loss form")
         if self.style_blend is not None:
-            _check_weights("style blend weights", self.style_blend)
+            check_weights("style blend weights", self.style_blend)
 
     def layer_weights(self) -> dict[str, float]:
         """lambda_l for each style layer: as given, else the default (``BLOCK_WEIGHTS``), as is.
@@ -258,119 +256,22 @@ _RANGES = (
 )
 
 
-def shown(value: Any) -> str:
-    """A number as a message shows it: short even when it has 300 digits."""
-    if _is_number(value) and not isinstance(value, bool) and abs(value) >= 1e15:
-        try:
-            return format(decimal.Decimal(value), ".3g")
-        except (ValueError, TypeError, decimal.InvalidOperation):
-            pass
-    return str(value)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, numbers.Real)
-
-
-def _is_whole(value: Any) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def in_range(name: str, value: Any, low: float, high: float) -> None:
-    """``low <= value <= high`` (so never NaN nor infinite), or ConfigError naming ``name``."""
-    if not _is_number(value):
-        raise ConfigError(f"{name} must be a number, got {value!r}")
-    if not value >= low:  # "not >=" also catches NaN
-        raise ConfigError(f"{name} must be >= {_bound(low)}, got {shown(value)}")
-    if not value <= high:
-        raise ConfigError(f"{name} must be at most {_bound(high)}, got {shown(value)}")
-
-
-def _bound(value: float) -> str:
-    return str(value) if isinstance(value, int) else f"{value:g}"
-
-
-def _check_weights(what: str, weights: tuple[float, ...]) -> None:
-    """Not empty, each in 0..MAX_WEIGHT (not NaN), not all zero."""
-    if not weights or not all(_is_number(w) and w >= 0 for w in weights):
-        raise ConfigError(f"{what} must be >= 0 and not all zero")
-    if not all(w <= MAX_WEIGHT for w in weights):
-        worst = max(weights)
-        raise ConfigError(f"{what} must be at most {MAX_WEIGHT:g} each, got {shown(worst)}")
-    if not sum(weights) > 0:
-        raise ConfigError(f"{what} must be >= 0 and not all zero")
-
-
-def parse_schedule(text: str) -> list[tuple[int, int]]:
-    """An explicit plan such as ``"128:150,256:80,512:30"`` as (long side, iterations) pairs,
-    checked: sizes 1..MAX_SIZE, counts 0..MAX_ITERATIONS, from small to large sizes."""
-    if not isinstance(text, str):
-        raise ConfigError(f"schedule must be text such as 128:150,256:80, got {text!r}")
-    scales = []
-    for part in text.split(","):
-        try:
-            size, iters = (int(v) for v in part.strip().split(":"))
-        except ValueError:
-            raise ConfigError(
-                f"bad schedule entry {part.strip()[:40]!r}; expected SIZE:ITERATIONS, "
-                "e.g. 128:150,256:80,512:30"
-            ) from None
-        if size < 1 or iters < 0:
-            raise ConfigError(
-                f"bad schedule entry {part.strip()!r}; sizes must be > 0 and counts >= 0"
-            )
-        if size > MAX_SIZE or iters > MAX_ITERATIONS:
-            raise ConfigError(
-                f"bad schedule entry {shown(size)}:{shown(iters)}; sizes must be at most "
-                f"{MAX_SIZE} and counts at most {MAX_ITERATIONS}"
-            )
-        scales.append((size, iters))
-    if any(b[0] < a[0] for a, b in zip(scales, scales[1:])):
-        raise ConfigError(f"schedule {text!r} must go from small to large sizes")
-    return scales
-
-
-def check_threads(value: Any, name: str = "threads") -> int:
-    """A count of CPU threads (``threads``, batch ``cores``): 1 up to ``THREADS_PER_CORE``
-    times this machine's cores. More only makes threads wait for each other, and thousands
-    hang the process."""
-    cores = os.cpu_count() or 1
-    limit = THREADS_PER_CORE * cores
-    if not _is_whole(value):
-        raise ConfigError(f"{name} must be a whole number, got {value!r}")
-    if value < 1:
-        raise ConfigError(f"{name} must be at least 1, got {value}")
-    if value > limit:
-        raise ConfigError(
-            f"{name} must be at most {limit} ({THREADS_PER_CORE} x the {cores} cores of this "
-            f"machine), got {shown(value)}"
-        )
-    return int(value)
-
-
-def check_span(start: Any, duration: Any, fps: Any) -> None:
-    """A clip's span: ``start`` and ``duration`` (None: to the end) in seconds, ``fps`` (None:
-    the clip's own rate); ConfigError in the library's words."""
-    in_range("start", start, 0, MAX_SECONDS)
-    if duration is not None:
-        in_range("duration", duration, 0, MAX_SECONDS)
-        if not duration > 0:
-            raise ConfigError(f"duration must be more than 0 s, not {duration} s")
-    if fps is not None:
-        in_range("fps", fps, *FPS_RANGE)
-
-
 def _block(layer: str) -> int:
     """The VGG block a layer belongs to: relu3_1 -> 3 (names are checked elsewhere)."""
     digits = "".join(ch for ch in layer.split("_")[0] if ch.isdigit())
     return int(digits) if digits else 1
 
 
-def _positive(name: str, value: Any) -> None:
-    if not _is_number(value):
-        raise ConfigError(f"{name} must be a number, got {value!r}")
-    if not value > 0:  # "not >" also catches NaN
-        raise ConfigError(f"{name} must be > 0, got {value}")
+def check_choices(config: StyleConfig | VideoConfig) -> None:
+    """Each field typed as a few words holds one of them, or ConfigError in the field's name."""
+    kind: type = type(config)
+    for name, allowed in choices(kind).items():
+        value = getattr(config, name)
+        if value not in allowed:
+            hint = ""
+            if name == "init":
+                hint = " (to start from an image, pass it to stylize() as init_image)"
+            raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}{hint}")
 
 
 def config_fields():
@@ -408,4 +309,12 @@ class VideoConfig:
     def __post_init__(self) -> None:
         in_range("temporal_weight", self.temporal_weight, 0, MAX_WEIGHT)
         in_range("frame_iterations", self.frame_iterations, 0, MAX_ITERATIONS)
-        _positive("frame_iterations", self.frame_iterations)
+        positive("frame_iterations", self.frame_iterations)
+
+
+# `impasto explain` (explain/): the defaults of its command and its functions alike.
+EXPLAIN_POOLING: Pooling = "avg"  # as Gatys et al. made their Fig. 1; a painting's is max
+PATCH_SIZE = 512  # long side the images are shrunk to before their patches are searched
+STYLE_SIZE = 512  # long side of the style image, as stylize's default output size
+RECONSTRUCT_SIZE = 192  # long side of a reconstruction
+RECONSTRUCT_ITERATIONS = 100  # L-BFGS iterations of a reconstruction at full size

@@ -16,11 +16,12 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..config import MAX_SIZE, StyleConfig
+from ..config import StyleConfig
 from ..cost.tiling import crop_lengths
 from ..errors import ConfigError
 from ..network import layers, registry
 from ..ops.resize import output_size
+from ..ranges import MAX_SIZE
 from . import calibration
 from .progress import rough_duration
 from .schedule import fit, plan_for

@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..config import PRESETS, StyleConfig, parse_schedule
+from ..config import PRESETS, StyleConfig
 from ..errors import ConfigError
 from ..ops.resize import output_size
+from ..ranges import parse_schedule
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ def plan(size: int, min_size: int, iterations: int, growth: float = GROWTH) -> l
 
 def parse(text: str) -> list[Scale]:
     """Parse an explicit plan such as ``"128:150,256:80,512:30"`` (long side:iterations);
-    ``config.parse_schedule`` makes the checks, the same as a StyleConfig's."""
+    ``ranges.parse_schedule`` makes the checks, the same as a StyleConfig's."""
     return [Scale(size, iters) for size, iters in parse_schedule(text)]
 
 

@@ -17,7 +17,13 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ..config import STYLE_LAYERS
+from ..config import (
+    PATCH_SIZE,
+    RECONSTRUCT_ITERATIONS,
+    RECONSTRUCT_SIZE,
+    STYLE_LAYERS,
+    STYLE_SIZE,
+)
 from ..cost import losses
 from ..engine import schedule
 from ..engine.optimise import Diverged, minimise
@@ -27,7 +33,6 @@ from ..network.layers import check_layers, layer_names
 from ..network.vgg import VGGFeatures
 from ..ops.resize import resize_long_side, resize_to
 
-PATCH_SIZE = 512  # long side the images are shrunk to before their patches are searched
 SEPARATION = 0.5  # chosen patches of one unit and image lie this many fields apart, at least
 OUTSIDE = 0.5  # grey shown where a receptive field hangs over the image border
 # ---------------------------------------------------------------- receptive fields
@@ -281,8 +286,6 @@ def _collect(images, size, layer, field, units, best) -> list[UnitPatches]:
 
 # ---------------------------------------------------------------- style matrices
 
-STYLE_SIZE = 512  # long side of the style image, as stylize's default output size
-
 
 # Colour maps as anchor colours, interpolated: viridis (0..max) and blue-white-red (-1..1).
 @dataclass
@@ -335,9 +338,6 @@ def _spectral_order(correlation: torch.Tensor) -> torch.Tensor:
 
 
 # ---------------------------------------------------------------- reconstructions
-
-RECONSTRUCT_SIZE = 192
-RECONSTRUCT_ITERATIONS = 100
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from ..config import FPS_RANGE, in_range
 from ..errors import ConfigError, ImageError
 from ..files import cannot_write, hidden_beside, replace_folder, sync, write_synced
+from ..ranges import FPS_RANGE, in_range
 from .images import MAX_PIXELS, encode_image, probe_write
 
 if TYPE_CHECKING:
@@ -114,7 +114,7 @@ def _span(start: float, duration: float | None, fps: float | Fraction | None) ->
 
 
 MIN_FPS, MAX_FPS = (Fraction(x).limit_denominator(1000) for x in FPS_RANGE)
-"""The frame rates a clip is written at (``config.FPS_RANGE``): beyond them encoders fail, or
+"""The frame rates a clip is written at (``ranges.FPS_RANGE``): beyond them encoders fail, or
 write files that players refuse (a 1e9 fps H.264), and the counts of frames stop making sense."""
 
 

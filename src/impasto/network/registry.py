@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..config import DEFAULT_NETWORK
 from ..errors import WeightsError
+
+__all__ = ["DEFAULT_NETWORK", "NETWORKS", "NetworkSpec", "network_for", "spec"]
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,6 @@ NETWORKS: dict[str, NetworkSpec] = {
         hub_filename="vgg19-dcbb9e9d.pth",
     ),
 }
-DEFAULT_NETWORK = "vgg16-hed"
 
 
 def spec(name: str) -> NetworkSpec:

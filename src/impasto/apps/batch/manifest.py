@@ -15,15 +15,14 @@ import collections
 import csv
 import dataclasses
 import json
-import math
 import os
-import reprlib
-import typing
 from pathlib import Path
 from typing import Any
 
-from ...config import INITS, StyleConfig, unwrap_optional
+from ... import fields
+from ...config import INITS, StyleConfig
 from ...errors import ConfigError, ImpastoError
+from ...fields import short
 from ...io.images import SAVE_FORMATS, read_input
 from .plan import BatchJob, reserved
 
@@ -116,14 +115,14 @@ def _csv_rows(file: Path, text: str) -> list[tuple[str, dict[str, Any]]]:
     if "content" not in {_column(n) for n in names}:
         raise ConfigError(
             f"{file}:1: the header row must name the columns (content, style, ...), got "
-            f"{_short(','.join(names))}"
+            f"{short(','.join(names))}"
         )
     named: dict[str, str] = {}
     for name in filter(None, names):
         if _column(name) in named:
             raise ConfigError(
                 f"{file}:1: the header names the column {_column(name)} twice "
-                f"({_short(named[_column(name)])} and {_short(name)})"
+                f"({short(named[_column(name)])} and {short(name)})"
             )
         named[_column(name)] = name
     rows = []
@@ -147,11 +146,11 @@ def _job(where: str, row: dict[str, Any], base: StyleConfig, folder: Path) -> Ba
     values: dict[str, Any] = {}
     twice = getattr(row, "twice", [])  # a JSON object's key given twice
     if twice:
-        raise ConfigError(f"{where}: {_short(twice[0])} is given twice")
+        raise ConfigError(f"{where}: {short(twice[0])} is given twice")
     for raw, value in row.items():
         name = _column(str(raw))
         if name not in _JOB_FIELDS and name not in _CONFIG_FIELDS:
-            raise ConfigError(f"{where}: unknown column {_short(raw)} (known: {_known_columns()})")
+            raise ConfigError(f"{where}: unknown column {short(raw)} (known: {_known_columns()})")
         if name in values:
             raise ConfigError(f"{where}: {name} is given twice")
         _check_cell(where, name, value)
@@ -170,11 +169,11 @@ def _job(where: str, row: dict[str, Any], base: StyleConfig, folder: Path) -> Ba
         output = _output_name(where, str(output).strip())
     init = None
     if "init" in values:
-        mode = str(values.pop("init")).strip()
-        if mode in INITS:
+        mode, path = fields.split_init(values.pop("init"), INITS)
+        if mode is not None:
             values["init"] = mode
         else:
-            init = _paths(where, "init", mode, folder)[0]
+            init = _paths(where, "init", path, folder)[0]
     changes = {name: _value(where, name, value) for name, value in values.items()}
     try:
         config = dataclasses.replace(base, **changes)
@@ -194,15 +193,6 @@ def _check_cell(where: str, name: str, value: Any) -> None:
             raise ConfigError(f"{where}: {name} holds a NUL byte (\\0)")
 
 
-def _short(value: Any) -> str:
-    """A value as a message quotes it: repr, cut to a readable length."""
-    return _REPR.repr(value)
-
-
-_REPR = reprlib.Repr()
-_REPR.maxstring = _REPR.maxother = 80
-
-
 def _paths(where: str, name: str, value: Any, folder: Path) -> list[Path]:
     items = value if isinstance(value, list) else str(value).split(LIST_SEPARATOR)
     paths = [Path(str(v).strip()).expanduser() for v in items if str(v).strip()]
@@ -213,61 +203,21 @@ def _paths(where: str, name: str, value: Any, folder: Path) -> list[Path]:
 
 def _output_name(where: str, name: str) -> str:
     if not name or Path(name).name != name or name in (".", ".."):
-        raise ConfigError(f"{where}: output must be a file name (no folder), got {_short(name)}")
+        raise ConfigError(f"{where}: output must be a file name (no folder), got {short(name)}")
     if (kept := reserved(name)) is not None:
         raise ConfigError(
-            f"{where}: output {_short(name)} is a name the batch keeps for {kept}; choose another"
+            f"{where}: output {short(name)} is a name the batch keeps for {kept}; choose another"
         )
     if Path(name).suffix.lower() not in SAVE_FORMATS:
         raise ConfigError(
-            f"{where}: output {_short(name)} has no known extension ({' '.join(SAVE_FORMATS)})"
+            f"{where}: output {short(name)} has no known extension ({' '.join(SAVE_FORMATS)})"
         )
     return name
 
 
 def _value(where: str, name: str, value: Any) -> Any:
-    """A manifest cell (text, or a JSON value) as the config field's type."""
-    hint = typing.get_type_hints(StyleConfig)[name]
-    inner, optional = unwrap_optional(hint)
+    """A manifest cell (text, or a JSON value) as the config field's value."""
     try:
-        if isinstance(value, str) and not value.strip():
-            if optional:
-                return None
-            raise ValueError("is empty")
-        if typing.get_origin(inner) is tuple:
-            item = typing.get_args(inner)[0]
-            parts = value if isinstance(value, list) else str(value).split(",")
-            return tuple(_scalar(item, p) for p in parts if str(p).strip())
-        return _scalar(inner, value)
-    except ValueError as e:
-        raise ConfigError(f"{where}: {name} {e}") from None
-
-
-def _scalar(kind: type, value: Any) -> Any:
-    if kind is bool:
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in ("1", "true", "yes", "on"):
-            return True
-        if text in ("0", "false", "no", "off"):
-            return False
-        raise ValueError(f"expects true or false, got {_short(value)}")
-    if isinstance(value, bool) or isinstance(value, (list, dict)):
-        raise ValueError(f"expects a {kind.__name__}, got {_short(value)}")
-    if kind is int:
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        try:
-            return int(str(value).strip())
-        except ValueError:
-            raise ValueError(f"expects a whole number, got {_short(value)}") from None
-    if kind is float:
-        try:
-            number = float(str(value).strip())
-        except ValueError:
-            raise ValueError(f"expects a number, got {_short(value)}") from None
-        if not math.isfinite(number):
-            raise ValueError(f"expects a finite number, got {_short(value)}")
-        return number
-    return str(value).strip()
+        return fields.parse_field(name, value)
+    except ConfigError as e:
+        raise ConfigError(f"{where}: {e}") from None

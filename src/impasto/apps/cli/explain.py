@@ -14,9 +14,19 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ...config import MAX_ITERATIONS, MAX_SIZE, SEEDS, STYLE_LAYERS, in_range
+from ...config import (
+    DEFAULT_NETWORK,
+    EXPLAIN_POOLING,
+    NETWORKS,
+    PATCH_SIZE,
+    POOLINGS,
+    RECONSTRUCT_ITERATIONS,
+    RECONSTRUCT_SIZE,
+    STYLE_LAYERS,
+    STYLE_SIZE,
+)
 from ...errors import ConfigError, ImpastoError
-from ...network.registry import DEFAULT_NETWORK, NETWORKS
+from ...ranges import MAX_ITERATIONS, MAX_SIZE, SEEDS, in_range
 from .messages import EXIT_DIVERGED, EXIT_OK, EXIT_USAGE, say, thread_count
 
 if TYPE_CHECKING:
@@ -50,14 +60,18 @@ def _common(parser: argparse.ArgumentParser, output: str, size: int, size_help: 
     parser.add_argument(
         "--network",
         default=DEFAULT_NETWORK,
-        choices=list(NETWORKS),
+        choices=NETWORKS,
         help=f"network to look into (default: {DEFAULT_NETWORK})",
     )
     parser.add_argument(
         "--weights", metavar="FILE", help="weights file for the network (default: the cache)"
     )
     parser.add_argument(
-        "--pooling", default="avg", choices=("avg", "max"), help="pooling (default: avg)"
+        "--pooling",
+        default=EXPLAIN_POOLING,
+        choices=POOLINGS,
+        help=f"pooling (default: {EXPLAIN_POOLING}, as Gatys et al.'s figures; a painting "
+        "uses max)",
     )
     parser.add_argument(
         "--threads", type=thread_count(), metavar="N",
@@ -73,8 +87,6 @@ def _common(parser: argparse.ArgumentParser, output: str, size: int, size_help: 
 
 def add_parser(subparsers) -> None:
     """Add ``explain`` with its subcommands units, style and layers to ``subparsers``."""
-    from ... import explain  # its defaults; imports torch, which this command needs anyway
-
     parser = subparsers.add_parser("explain", help=DESCRIPTION, description=DESCRIPTION)
     commands = parser.add_subparsers(dest="explain_command", metavar="WHAT", required=True)
 
@@ -107,7 +119,7 @@ def add_parser(subparsers) -> None:
     units.add_argument(
         "--cell", type=int, default=64, metavar="PX", help="pixels per patch (default: 64)"
     )
-    _common(units, "explain_units_LAYER.png", explain.PATCH_SIZE, "images shrunk to this long side")
+    _common(units, "explain_units_LAYER.png", PATCH_SIZE, "images shrunk to this long side")
 
     style = commands.add_parser(
         "style",
@@ -130,7 +142,7 @@ def add_parser(subparsers) -> None:
         metavar="N",
         help="channels shown, those of most energy (default: 64)",
     )
-    _common(style, "explain_style_LAYER.png", explain.STYLE_SIZE, "style image long side")
+    _common(style, "explain_style_LAYER.png", STYLE_SIZE, "style image long side")
 
     layers = commands.add_parser(
         "layers",
@@ -150,16 +162,16 @@ def add_parser(subparsers) -> None:
     layers.add_argument(
         "--iterations",
         type=int,
-        default=explain.RECONSTRUCT_ITERATIONS,
+        default=RECONSTRUCT_ITERATIONS,
         metavar="N",
         help="L-BFGS iterations per picture at full size; content reconstructions run 2.25x "
         "and 1.5x as many at 1/2 and 1/sqrt2 of it first "
-        f"(default: {explain.RECONSTRUCT_ITERATIONS})",
+        f"(default: {RECONSTRUCT_ITERATIONS})",
     )
     layers.add_argument(
         "--seed", type=int, default=0, metavar="N", help="seed of the starting noise (default: 0)"
     )
-    _common(layers, "explain_layers.png", explain.RECONSTRUCT_SIZE, "reconstructions' long side")
+    _common(layers, "explain_layers.png", RECONSTRUCT_SIZE, "reconstructions' long side")
 
 
 # ---------------------------------------------------------------- running
@@ -209,12 +221,13 @@ def _positive(**values: int) -> None:
 
 def _network(args: argparse.Namespace, layers: Sequence[str]):
     """The network up to the deepest of ``layers`` (checked first, for a clear message)."""
+    from ...network import registry
     from ...network.layers import check_layers, layer_names
     from ...network.vgg import load_features
 
     if not layers:
         raise ConfigError("--layer needs at least one layer name")
-    arch = NETWORKS[args.network].arch
+    arch = registry.NETWORKS[args.network].arch
     check_layers(arch, layers)
     deepest = max(layers, key=layer_names(arch).index)
     say = (lambda line: print(line, file=sys.stderr)) if sys.stderr.isatty() else None

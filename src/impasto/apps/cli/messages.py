@@ -13,8 +13,9 @@ import shutil
 import sys
 from collections.abc import Callable, Sequence
 
-from ...config import StyleConfig, VideoConfig, check_threads
+from ...config import StyleConfig, VideoConfig
 from ...errors import ConfigError, ImpastoError
+from ...ranges import check_threads
 
 EXIT_OK = 0
 EXIT_DIVERGED = 1
@@ -63,7 +64,7 @@ def cli_words(error: ImpastoError) -> str:
 
 
 def thread_count(name: str = "threads") -> Callable[[str], int]:
-    """The argparse type of every option that sets CPU threads (``config.check_threads``)."""
+    """The argparse type of every option that sets CPU threads (``ranges.check_threads``)."""
 
     def parse(text: str) -> int:
         try:

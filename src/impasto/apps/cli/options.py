@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
-import typing
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from ... import __version__
-from ...config import INITS, VIDEO_SIZE, StyleConfig, VideoConfig, unwrap_optional
-from ...network.registry import DEFAULT_NETWORK, NETWORKS
+from ... import __version__, fields
+from ...config import DEFAULT_NETWORK, INITS, NETWORKS, VIDEO_SIZE, StyleConfig, VideoConfig
+from ...fields import Kind
 from . import explain, serve
 from .messages import EXIT_USAGE, flag, thread_count
 
@@ -39,17 +37,12 @@ def _integer(text: str) -> int:
     try:
         return int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
 
 
 def _number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
-    return value
+    """A number of an option that is no config field (a clip's --start): the fields' rule."""
+    return _parser(Kind("number", float, False, False, None, None, ""))(text)
 
 
 def _at_least(low: int, high: int | None = None) -> Callable[[str], int]:
@@ -65,77 +58,61 @@ def _at_least(low: int, high: int | None = None) -> Callable[[str], int]:
     return parse
 
 
-_SCALARS: dict[type, tuple[Callable[[str], Any], str]] = {
-    int: (_integer, "N"),
-    float: (_number, "X"),
-    str: (str, ""),
-}
+def _parser(kind: Kind) -> Callable[[str], Any]:
+    """The argparse type of a field: ``fields.parse``, its words after the option's name."""
 
+    def parse(text: str) -> Any:
+        try:
+            return fields.parse(kind, text)
+        except fields.BadValue as e:
+            raise argparse.ArgumentTypeError(e.problem) from None
 
-def _list_of(item: Callable[[str], Any], optional: bool) -> Callable[[str], Any]:
-    """Comma-separated values -> tuple; an empty text means 'the default' when that is None."""
-
-    def parse(text: str) -> tuple | None:
-        values = tuple(item(part.strip()) for part in text.split(",") if part.strip())
-        return None if optional and not values else values
-
+    parse.__name__ = kind.name  # what argparse names in its own messages
     return parse
 
 
-def _show(value: Any) -> str:
-    """A default as the user would type it."""
-    if value is None:
-        return "not set"
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    if isinstance(value, tuple):
-        return ",".join(_show(v) for v in value)
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
+_METAVARS = {int: "N", float: "X"}
 
 
-def _option(f: dataclasses.Field, hint: Any) -> dict[str, Any]:
+def _option(kind: Kind) -> dict[str, Any]:
     """add_argument keywords for one config field (bool fields are handled by the caller)."""
-    inner, optional = unwrap_optional(hint)
-    help_text = f.metadata.get("help", "").replace("%", "%%")
+    help_text = kind.help.replace("%", "%%")
     if "(default" not in help_text:  # the help may say it in words: "(default: equal)"
-        help_text += f" (default: {_show(f.default)})".replace("%", "%%")
-    kwargs: dict[str, Any] = {"dest": f.name, "default": f.default, "help": help_text.strip()}
-    if inner in _SCALARS:
-        parse, metavar = _SCALARS[inner]
-        kwargs.update(type=parse, metavar=metavar or f.name.upper())
-    elif typing.get_origin(inner) is tuple and typing.get_args(inner)[1:] == (Ellipsis,):
-        item = typing.get_args(inner)[0]
-        if item not in _SCALARS:
-            raise TypeError(f"StyleConfig.{f.name}: no command-line form for {hint}")
-        parse, metavar = _SCALARS[item]
-        kwargs.update(type=_list_of(parse, optional), metavar=f"{metavar or 'NAME'},...")
+        help_text += f" (default: {fields.as_text(kind.default)})".replace("%", "%%")
+    if kind.name == "init":  # a mode, or a picture to start from (config_from_args)
+        kind, metavar = dataclasses.replace(kind, choices=None), "MODE|FILE"
+    elif kind.choices is not None:
+        metavar = "{" + ",".join(kind.choices) + "}"
+    elif kind.many:
+        metavar = f"{_METAVARS.get(kind.item, 'NAME')},..."
     else:
-        raise TypeError(f"StyleConfig.{f.name}: no command-line form for {hint}")
-    if "choices" in f.metadata:
-        kwargs.update(choices=f.metadata["choices"], metavar=None)
-    return kwargs
+        metavar = _METAVARS.get(kind.item, kind.name.upper())
+    return {
+        "dest": kind.name,
+        "default": kind.default,
+        "help": help_text.strip(),
+        "type": _parser(kind),
+        "metavar": metavar,
+    }
 
 
 def add_config_options(group: Any, config_class: type = StyleConfig) -> None:
     """One option per dataclass field: ``content_weight`` -> ``--content-weight``."""
-    hints = typing.get_type_hints(config_class)
-    for f in dataclasses.fields(config_class):
-        if hints[f.name] is bool:
-            _add_flag_pair(group, f)
+    for kind in fields.kinds(config_class).values():
+        if kind.item is bool and not kind.many:
+            _add_flag_pair(group, kind)
         else:
-            group.add_argument(flag(f.name), **_option(f, hints[f.name]))
+            group.add_argument(flag(kind.name), **_option(kind))
 
 
-def _add_flag_pair(group: Any, f: dataclasses.Field) -> None:
+def _add_flag_pair(group: Any, kind: Kind) -> None:
     """``--x`` / ``--no-x``, written out (BooleanOptionalAction's help differs by Python)."""
-    help_text = f.metadata.get("help", "").replace("%", "%%")
-    off = flag(f.name).replace("--", "--no-", 1)
-    help_text += f" ({off} to turn off; default: {_show(f.default)})"
-    group.add_argument(flag(f.name), dest=f.name, action="store_true", help=help_text)
-    group.add_argument(off, dest=f.name, action="store_false", help=argparse.SUPPRESS)
-    group.set_defaults(**{f.name: f.default})
+    help_text = kind.help.replace("%", "%%")
+    off = flag(kind.name).replace("--", "--no-", 1)
+    help_text += f" ({off} to turn off; default: {fields.as_text(kind.default)})"
+    group.add_argument(flag(kind.name), dest=kind.name, action="store_true", help=help_text)
+    group.add_argument(off, dest=kind.name, action="store_false", help=argparse.SUPPRESS)
+    group.set_defaults(**{kind.name: kind.default})
 
 
 # ------------------------------------------------------------------------------- parsers
@@ -438,7 +415,7 @@ def _add_weights_parser(commands: Any) -> None:
         formatter_class=_Formatter,
     )
     fetch.add_argument(
-        "name", nargs="?", default=DEFAULT_NETWORK, choices=list(NETWORKS),
+        "name", nargs="?", default=DEFAULT_NETWORK, choices=NETWORKS,
         metavar="NAME", help=f"one of {', '.join(NETWORKS)} "
         f"(default: {DEFAULT_NETWORK})",
     )  # fmt: skip
@@ -463,7 +440,6 @@ def parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespac
 def config_from_args(args: argparse.Namespace) -> tuple[StyleConfig, str | None]:
     """The config, and the init image's path when --init names a file instead of a mode."""
     values = {f.name: getattr(args, f.name) for f in dataclasses.fields(StyleConfig)}
-    init_path = None
-    if values["init"] not in INITS:
-        init_path, values["init"] = values["init"], "content"
+    mode, init_path = fields.split_init(values["init"], INITS)
+    values["init"] = mode or "content"
     return StyleConfig(**values), init_path

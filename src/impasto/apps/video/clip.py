@@ -19,13 +19,14 @@ from pathlib import Path
 import torch
 
 from ... import jobs
-from ...config import StyleConfig, VideoConfig, check_span
+from ...config import StyleConfig, VideoConfig
 from ...engine import budget, calibration
 from ...errors import ConfigError
 from ...files import sha256_file
 from ...io import images, video
 from ...network.vgg import VGGFeatures
 from ...ops.resize import output_size, size_of
+from ...ranges import check_span
 from .workdir import WorkFolder, folder_for
 
 PathLike = str | os.PathLike

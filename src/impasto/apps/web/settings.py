@@ -8,12 +8,11 @@ as JSON and become a ``StyleConfig``, whose own checks give the ranges and the m
 from __future__ import annotations
 
 import dataclasses
-import typing
 from typing import Any
 
-from ...config import INITS, StyleConfig, unwrap_optional
+from ... import fields as values
+from ...config import StyleConfig
 from ...errors import ConfigError
-from ...network.registry import NETWORKS
 
 # Not settable from the page: a weights file is a path on the server (no endpoint reads a
 # path a user names), and the start image is chosen as a result or an upload, not typed.
@@ -25,104 +24,52 @@ MAIN = ("size", "strength", "preserve_color", "style_scale", "style_representati
 TOUCH_UPS = ("strength", "preserve_color")
 
 
-def _kind(hint: Any) -> tuple[str, bool]:
-    """A field's type as the page knows it: int, float, str, bool, ints, floats, strs."""
-    hint, optional = unwrap_optional(hint)
-    if typing.get_origin(hint) is tuple:
-        item = typing.get_args(hint)[0]
-        return {int: "ints", float: "floats", str: "strs"}[item], optional
-    return {int: "int", float: "float", str: "str", bool: "bool"}[hint], optional
-
-
 def fields() -> list[dict[str, Any]]:
-    """Every settable field: name, kind, default, help, choices, and whether it is a main one."""
-    hints = typing.get_type_hints(StyleConfig)
-    described = []
-    for f in dataclasses.fields(StyleConfig):
-        if f.name in HIDDEN:
-            continue
-        kind, optional = _kind(hints[f.name])
-        choices = f.metadata.get("choices")
-        if f.name == "network":
-            choices = tuple(NETWORKS)
-        described.append(
-            {
-                "name": f.name,
-                "kind": kind,
-                "optional": optional,
-                "default": f.default,
-                "help": f.metadata.get("help", ""),
-                "choices": list(choices) if choices else None,
-                "main": f.name in MAIN,
-            }
-        )
-    return described
+    """Every settable field: name, kind, default, help, choices, and whether it is a main one.
+
+    The kind is what the page draws: int, float, str, bool, or ints, floats, strs for lists."""
+    return [
+        {
+            "name": kind.name,
+            "kind": kind.item.__name__ + ("s" if kind.many else ""),
+            "optional": kind.optional,
+            "default": kind.default,
+            "help": kind.help,
+            "choices": list(kind.choices) if kind.choices else None,
+            "main": kind.name in MAIN,
+        }
+        for kind in values.kinds().values()
+        if kind.name not in HIDDEN
+    ]
 
 
-def _value(name: str, kind: str, optional: bool, raw: Any) -> Any:
-    """One JSON value as the field's type; ConfigError in the library's words if it is not."""
-    if raw is None or raw == "":
-        if optional:
-            return None
-        raise ConfigError(f"{name} needs a value")
-    try:
-        if kind in ("ints", "floats", "strs"):
-            items = raw.split(",") if isinstance(raw, str) else list(raw)
-            cast = {"ints": int, "floats": float, "strs": str}[kind]
-            values = tuple(cast(str(v).strip()) for v in items if str(v).strip())
-            return None if optional and not values else values
-        if kind == "bool":
-            if not isinstance(raw, bool):
-                raise ValueError(raw)
-            return raw
-        if kind == "int":
-            if isinstance(raw, float) and not raw.is_integer():
-                raise ValueError(raw)
-            return int(raw)
-        if kind == "float":
-            value = float(raw)
-            if value != value or value in (float("inf"), float("-inf")):
-                raise ValueError(raw)
-            return value
-        return str(raw)
-    except (TypeError, ValueError):
-        lists = ("ints", "floats", "strs")
-        what = {"int": "a whole number", "float": "a number"}.get(
-            kind, "a list" if kind in lists else "text"
-        )
-        raise ConfigError(f"{name} must be {what}, got {raw!r}") from None
+def _settable(name: str) -> values.Kind:
+    kind = values.kinds().get(name)
+    if kind is None or name in HIDDEN:
+        raise ConfigError(f"unknown setting {name!r}")
+    return kind
 
 
-def config_from(values: dict[str, Any], init: str = DEFAULT_INIT) -> StyleConfig:
+def config_from(settings: dict[str, Any], init: str = DEFAULT_INIT) -> StyleConfig:
     """A checked StyleConfig from the page's values (missing ones keep their defaults)."""
-    if not isinstance(values, dict):
+    if not isinstance(settings, dict):
         raise ConfigError("settings must be an object of field names and values")
-    known = {d["name"]: d for d in fields()}
-    kwargs: dict[str, Any] = {}
-    for name, raw in values.items():
-        if name not in known:
-            raise ConfigError(f"unknown setting {name!r}")
-        d = known[name]
-        kwargs[name] = _value(name, d["kind"], d["optional"], raw)
-    if init not in INITS:
-        raise ConfigError(f"init must be one of {', '.join(INITS)}, got {init!r}")
-    return StyleConfig(**kwargs, init=init)
+    kwargs = {name: values.parse(_settable(name), raw) for name, raw in settings.items()}
+    return StyleConfig(**kwargs, init=values.parse(values.kinds()["init"], init))
 
 
-def touch_up_changes(values: Any) -> dict[str, Any]:
+def touch_up_changes(settings: Any) -> dict[str, Any]:
     """The page's touch-up settings (``TOUCH_UPS`` only) as checked field values."""
-    if not isinstance(values, dict):
+    if not isinstance(settings, dict):
         raise ConfigError("settings must be an object of field names and values")
-    known = {d["name"]: d for d in fields()}
     changes: dict[str, Any] = {}
-    for name, raw in values.items():
+    for name, raw in settings.items():
         if name not in TOUCH_UPS:
             raise ConfigError(
                 f"a touch-up changes the strength, the colour mode or the strokes; {name!r} "
                 "needs a new painting"
             )
-        d = known[name]
-        changes[name] = _value(name, d["kind"], d["optional"], raw)
+        changes[name] = values.parse(_settable(name), raw)
     StyleConfig(**changes)  # their ranges and choices, in the config's own words
     return changes
 
