@@ -18,10 +18,9 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import helpers  # noqa: E402
-from impasto import jobs  # noqa: E402
+from impasto import jobs  # noqa: E402, F401  (imported before the command: not its memory)
 from impasto.apps.batch import driver, plan, worker  # noqa: E402, F401
 from impasto.apps.cli.main import main  # noqa: E402
-from impasto.engine import pyramid  # noqa: E402
 from impasto.io import images  # noqa: E402
 from impasto.network import vgg  # noqa: E402
 
@@ -35,14 +34,13 @@ except ImportError:
     pass
 
 
-def tiny_features(network, layers, pooling="avg", weights_path=None, on_progress=None):
-    return helpers.tiny_network(network, layers, pooling)
+def tiny_weights(network, weights_path=None, on_progress=None):
+    return helpers.tiny_weights(network)
 
 
 if __name__ == "__main__":
     worker.paint = helpers.tiny_paint  # a batch's driver hands this to its worker processes
-    for module in (vgg, pyramid, jobs):  # the single command and video paint here
-        module.load_features = tiny_features  # type: ignore[attr-defined]
+    vgg._state_dict = tiny_weights  # where every network gets its weights
     if "IMPASTO_TEST_LIMIT" in os.environ:
         images.MAX_STREAM_BYTES = int(os.environ["IMPASTO_TEST_LIMIT"])
     if "IMPASTO_TEST_MEMORY" in os.environ:

@@ -5,30 +5,29 @@ from __future__ import annotations
 import pytest
 import torch
 
-from helpers import tiny_network as _tiny
+from helpers import tiny_weights
 
 
 @pytest.fixture
 def tiny_network(monkeypatch, tmp_path):
     """Every network is a random narrow VGG; the weights cache is an empty temporary folder.
 
-    One torch thread: the tiny convolutions gain nothing from more, and lose a lot when other
-    processes share the CPU. Returns the list of load_features calls (their keyword arguments).
+    The one place networks get their weights (``vgg._state_dict``, under ``load_network``)
+    gives the tiny ones. One torch thread: the tiny convolutions gain nothing from more, and
+    lose a lot when other processes share the CPU. Returns the list of weights loads (their
+    network and weights file).
     """
-    from impasto import jobs
-    from impasto.engine import pyramid
     from impasto.network import store, vgg
 
     calls: list[dict] = []
 
-    def load_features(network, layers, pooling="avg", weights_path=None, on_progress=None):
+    def state_dict(network, weights_path=None, on_progress=None):
         calls.append({"network": network, "weights_path": weights_path})
         if weights_path is not None:  # a --weights file is still read and validated for real
             store.load_weights(network, weights_path)
-        return _tiny(network, layers, pooling)
+        return tiny_weights(network)
 
-    for module in (vgg, pyramid, jobs):
-        monkeypatch.setattr(module, "load_features", load_features)
+    monkeypatch.setattr(vgg, "_state_dict", state_dict)
     monkeypatch.setenv("IMPASTO_HOME", str(tmp_path / "impasto-home"))
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

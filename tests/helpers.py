@@ -33,12 +33,19 @@ def tiny_state_dict(arch: str) -> dict[str, torch.Tensor]:
     return state
 
 
+def tiny_weights(network: str) -> dict[str, torch.Tensor]:
+    """Random narrow weights standing in for ``network``'s (its architecture's layers)."""
+    from impasto.network import registry
+
+    return tiny_state_dict(registry.NETWORKS[network].arch)
+
+
 def tiny_network(network: str, layers, pooling: str = "avg"):
     """A random narrow VGG standing in for ``network`` (its architecture and convention)."""
     from impasto.network import registry, vgg
 
     spec = registry.NETWORKS[network]
-    return vgg.VGGFeatures(tiny_state_dict(spec.arch), spec.arch, spec.convention, layers, pooling)
+    return vgg.VGGFeatures(tiny_weights(network), spec.arch, spec.convention, layers, pooling)
 
 
 def tiny_paint(task, *blobs):

@@ -137,10 +137,10 @@ def test_an_unwritable_store_does_not_stop_anything(tmp_path, monkeypatch):
 
 
 def test_probe_measures_a_positive_rate(tiny_network):
-    from impasto.network.vgg import load_features
+    from impasto.network.vgg import load_network
 
     config = StyleConfig()
-    net = load_features(config.network, config.content_layers + config.style_layers)
+    net = load_network(config)
     speed = calibration.probe(net, config, sizes=((24, 32), (48, 64)))
     assert 0 < speed.seconds < 10.0
     assert calibration.MIN_EXPONENT <= speed.exponent <= calibration.MAX_EXPONENT
@@ -154,7 +154,7 @@ def test_probe_times_real_optimiser_steps_and_takes_their_median(
     """Each size gets a warm-up step and ``steps`` timed ones through the run's own optimiser
     (the spectral basis included); one slow step does not move the fit."""
     from impasto.cost.objective import Objective
-    from impasto.network.vgg import load_features
+    from impasto.network.vgg import load_network
 
     clock = [0.0]
     seconds = {24 * 32: [5.0, 1.0, 9.0, 1.0], 48 * 64: [5.0, 3.0, 3.0, 30.0]}
@@ -170,7 +170,7 @@ def test_probe_times_real_optimiser_steps_and_takes_their_median(
     monkeypatch.setattr(Objective, "value_and_grad", timed)
     monkeypatch.setattr(calibration.time, "perf_counter", lambda: clock[0])
     config = StyleConfig(smooth_steps=smooth_steps)
-    net = load_features(config.network, config.content_layers + config.style_layers)
+    net = load_network(config)
     speed = calibration.probe(net, config, sizes=((24, 32), (48, 64)), steps=3)
     assert evaluated == [(24, 32)] * 4 + [(48, 64)] * 4
     # medians 1 s and 3 s for 4x the pixels: the power law through both
@@ -187,7 +187,7 @@ def test_first_job_probes_then_a_run_refines(tiny_network, monkeypatch):
     )
     job = jobs.prepare(spec)
     assert not job.estimate.learnt
-    net = jobs.load_network(job)
+    net = jobs.load_network(job.config)
     width = calibration.network_width(net)
     assert width < 64  # the tiny network, stored apart from the real one
     job = jobs.calibrate(job, net)

@@ -27,7 +27,7 @@ from impasto.apps.cli.main import main
 from impasto.config import StyleConfig
 from impasto.engine import pyramid
 from impasto.engine.progress import Progress
-from impasto.network import registry
+from impasto.network import registry, vgg
 
 FAST = ["--size", "48", "--min-size", "32", "--iterations", "2"]  # plan: 34px x2 -> 48px x2
 
@@ -66,15 +66,16 @@ def pics(tmp_path) -> dict[str, Path]:
 
 @pytest.fixture
 def spy(monkeypatch):
-    """Record what stylize() was called with; ``spy.on_progress`` may act on each step."""
+    """Record what the planned run (``pyramid.paint``, what a job calls) was called with;
+    ``spy.on_progress`` may act on each step."""
 
     class Spy:
         calls: list[dict] = []
         on_progress = None
 
-    real = pyramid.stylize
+    real = pyramid.paint
 
-    def wrapper(content, styles, config=None, **kw):
+    def wrapper(content, styles, config, plan, **kw):
         Spy.calls.append({"styles": list(styles), "config": config, **kw})
         progress = kw["progress"]
 
@@ -83,10 +84,10 @@ def spy(monkeypatch):
             if Spy.on_progress is not None:
                 Spy.on_progress(p)
 
-        return real(content, styles, config, **{**kw, "progress": hooked})
+        return real(content, styles, config, plan, **{**kw, "progress": hooked})
 
     Spy.calls = []
-    monkeypatch.setattr(pyramid, "stylize", wrapper)
+    monkeypatch.setattr(pyramid, "paint", wrapper)
     return Spy
 
 
@@ -341,7 +342,7 @@ def test_ctrl_c_before_the_run_writes_nothing(tiny_network, pics, monkeypatch, c
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(jobs, "load_features", interrupted)
+    monkeypatch.setattr(vgg, "_state_dict", interrupted)
     out = pics["out"] / "r.png"
     code, _, err = run(capsys, pics["content"], pics["style"], "-o", out, *FAST)
     assert code == 130 and not out.exists()

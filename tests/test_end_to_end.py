@@ -81,7 +81,7 @@ def test_content_stays_recognisable(tubingen):
     content_s = resize.resize_to(content, *hw)
     style_s = resize.resize_to(style, *hw)
 
-    net = vgg.load_features("vgg16-hed", ["relu4_2"])
+    net = vgg.load_network(layers=["relu4_2"])
     with torch.no_grad():
         f_result, f_content, f_style = (
             net(x.unsqueeze(0))["relu4_2"] for x in (result, content_s, style_s)

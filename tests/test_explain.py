@@ -17,7 +17,7 @@ from impasto.apps.cli.main import main
 from impasto.cost import losses
 from impasto.errors import ConfigError
 from impasto.io.images import load_image, save_image
-from impasto.network import layers, registry, vgg
+from impasto.network import layers, vgg
 from impasto.network.vgg import VGGFeatures
 
 # Receptive field sides of VGG-16 (3x3 convs, 2x2/2 pools), as published for the architecture.
@@ -337,10 +337,7 @@ def test_layers_figure_shows_both_rows(net) -> None:
 def cli(monkeypatch, tmp_path):
     """explain_cli with the tiny random network, run from an empty folder."""
 
-    def load_features(network, layers, pooling="avg", weights_path=None, on_progress=None):
-        return VGGFeatures(STATE, registry.NETWORKS[network].arch, "caffe", layers, pooling)
-
-    monkeypatch.setattr(vgg, "load_features", load_features)
+    monkeypatch.setattr(vgg, "_state_dict", lambda network, path=None, on_progress=None: STATE)
     monkeypatch.chdir(tmp_path)
     photos = tmp_path / "photos"
     photos.mkdir()
@@ -428,11 +425,11 @@ def test_real_network_first_units_see_edges_and_give_back_the_photo() -> None:
     """vgg16-hed on the shipped Tübingen photo: the patches relu1_1 likes most are edges (a
     luminance spread of ~0.48 against ~0.12 for random 3x3 patches, measured), and the photo
     comes back from relu1_1 alone (mean error ~0.004)."""
-    from impasto.network.vgg import load_features
+    from impasto.network.vgg import load_network
     from impasto.ops.resize import resize_long_side
 
     photo = load_image(Path(__file__).resolve().parents[1] / "examples" / "tubingen.jpg").rgb
-    net = load_features("vgg16-hed", ["relu2_1"])
+    net = load_network(layers=["relu2_1"])
     rows = explain.top_patches(net, [photo], "relu1_1", n_units=6, size=128)
     luma = torch.tensor([0.299, 0.587, 0.114])
     spreads = [torch.tensordot(luma, crop, 1).aminmax() for row in rows for crop in row.crops]

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from impasto.config import StyleConfig
 from impasto.errors import ConfigError
 from impasto.network import convert, layers, store, vgg
 from impasto.network.vgg import VGGFeatures
@@ -162,9 +163,9 @@ def test_vgg_features_validates_arguments():
         VGGFeatures(state, "vgg16", "bgr", ["relu1_1"])
 
 
-def test_load_features_unknown_network():
-    with pytest.raises(ConfigError, match="unknown network 'vgg11'"):
-        vgg.load_features("vgg11", ["relu1_1"])
+def test_an_unknown_network_is_refused_with_the_settings():
+    with pytest.raises(ConfigError, match="network must be one of vgg16-hed, vgg16, vgg19"):
+        vgg.load_network(StyleConfig(network="vgg11"))
 
 
 # ----------------------------------------------------------------------- truncation

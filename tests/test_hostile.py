@@ -18,7 +18,6 @@ import torch
 from PIL import Image
 
 from helpers import tiny_state_dict
-from impasto import jobs
 from impasto.apps.cli.main import main
 from impasto.config import StyleConfig
 from impasto.engine import pyramid
@@ -222,14 +221,16 @@ def test_default_name_of_long_inputs_fits_the_filesystem(tiny_network, files, ca
 def test_ctrl_c_during_the_final_save_still_writes_the_picture(
     tiny_network, files, capsys, monkeypatch
 ):
-    real = jobs.images.save_image
+    from impasto import files as written
+
+    real = written.write_atomic
     out = files["out"] / "a.png"
 
     def save_then_ctrl_c(*args, **kwargs):
         os.kill(os.getpid(), signal.SIGINT)  # arrives while the save is held off
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(jobs.images, "save_image", save_then_ctrl_c)
+    monkeypatch.setattr(written, "write_atomic", save_then_ctrl_c)
     code, err = run(capsys, files["content"], files["style"], "-o", out, *FAST)
     assert code == 130 and Image.open(out).size == (40, 30)
     assert "stopped after the picture was written" in err
@@ -241,17 +242,16 @@ def test_sigterm_saves_the_best_picture_and_leaves_no_temporary_file(files, tmp_
     script.write_text(
         "import sys, time\n"
         f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
-        "from helpers import tiny_network\n"
-        "from impasto import jobs\n"
+        "from helpers import tiny_weights\n"
         "from impasto.engine import pyramid\n"
+        "from impasto.network import vgg\n"
         "real = pyramid.Objective.value_and_grad\n"
         "def slow(self, *a, **k):\n"
         "    print('step', flush=True); time.sleep(0.2); return real(self, *a, **k)\n"
         "pyramid.Objective.value_and_grad = slow\n"
         "from impasto.engine import calibration\n"  # no probe: its steps are not the run's
         "calibration.learn = lambda net, config: calibration.Speed(0.1)\n"
-        "jobs.load_features = lambda n, l, p='avg', w=None, on_progress=None: (\n"
-        "    tiny_network(n, l, p))\n"
+        "vgg._state_dict = lambda network, path=None, on_progress=None: tiny_weights(network)\n"
         "from impasto.apps.cli.main import main\n"
         "sys.exit(main(sys.argv[1:]))\n"
     )

@@ -111,9 +111,9 @@ def test_the_child_cap_would_catch_a_regression(tmp_path):
 SERVER = """
 import sys
 sys.path.insert(0, {tests!r})
-from helpers import tiny_network
-from impasto import jobs
-jobs.load_features = lambda n, l, p='avg', w=None, on_progress=None: tiny_network(n, l, p)
+from helpers import tiny_weights
+from impasto.network import vgg
+vgg._state_dict = lambda network, path=None, on_progress=None: tiny_weights(network)
 from impasto.engine import calibration
 calibration.learn = lambda net, config: calibration.Speed(0.1)
 from impasto.apps.web import server

@@ -207,7 +207,7 @@ def tiny_network_or_real():
         config = StyleConfig()
         layers = config.content_layers + config.style_layers
         if real:
-            return vgg.load_features(config.network, layers)
+            return vgg.load_network(config)
         spec = registry.NETWORKS[config.network]
         return vgg.VGGFeatures(tiny_state_dict(spec.arch), spec.arch, spec.convention, layers)
 

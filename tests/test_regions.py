@@ -322,13 +322,13 @@ CLI_FAST = ["--size", "40", "--min-size", "0", "--iterations", "3", "-q"]
 def test_cli_mask_reaches_stylize(tiny_network, tmp_path, monkeypatch, capsys):
     pics = cli_pics(tmp_path)
     seen = {}
-    real = pyramid.stylize
+    real = pyramid.paint
 
     def spy(*args, **kwargs):
         seen.update(kwargs)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(pyramid, "stylize", spy)
+    monkeypatch.setattr(pyramid, "paint", spy)
     mask = save(tmp_path / "mask.png", np.full((15, 20), 255, np.uint8))  # half size: resized
     out = pics["out"] / "r.png"
     code = main([str(a) for a in (pics["content"], pics["style"], "--mask", mask, "-o", out)])

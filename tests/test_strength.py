@@ -13,6 +13,7 @@ from impasto.cost import moments
 from impasto.cost.objective import Objective
 from impasto.engine import pyramid
 from impasto.io.images import load_image
+from impasto.network import vgg
 from impasto.ops import resize
 from impasto.ops.resize import resize_to
 
@@ -33,7 +34,7 @@ def test_strength_zero_returns_the_content(tiny_network):
 
 def test_strength_below_one_mixes_the_contents_own_statistics(tiny_network):
     content, style = pic(32, 32, 3), pic(32, 32, 4)
-    net = pyramid.load_features("vgg16-hed", LAYERS["content_layers"] + LAYERS["style_layers"])
+    net = vgg.load_network(StyleConfig(**LAYERS))
     half = Objective(net, StyleConfig(strength=0.5, **LAYERS)).prepare(content, [style], [[1.0]])
     full = Objective(net, StyleConfig(**LAYERS)).prepare(content, [style], [[1.0]])
     own = Objective(net, StyleConfig(**LAYERS)).prepare(content, [content], [[1.0]])
@@ -61,9 +62,7 @@ def test_seed_form_refuses_partial_strength():
 def style_left(out, content, style, size) -> float:
     """The style distance left in ``out``, as a share of the content's own (1 = no style)."""
     config = StyleConfig(style_weight=1, content_weight=1, tv_weight=0)
-    objective = Objective(
-        pyramid.load_features(config.network, config.content_layers + config.style_layers), config
-    )
+    objective = Objective(vgg.load_network(config), config)
     style_s = resize_to(style, *resize.output_size(*style.shape[-2:], size))
     content_s = resize_to(content, *out.shape[-2:])
     config_targets = objective.prepare(content_s, [style_s], [[1.0]])

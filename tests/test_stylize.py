@@ -61,9 +61,7 @@ def run(content, styles, config, **kwargs) -> tuple[torch.Tensor, list[Progress]
 
 def net_for(config: StyleConfig) -> vgg.VGGFeatures:
     """The (patched, tiny) network stylize() would load for ``config``."""
-    return vgg.load_features(
-        config.network, config.content_layers + config.style_layers, config.pooling
-    )
+    return vgg.load_network(config)
 
 
 # ---------------------------------------------------------------------- output size
@@ -108,9 +106,9 @@ def test_paintings_pool_by_max_unless_asked(tiny_network):
 
     picture = torch.rand(1, 3, 20, 28, generator=torch.Generator().manual_seed(0))
     layer = "relu3_1"
-    default = jobs.network_for(StyleConfig())(picture)[layer]
+    default = jobs.load_network(StyleConfig())(picture)[layer]
     by_max = net_for(StyleConfig(pooling="max"))(picture)[layer]
-    by_avg = jobs.network_for(StyleConfig(pooling="avg"))(picture)[layer]
+    by_avg = jobs.load_network(StyleConfig(pooling="avg"))(picture)[layer]
     assert torch.equal(default, by_max)
     assert not torch.allclose(default, by_avg)
 

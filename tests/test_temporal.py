@@ -10,7 +10,7 @@ from helpers import tiny_state_dict
 from impasto.config import StyleConfig
 from impasto.cost.objective import Objective
 from impasto.cost.temporal import Anchor
-from impasto.engine import pyramid
+from impasto.engine import budget, pyramid
 from impasto.network import registry, vgg
 
 
@@ -97,7 +97,9 @@ def test_a_strong_anchor_holds_the_picture_where_reliable(tiny_network):
     previous = rand(3, 36, 48, seed=11).float()
     weights = torch.zeros(1, 36, 48)
     weights[:, :, :24] = 1.0  # hold the left half only
-    held = pyramid.stylize(content, style, config, anchor=Anchor(previous, weights, 100.0))
+    plan = budget.estimate_run((36, 48), [(40, 40)], config)  # the planned path a clip takes
+    anchor = Anchor(previous, weights, 100.0)
+    held = pyramid.paint(content, [style], config, plan, anchor=anchor)
     left, right = (slice(None), slice(None), slice(0, 24)), (slice(None), slice(None), slice(24))
     assert float((held - previous)[left].abs().mean()) < 0.25 * float(
         (free - previous)[left].abs().mean()

@@ -145,7 +145,7 @@ def test_later_frames_start_from_the_carried_frame_and_hold_it(tiny_network, cli
     job = clip.prepare(spec)
     from impasto import jobs
 
-    net = jobs.network_for(job.config)
+    net = jobs.load_network(job.config)
     frames = [f for f in video.read_frames(clip_file)]
     from impasto.ops.resize import resize_to
 
@@ -176,7 +176,7 @@ def test_clip_resumes_after_a_stop_without_repainting(
     job = clip.prepare(spec)
     from impasto import jobs
 
-    net = jobs.network_for(job.config)
+    net = jobs.load_network(job.config)
     painted: list[int] = []
     real = painter.paint_frame
 

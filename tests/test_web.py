@@ -377,10 +377,10 @@ def test_a_painting_reports_progress_in_order_and_its_result_downloads(web, pair
 
 
 def test_an_idle_server_gives_its_painting_memory_back(web, pair, monkeypatch):
-    from impasto.apps.web import worker
+    from impasto import jobs
 
     calls = []
-    monkeypatch.setattr(worker.heap, "give_back", lambda: calls.append(web.serving.worker.state()))
+    monkeypatch.setattr(jobs, "release_memory", lambda: calls.append(web.serving.worker.state()))
     first = web.paint(pair[0], [pair[1]], size=32, schedule="32:2", optimizer="adam").json()["id"]
     until(lambda: web.ended(first), "the painting to end")
     assert len(calls) == 1  # once the queue was empty, before it said "done"

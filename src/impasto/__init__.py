@@ -1,14 +1,16 @@
 """impasto: neural style transfer (Gatys, Ecker & Bethge 2015) that is fast on an ordinary CPU.
 
-``impasto.stylize(content, styles, StyleConfig(...), progress=...)`` paints tensors;
-``impasto.jobs`` paints files (prepare, run, save) as every front end does. The names below
-are imported on first use, so that ``impasto --help`` does not wait for torch.
+``impasto.stylize(content, styles, StyleConfig(...), progress=...)`` paints tensors and
+changes nothing outside its result; ``impasto.load_network(config)`` builds the network it
+takes. ``impasto.jobs`` paints files (prepare, run, save) as every front end does. The names
+below are imported on first use, so that ``impasto --help`` does not wait for torch.
 """
 
 __version__ = "0.2.0"
 
 _EXPORTS = {
     "stylize": "engine.pyramid",
+    "load_network": "network.vgg",
     "Progress": "engine.progress",
     "Cancelled": "engine.progress",
     "CancelToken": "engine.progress",

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,13 +24,17 @@ from typing import Any
 
 import torch
 
+from . import files
 from .config import StyleConfig
-from .engine import budget, calibration, pyramid
-from .engine.progress import CancelToken, ProgressCallback
+from .cost.temporal import Anchor
+from .engine import budget, calibration, heap, pyramid
+from .engine.progress import CancelToken, Progress, ProgressCallback, ScaleTimes
 from .engine.schedule import Scale
 from .errors import ConfigError, ImageError
 from .io import images, masks
-from .network.vgg import VGGFeatures, load_features
+from .network import vgg
+from .network.vgg import VGGFeatures, load_network
+from .ops.pictures import as_masks, as_picture
 from .ops.resize import output_size, resize_to, size_of
 
 PathLike = str | os.PathLike
@@ -222,20 +225,25 @@ def prepare(spec: JobSpec) -> Job:
     return Job(spec, out, content, style_paths, styles, init_image, region_masks, estimate)
 
 
-def load_network(job: Job, on_progress=None) -> VGGFeatures:
-    """The job's network with its weights (fetched into the cache the first time)."""
-    return network_for(job.config, on_progress)
+def weights_digest(config: StyleConfig) -> str:
+    """The sha256 of the weights ``config`` paints with: a record of what made a picture."""
+    return vgg.weights_digest(config.network, config.weights)
 
 
-def network_for(config: StyleConfig, on_progress=None) -> VGGFeatures:
-    """The network a config paints with, its weights fetched into the cache the first time."""
-    return load_features(
-        config.network,
-        config.content_layers + config.style_layers,
-        config.pooling,
-        config.weights,
-        on_progress=on_progress,
-    )
+def tune_process(threads: int | None = None, *, keep_heap: bool = True) -> None:
+    """What a front end's process opts into before it paints (the library never does it):
+    torch's CPU threads (None: torch's own choice), and with ``keep_heap`` freed memory kept
+    in the heap for the next evaluation (``engine/heap.py``; glibc only, and
+    ``IMPASTO_KEEP_HEAP=0`` leaves it). A server asks for the heap only once it paints."""
+    if threads:
+        torch.set_num_threads(threads)
+    if keep_heap:
+        heap.keep_freed_memory()
+
+
+def release_memory() -> bool:
+    """Hand the heap's free memory back to the system (a server with nothing left to paint)."""
+    return heap.give_back()
 
 
 def calibrate(job: Job, network: VGGFeatures) -> Job:
@@ -322,34 +330,78 @@ def run(
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
 ) -> torch.Tensor:
-    """Paint the job; (3, h, w) in 0..1. Raises ``Cancelled`` with the best picture so far."""
-    torch.manual_seed(job.config.seed)
-    return pyramid.stylize(
-        job.content.rgb,
-        job.styles,
-        job.config,
-        network=network or load_network(job),
-        init_image=job.init_image,
-        masks=job.masks,
-        progress=progress,
-        cancel=cancel,
-        estimate=job.estimate,
-    )
+    """Paint the job; (3, h, w) in 0..1. Raises ``Cancelled`` with the best picture so far.
+
+    Unlike ``stylize``, a finished run teaches the machine's speed store (``calibration``)
+    what its scales took, so that the next estimate is closer: jobs do that for front ends."""
+    return paint(
+        job.content.rgb, job.styles, job.config, job.estimate, network,
+        init_image=job.init_image, masks=job.masks, progress=progress, cancel=cancel,
+    )  # fmt: skip
+
+
+def paint(
+    content: torch.Tensor,
+    styles: Sequence[torch.Tensor],
+    config: StyleConfig,
+    plan: budget.Estimate,
+    network: VGGFeatures | None = None,
+    *,
+    init_image: torch.Tensor | None = None,
+    masks: torch.Tensor | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+    anchor: Anchor | None = None,
+) -> torch.Tensor:
+    """Paint pictures as a job does (``run``, and every frame of a clip): as planned
+    (``plan``), then teach the speed store what each scale took. ``anchor``: the temporal cost
+    of a clip's frame (``cost/temporal.py``)."""
+    net = network or load_network(config)
+    times = ScaleTimes()
+
+    def report(p: Progress) -> None:
+        times(p)
+        if progress is not None:
+            progress(p)
+
+    picture = pyramid.paint(
+        as_picture(content, "content"), [as_picture(s, "style") for s in styles], config, plan,
+        network=net, init_image=None if init_image is None else as_picture(init_image, "init"),
+        masks=None if masks is None else as_masks(masks), progress=report, cancel=cancel,
+        anchor=anchor,
+    )  # fmt: skip
+    width = calibration.network_width(net)
+    calibration.learn_from_times(config, plan.scales, times.scales, width)
+    return picture
+
+
+def encode(job: Job, rgb: torch.Tensor, fmt: str | None = None) -> bytes:
+    """The picture as the bytes of its file, with the content's alpha (if any) resized to it:
+    in ``fmt`` (PNG, JPEG, WEBP, TIFF; default: the output's, PNG for standard output), at
+    the job's quality and bits. The one encoder of painted pictures."""
+    if fmt is None:
+        fmt = images.SAVE_FORMATS.get(job.out.suffix.lower(), "PNG")
+    spec = job.spec
+    return encode_picture(rgb, job.content.alpha, fmt, spec.quality, spec.bits)
+
+
+def encode_picture(
+    rgb: torch.Tensor, alpha: torch.Tensor | None, fmt: str, quality: int = 95, bits: int = 8
+) -> bytes:
+    """``rgb`` (3, h, w) with ``alpha`` (1, H, W, any size: resized to it) as a file's bytes."""
+    if alpha is not None:
+        alpha = resize_to(alpha, *rgb.shape[-2:])
+    return images.encode_image(rgb, alpha, fmt=fmt, quality=quality, bits=bits)
 
 
 def save(job: Job, rgb: torch.Tensor, path: Path | None = None) -> Path:
-    """Write the picture atomically to ``path`` (default: the job's output), with the content's
-    alpha (if any) resized to it."""
-    alpha = job.content.alpha
-    if alpha is not None:
-        alpha = resize_to(alpha, *rgb.shape[-2:])
-    spec = job.spec
+    """Write the picture atomically to ``path`` (default: the job's output file), with the
+    content's alpha. Standard output is the front end's to write (``encode``)."""
     destination = path or job.out
     if str(destination) == STDOUT:
-        data = images.encode_image(rgb, alpha, fmt="PNG", bits=spec.bits)
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-        return destination
-    return images.save_image(
-        destination, rgb, alpha, quality=spec.quality, bits=spec.bits, overwrite=spec.overwrite
-    )
+        raise ValueError("save writes files; write encode(job, picture) to standard output")
+    spec = job.spec
+    dest = images.check_output_path(destination, spec.overwrite, bits=spec.bits)
+    fmt = images.SAVE_FORMATS[dest.suffix.lower()]
+    files.write_atomic(dest, encode(job, rgb, fmt))
+    return dest

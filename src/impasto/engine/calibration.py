@@ -12,10 +12,12 @@ keyed by the CPU, the thread count, torch, the precision and the network:
 * the first time on a machine, a timed probe (two real optimiser steps at the default run's
   first and last sizes, each after a warm-up step; 3 to 5 s on a Xeon with AMX) fits it
   before the run is estimated;
-* after every run, the time per evaluation at each of its scales big enough to tell is
-  fitted and blended in, so the estimate keeps learning.
+* after every run of a job (``jobs.run``), the time per evaluation at each of its scales big
+  enough to tell is fitted and blended in, so the estimate keeps learning.
 
-Nothing here may stop a run: an unreadable or unwritable store is ignored.
+Only jobs write the store (``learn``, ``learn_from_times``), on a front end's behalf:
+``stylize`` reads it for its time left and never writes it. Nothing here may stop a run: an
+unreadable or unwritable store is ignored.
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ import json
 import math
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -212,6 +215,23 @@ def learn_from_run(
     prior = stored(config, width)
     measured = fit(points, (prior or FALLBACK).exponent)
     return record(config, measured, width)
+
+
+def learn_from_times(
+    config: StyleConfig,
+    plans: Sequence[Any],
+    times: Mapping[int, tuple[float, float, int]],
+    width: int = WIDTHS[0],
+) -> Speed | None:
+    """``learn_from_run`` from a run's ``progress.ScaleTimes`` (scale index -> first and last
+    report, reports) and its scales' plans (``budget.ScalePlan``: height, width, tile). Tiled
+    scales are left out: their time is not one evaluation of the whole picture."""
+    scales = [
+        (plan.height * plan.width, int(count) - 1, last - first)
+        for index, (first, last, count) in sorted(times.items())
+        if not (plan := plans[index]).tile
+    ]
+    return learn_from_run(config, scales, width)
 
 
 def network_width(net: torch.nn.Module) -> int:

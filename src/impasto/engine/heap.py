@@ -11,8 +11,10 @@ has settled and an evaluation faults no pages. Peak memory stayed the same (a 10
 3.40 GB either way); the process holds its peak size from then on, instead of giving it back
 between evaluations.
 
-A process that stays up between runs (the web page's server) calls ``give_back`` once it has
-nothing left to paint, so that an idle server does not hold the memory of its biggest painting.
+The setting is the whole process's, so the library never makes it: a front end opts in
+(``jobs.tune_process``) before it paints. A process that stays up between runs (the web page's
+server) calls ``give_back`` once it has nothing left to paint, so that an idle server does not
+hold the memory of its biggest painting.
 
 glibc only (``mallopt``, ``malloc_trim``); elsewhere, or with ``IMPASTO_KEEP_HEAP=0``, nothing
 changes.

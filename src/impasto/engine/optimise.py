@@ -12,8 +12,6 @@ from collections.abc import Callable
 
 import torch
 
-from .heap import keep_freed_memory
-
 Evaluate = Callable[[torch.Tensor], tuple[float, torch.Tensor]]
 METHODS = ("lbfgs", "adam")
 
@@ -113,7 +111,6 @@ def minimise(
     ``evaluate``, ``best`` and ``after`` still see pixels.
     Raises ``Diverged`` when the cost stops being finite.
     """
-    keep_freed_memory()  # every evaluation reuses the last one's memory (``heap.py``)
     best = best or BestIterate(start)
     if iterations == 0:
         return best.image

@@ -67,6 +67,20 @@ class CancelToken:
         return self._event.is_set()
 
 
+class ScaleTimes:
+    """A progress callback that notes, for each scale (0-based), the elapsed seconds at its
+    first and at its last report and how many reports it made: the time between a scale's
+    first and last report is evaluations only (no targets, no resizing), what
+    ``calibration.learn_from_times`` teaches the machine's speed store."""
+
+    def __init__(self) -> None:
+        self.scales: dict[int, tuple[float, float, int]] = {}
+
+    def __call__(self, p: Progress) -> None:
+        first, _, count = self.scales.get(p.scale - 1, (p.elapsed, p.elapsed, 0))
+        self.scales[p.scale - 1] = (first, p.elapsed, count + 1)
+
+
 class TimeLeft:
     """Seconds left of a run whose steps cost different amounts (``costs[k]`` per step of
     scale k, in any unit: predicted seconds or pixels), learnt from the time taken so far.

@@ -18,11 +18,12 @@ from ..cost.objective import Objective, Targets
 from ..cost.temporal import Anchor
 from ..cost.tiling import Tile, plan_tiles
 from ..errors import ConfigError
-from ..network.vgg import VGGFeatures, load_features
+from ..network import vgg
+from ..network.vgg import VGGFeatures
 from ..ops import color
 from ..ops.pictures import as_masks, as_picture
 from ..ops.resize import output_size, resize_to, size_of
-from . import budget, calibration, schedule
+from . import budget, schedule
 from .optimise import BestIterate, SpectralBasis, minimise
 from .progress import Cancelled, CancelToken, Progress, ProgressCallback, TimeLeft
 
@@ -109,15 +110,10 @@ class _Run:
         self.step = 0
         self.start = time.perf_counter()
         self.best: BestIterate | None = None
-        # per scale: [elapsed at its first report, at its last, reports]; the time between
-        # its first and last report is evaluations only (no targets, no resizing)
-        self.timings: dict[int, list[float]] = {}
 
     def report(self, index: int, image: torch.Tensor, iteration: int, terms) -> None:
         self.step += 1
         elapsed = time.perf_counter() - self.start
-        timing = self.timings.setdefault(index, [elapsed, elapsed, 0])
-        timing[1], timing[2] = elapsed, timing[2] + 1
         if self.cancel is not None and self.cancel.cancelled:
             raise _Stop("cancelled")
         if self.callback is None:
@@ -224,27 +220,24 @@ def stylize(
     masks: torch.Tensor | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
-    estimate: budget.Estimate | None = None,
-    anchor: Anchor | None = None,
 ) -> torch.Tensor:
     """Paint ``content`` (3,H,W in 0..1) in the style of ``styles``; return (3,h,w) in 0..1.
 
     ``masks`` (R,H,W in 0..1, any size) confines style to regions: one mask per style image
     gives each style its region; a single mask places the blend of all styles. Where the masks
     sum to less than 1 the picture keeps that share of the content's pixels (0: the content).
-    ``network`` defaults to the config's network with its cached weights (``network/store``);
-    ``estimate`` to ``budget.estimate_run`` (pass it when it was made already, e.g. by a job).
-    ``cancel.cancel()`` (from any thread) or Ctrl-C stops the run with ``Cancelled``, which
-    carries the best picture so far at the output size. ``config.preserve_color`` recolours
-    the inputs before the optimisation and its pictures after (``ops/color.py``): the result,
-    ``Cancelled.image`` and ``Progress.image()`` alike. ``anchor`` (video) adds the temporal
-    cost towards a picture at the output size (``cost/temporal.py``).
+    ``network`` defaults to ``load_network(config)`` (the config's network, its weights from
+    the cache, fetched there the first time). ``cancel.cancel()`` (from any thread) or Ctrl-C
+    stops the run with ``Cancelled``, which carries the best picture so far at the output
+    size. ``config.preserve_color`` recolours the inputs before the optimisation and its
+    pictures after (``ops/color.py``): the result, ``Cancelled.image`` and
+    ``Progress.image()`` alike.
+
+    Nothing outside the result changes: the machine's speed store is read (for the time
+    left), never written; the allocator, torch's random generator and its threads are left as
+    they are; nothing is printed. A front end opts into those through ``impasto.jobs``.
     """
-    config = config or StyleConfig()
-    if isinstance(config, dict):
-        config = StyleConfig(**config)
-    if not isinstance(config, StyleConfig):
-        raise ConfigError(f"config must be a StyleConfig, got {type(config).__name__}")
+    config = _checked_config(config)
     content = as_picture(content, "content")
     if isinstance(styles, torch.Tensor):
         styles = [styles]
@@ -253,10 +246,40 @@ def stylize(
         raise ConfigError("at least one style image is needed")
     init_image = None if init_image is None else as_picture(init_image, "init_image")
     masks = None if masks is None else as_masks(masks)
-    if estimate is None:
-        shapes = [size_of(s) for s in styles]
-        estimate = budget.estimate_run(size_of(content), shapes, config)
-    run = _Painting(config, network, estimate, masks, progress, cancel, anchor)
+    shapes = [size_of(s) for s in styles]
+    plan = budget.estimate_run(size_of(content), shapes, config)
+    return paint(
+        content, styles, config, plan, network=network, init_image=init_image, masks=masks,
+        progress=progress, cancel=cancel,
+    )  # fmt: skip
+
+
+def _checked_config(config: StyleConfig | dict | None) -> StyleConfig:
+    config = config or StyleConfig()
+    if isinstance(config, dict):
+        config = StyleConfig(**config)
+    if not isinstance(config, StyleConfig):
+        raise ConfigError(f"config must be a StyleConfig, got {type(config).__name__}")
+    return config
+
+
+def paint(
+    content: torch.Tensor,
+    styles: Sequence[torch.Tensor],
+    config: StyleConfig,
+    plan: budget.Estimate,
+    *,
+    network: VGGFeatures | None = None,
+    init_image: torch.Tensor | None = None,
+    masks: torch.Tensor | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+    anchor: Anchor | None = None,
+) -> torch.Tensor:
+    """``stylize`` as a job runs it: pictures already checked (``as_picture``), the run already
+    planned (``plan``: ``budget.estimate_run``, timed on this machine), and ``anchor`` (video)
+    adding the temporal cost towards a picture at the output size (``cost/temporal.py``)."""
+    run = _Painting(config, network, plan, masks, progress, cancel, anchor)
     mode = config.preserve_color
     if mode == "none":
         return run(content, styles, init_image)
@@ -302,12 +325,7 @@ class _Painting:
         final_hw = output_size(*size_of(content), plan[-1].size)
         if config.strength == 0:
             return resize_to(content, *final_hw).clamp(0, 1)  # no style: the content itself
-        net = self.network or load_features(
-            config.network,
-            config.content_layers + config.style_layers,
-            config.pooling,
-            config.weights,
-        )
+        net = self.network or vgg.load_network(config)
         objective = Objective(net, config)
         plans = self.estimate.scales
         run = _Run(plan, self.estimate, config, self.progress, self.cancel)
@@ -346,17 +364,4 @@ class _Painting:
             reason = str(stop) if isinstance(stop, _Stop) else "interrupted"
             raise Cancelled(best, reason) from None
         assert image is not None
-        self._learn_speed(net, run)
         return image.clamp(0, 1)
-
-    def _learn_speed(self, net: VGGFeatures, run: _Run) -> None:
-        """Teach the machine's stored speed what this run's scales took (``calibration``).
-
-        Tiled scales are left out: their time is not one evaluation of the whole picture.
-        """
-        scales = [
-            (plan.height * plan.width, int(count) - 1, last - first)
-            for index, (first, last, count) in sorted(run.timings.items())
-            if not (plan := self.estimate.scales[index]).tile
-        ]
-        calibration.learn_from_run(self.config, scales, calibration.network_width(net))

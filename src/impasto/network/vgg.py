@@ -7,14 +7,16 @@ run. It takes RGB images in 0..1 and applies the network's own input convention 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import skip_init
 
+from ..config import POOLINGS, StyleConfig
 from ..errors import ConfigError
+from . import registry
 from .layers import alignment, layers_up_to, receptive_radius
 
 # Caffe-trained VGG (and HED, fine-tuned from it): BGR, 0..255, minus the ImageNet mean.
@@ -22,7 +24,6 @@ CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 # torchvision-trained VGG: RGB, 0..1, normalised per channel.
 TORCHVISION_MEAN = (0.485, 0.456, 0.406)
 TORCHVISION_STD = (0.229, 0.224, 0.225)
-POOLINGS = ("avg", "max")
 
 
 class VGGFeatures(nn.Module):
@@ -32,7 +33,7 @@ class VGGFeatures(nn.Module):
     of with zeros, which removes the dark or bright frame that zero padding paints at the edges.
     They preferred average pooling; the default here is max, as the network was trained and as
     ``StyleConfig.pooling`` paints (it matched the paintings better by a network no run
-    optimises, benchmarks/quality); the explain command passes its own default, avg.
+    optimises, benchmarks/quality); explain's pictures use avg (``config.EXPLAIN_POOLING``).
     """
 
     def __init__(
@@ -117,37 +118,49 @@ def _conv(weight: torch.Tensor, bias: torch.Tensor) -> nn.Conv2d:
 _STATE_DICTS: dict[tuple[str, str | None], dict[str, torch.Tensor]] = {}
 
 
-def load_features(
-    network: str,
-    layers: Iterable[str],
-    pooling: str = "max",
-    weights_path: str | None = None,
-    on_progress=None,
+def load_network(
+    config: StyleConfig | None = None,
+    *,
+    layers: Iterable[str] | None = None,
+    on_progress: Callable[[str], None] | None = None,
 ) -> VGGFeatures:
-    """A feature extractor for a registered network, its weights read once per process."""
-    from . import registry, store  # late: only needed when real weights are used
+    """The network ``stylize(network=...)`` paints with: ``config.network`` with its weights
+    (``config.weights``, else the cache's, fetched there the first time), ``config.pooling``,
+    up to the deepest of ``layers`` (default: the config's content and style layers).
 
-    if network not in registry.NETWORKS:
-        known = ", ".join(registry.NETWORKS)
-        raise ConfigError(f"unknown network {network!r}; choose from {known}")
-    spec = registry.NETWORKS[network]
+    The one way impasto builds a network: a front end, a job, ``stylize`` without a network
+    and ``explain`` all call this. The weights are read once per process (``_state_dict``).
+    ``on_progress`` gets a line for each step of a first fetch (download, verify, convert).
+    """
+    config = config or StyleConfig()
+    spec = registry.spec(config.network)
+    wanted = config.content_layers + config.style_layers if layers is None else layers
+    state = _state_dict(config.network, config.weights, on_progress)
+    return VGGFeatures(state, spec.arch, spec.convention, wanted, config.pooling)
+
+
+def _state_dict(
+    network: str, weights_path: str | None = None, on_progress=None
+) -> dict[str, torch.Tensor]:
+    """The canonical weights of ``network`` (from ``weights_path``, else the cache), read once
+    per process."""
+    from . import store  # late: only needed when real weights are used
+
     key = (network, None if weights_path is None else str(weights_path))
     if key not in _STATE_DICTS:
         _STATE_DICTS[key] = store.load_weights(network, weights_path, on_progress=on_progress)
-    return VGGFeatures(_STATE_DICTS[key], spec.arch, spec.convention, layers, pooling)
+    return _STATE_DICTS[key]
 
 
 _DIGESTS: dict[tuple[str, str | None], str] = {}
 
 
 def weights_digest(network: str, weights_path: str | None = None) -> str:
-    """sha256 (``store.state_digest``) of the weights ``load_features`` paints with, computed
+    """sha256 (``store.state_digest``) of the weights ``load_network`` paints with, computed
     once per process; a record of which weights made a picture."""
     from . import store
 
     key = (network, None if weights_path is None else str(weights_path))
     if key not in _DIGESTS:
-        if key not in _STATE_DICTS:
-            _STATE_DICTS[key] = store.load_weights(network, weights_path)
-        _DIGESTS[key] = store.state_digest(_STATE_DICTS[key])
+        _DIGESTS[key] = store.state_digest(_state_dict(network, weights_path))
     return _DIGESTS[key]

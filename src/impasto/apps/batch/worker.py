@@ -248,8 +248,6 @@ def _own_names(message: str, local: list[Path], names: list[str]) -> str:
 
 def _paint(task: Task, local: list[Path], tmp: Path) -> dict[str, Any]:
     from ... import jobs
-    from ...io import images
-    from ...ops.resize import resize_to
 
     n_styles = len(task.styles)
     rest = local[1 + n_styles :]
@@ -266,6 +264,7 @@ def _paint(task: Task, local: list[Path], tmp: Path) -> dict[str, Any]:
         bits=task.bits,
     )
     job = jobs.prepare(spec)
+    jobs.tune_process()
     network, digest = _network(job)
     last: list[Any] = []
 
@@ -273,11 +272,7 @@ def _paint(task: Task, local: list[Path], tmp: Path) -> dict[str, Any]:
         last[:] = [progress]
 
     rgb = jobs.run(job, network, progress=keep, cancel=_cancel)
-    alpha = job.content.alpha
-    if alpha is not None:
-        alpha = resize_to(alpha, *rgb.shape[-2:])
-    fmt = images.SAVE_FORMATS[f".{task.fmt}"]
-    data = images.encode_image(rgb, alpha, fmt=fmt, quality=task.quality, bits=task.bits)
+    data = jobs.encode(job, rgb)
     final = last[-1] if last else None
     return {
         "status": "done",
@@ -299,7 +294,7 @@ def _network(job: Any) -> tuple[Any, str]:
     weights into the normal cache (verified there); a file lock makes the other workers of
     the same machine wait for that one fetch instead of downloading their own."""
     from ... import jobs
-    from ...network import registry, store, vgg
+    from ...network import registry, store
 
     config = job.config
     if config.weights is None and registry.NETWORKS.get(config.network) is not None:
@@ -307,8 +302,8 @@ def _network(job: Any) -> tuple[Any, str]:
             with _fetch_guard, _machine_lock(store.check_cache_dir() / ".fetch.lock"):
                 if not store.is_cached(config.network):
                     store.fetch(config.network)
-    network = jobs.load_network(job)
-    return network, vgg.weights_digest(config.network, config.weights)
+    network = jobs.load_network(config)
+    return network, jobs.weights_digest(config)
 
 
 class _machine_lock:

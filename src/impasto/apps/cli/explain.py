@@ -221,9 +221,10 @@ def _positive(**values: int) -> None:
 
 def _network(args: argparse.Namespace, layers: Sequence[str]):
     """The network up to the deepest of ``layers`` (checked first, for a clear message)."""
+    from ... import jobs
+    from ...config import StyleConfig
     from ...network import registry
     from ...network.layers import check_layers, layer_names
-    from ...network.vgg import load_features
 
     if not layers:
         raise ConfigError("--layer needs at least one layer name")
@@ -231,7 +232,8 @@ def _network(args: argparse.Namespace, layers: Sequence[str]):
     check_layers(arch, layers)
     deepest = max(layers, key=layer_names(arch).index)
     say = (lambda line: print(line, file=sys.stderr)) if sys.stderr.isatty() else None
-    return load_features(args.network, [deepest], args.pooling, args.weights, on_progress=say)
+    config = StyleConfig(network=args.network, pooling=args.pooling, weights=args.weights)
+    return jobs.load_network(config, layers=[deepest], on_progress=say)
 
 
 def _output(args: argparse.Namespace, default: str) -> Path:
@@ -306,13 +308,11 @@ _RUNNERS = {"units": _units, "style": _style, "layers": _layers}
 def run(args: argparse.Namespace) -> int:
     """Make and save the picture ``args.explain_command`` asks for: 0 done, 2 bad input,
     1 a reconstruction diverged."""
-    import torch
-
+    from ... import jobs
     from ...io.images import save_image
 
     try:
-        if args.threads is not None:
-            torch.set_num_threads(args.threads)
+        jobs.tune_process(args.threads)
         output, picture = _RUNNERS[args.explain_command](args)
         save_image(output, picture, overwrite=args.overwrite)
     except ImpastoError as exc:

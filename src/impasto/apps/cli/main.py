@@ -162,17 +162,14 @@ def job_spec(args: argparse.Namespace) -> JobSpec:
 
 
 def _run_stylize(args: argparse.Namespace, signals: _Signals) -> int:
-    import torch
-
     from ... import jobs
     from ...engine.progress import Cancelled, duration
     from .display import Display, both
 
     start = time.perf_counter()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    jobs.tune_process(args.threads)
     job = jobs.prepare(job_spec(args))
-    network = jobs.load_network(job, on_progress=None if args.quiet else say)
+    network = jobs.load_network(job.config, on_progress=None if args.quiet else say)
     job = jobs.calibrate(job, network)
     if not args.quiet:
         _announce(job, args.verbose)
@@ -196,7 +193,7 @@ def _run_stylize(args: argparse.Namespace, signals: _Signals) -> int:
         raise
     display.finish()
     with signals.held_off():
-        jobs.save(job, result)
+        _save(job, result)
     if not args.quiet:
         took = duration(time.perf_counter() - start)
         print(f"wrote {_where(job)} ({hw(result.shape[-2:])}) in {took}", flush=True)
@@ -206,16 +203,26 @@ def _run_stylize(args: argparse.Namespace, signals: _Signals) -> int:
     return EXIT_OK
 
 
+def _save(job: Job, picture: torch.Tensor) -> None:
+    """The picture to the job's output: a file (atomically), or standard output (a PNG)."""
+    from ... import jobs
+
+    if str(job.out) != jobs.STDOUT:
+        jobs.save(job, picture)
+        return
+    sys.stdout.buffer.write(jobs.encode(job, picture))
+    sys.stdout.buffer.flush()
+
+
 def _where(job: Job) -> str:
     return "standard output" if str(job.out) == "-" else str(job.out)
 
 
 def _save_stopped(job: Job, best: torch.Tensor, signals: _Signals) -> int:
-    from ... import jobs
 
     try:
         with signals.held_off():
-            jobs.save(job, best)
+            _save(job, best)
     except ImpastoError as e:
         say(f"interrupted; could not save the best image so far: {e}")
         return signals.stopped_status()

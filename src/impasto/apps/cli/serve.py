@@ -74,12 +74,10 @@ def run(args: argparse.Namespace) -> int:
         say(f"error: cannot listen on {args.host} port {args.port} ({e.strerror or e}); "
             "try another --port (0: any free one)")  # fmt: skip
         return EXIT_USAGE
-    import torch
-
+    from ... import jobs
     from ..web import server
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    jobs.tune_process(args.threads, keep_heap=False)  # the painter asks once it paints
     url = sockets.address(sock)
     if args.host not in LOOPBACK_NAMES:
         say(

@@ -55,17 +55,14 @@ def video_spec(args: argparse.Namespace) -> VideoSpec:
 
 
 def run(args: argparse.Namespace, signals) -> int:
-    import torch
-
     from ... import jobs
     from ...engine.progress import Cancelled, duration, rough_duration
     from ..video import clip, painter
 
     began = time.perf_counter()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    jobs.tune_process(args.threads)
     job = clip.prepare(video_spec(args))
-    network = jobs.network_for(job.config, on_progress=None if args.quiet else say)
+    network = jobs.load_network(job.config, on_progress=None if args.quiet else say)
     job = clip.calibrate(job, network)
     if not args.quiet:
         _announce(job, rough_duration)

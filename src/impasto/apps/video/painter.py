@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ... import jobs
 from ...cost.temporal import Anchor
 from ...engine import pyramid
 from ...engine.progress import CancelToken, Progress
@@ -100,10 +101,9 @@ def paint_frame(
     ``carried`` with the temporal cost. Raises ``Cancelled`` as ``stylize`` does."""
     settings = job.spec.video
     if carried is None or settings.per_frame:
-        return pyramid.stylize(
-            frame, job.styles, job.config, network=network, progress=progress,
-            cancel=cancel, estimate=job.first,
-        )  # fmt: skip
+        return jobs.paint(
+            frame, job.styles, job.config, job.first, network, progress=progress, cancel=cancel
+        )
     config = job.later_config
     fresh = pyramid.initial_image(config, frame, None, job.styles)
     trusted = carried.reliability
@@ -111,9 +111,9 @@ def paint_frame(
     anchor = None
     if settings.temporal_weight > 0:
         anchor = Anchor(carried.image, carried.hold, settings.temporal_weight)
-    return pyramid.stylize(
-        frame, job.styles, config, network=network, init_image=start, progress=progress,
-        cancel=cancel, estimate=job.later, anchor=anchor,
+    return jobs.paint(
+        frame, job.styles, config, job.later, network, init_image=start, progress=progress,
+        cancel=cancel, anchor=anchor,
     )  # fmt: skip
 
 

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 from ... import jobs
 from ...config import StyleConfig
-from ...engine import heap
 from ...engine.progress import Cancelled, CancelToken, Progress, rough_duration
 from ...errors import ImpastoError, first_line
 from ...io import images
@@ -246,7 +245,7 @@ class Worker:
                 with self._wake:
                     self._current, painting.job = None, None
                     if not self._queue:  # idle: hold no painting's memory (engine/heap.py)
-                        heap.give_back()
+                        jobs.release_memory()
                     self.events.publish(
                         painting.state, painting=painting.public(), queue=list(self._queue)
                     )
@@ -256,6 +255,7 @@ class Worker:
         job = None
         try:
             job = painting.job = jobs.prepare(painting.spec)  # its pictures, decoded now
+            jobs.tune_process()  # from the first painting on, freed memory stays for the next
             network = self._network_for(job)
             job = jobs.calibrate(job, network)  # the first painting here times the machine
             painting.planned = job.estimate
@@ -291,7 +291,7 @@ class Worker:
         key = (c.network, c.content_layers + c.style_layers, c.pooling, c.weights)
         if key != self._network_key:
             self._network, self._network_key = None, None  # free the old one first
-            self._network, self._network_key = jobs.load_network(job), key
+            self._network, self._network_key = jobs.load_network(c), key
         return self._network
 
     def _reporter(self, painting: Painting):
