@@ -16,7 +16,7 @@ import torch
 from impasto.config import StyleConfig
 from impasto.cost.objective import Objective
 from impasto.io.images import load_image
-from impasto.network.vgg import load_features
+from impasto.network.vgg import load_network
 from impasto.ops.resize import resize_to
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -26,7 +26,7 @@ def main() -> None:
     torch.set_num_threads(int(sys.argv[1]) if len(sys.argv) > 1 else 2)
     h, w = (int(sys.argv[2]), int(sys.argv[3])) if len(sys.argv) > 3 else (384, 512)
     config = StyleConfig(precision="bf16")
-    net = load_features(config.network, config.content_layers + config.style_layers, config.pooling)
+    net = load_network(config)
     content = resize_to(load_image(EXAMPLES / "tubingen.jpg").rgb, h, w)
     style = resize_to(load_image(EXAMPLES / "starry_night.jpg").rgb, h, w)
     new, old = Objective(net, config), Objective(net, config)

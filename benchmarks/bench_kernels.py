@@ -30,10 +30,10 @@ torch.set_num_threads({threads})
 from impasto.config import StyleConfig
 from impasto.cost.objective import Objective
 from impasto.io.images import load_image
-from impasto.network.vgg import load_features
+from impasto.network.vgg import load_network
 from impasto.ops.resize import resize_to
 config = StyleConfig(precision="{precision}")
-net = load_features(config.network, config.content_layers + config.style_layers, config.pooling)
+net = load_network(config)
 content = resize_to(load_image("{root}/examples/tubingen.jpg").rgb, 384, 512)
 style = resize_to(load_image("{root}/examples/starry_night.jpg").rgb, 384, 512)
 objective = Objective(net, config)

@@ -67,14 +67,14 @@ def yardsticks(threads: int) -> dict:
     from impasto.cost.objective import Objective
     from impasto.engine.heap import keep_freed_memory
     from impasto.io.images import load_image
-    from impasto.network.vgg import load_features
+    from impasto.network.vgg import load_network
     from impasto.ops.resize import resize_to
 
     torch.set_num_threads(threads)
     a, b = torch.randn(4096, 4096), torch.randn(4096, 4096)
     matmul = best_of(lambda: a @ b, 3)
     config = StyleConfig(precision="fp32")
-    net = load_features(config.network, config.content_layers + config.style_layers, config.pooling)
+    net = load_network(config)
     content = resize_to(load_image(CONTENT).rgb, 384, 512)
     style = resize_to(load_image(STYLE).rgb, 384, 512)
     # The textbook loop first, as plain torch runs it; then glibc's heap kept as impasto
@@ -160,17 +160,16 @@ def child_run(threads: int, name: str, store: Path) -> None:
     """One impasto run from scratch, as the CLI makes it (probe, estimate, run), with the
     speed store at ``store`` (empty: a first run). Prints JSON with its times and ETAs."""
     start = time.perf_counter()
-    import torch
-
-    torch.set_num_threads(threads)
     from impasto import jobs
+
+    jobs.tune_process(threads)  # as the command line runs
     from impasto.config import StyleConfig
     from impasto.engine import calibration
 
     calibration._path = lambda: store
     config = StyleConfig(**CONFIGS[name])
     job = jobs.prepare(jobs.JobSpec(CONTENT, (STYLE,), config, output="-", overwrite=True))
-    network = jobs.load_network(job)
+    network = jobs.load_network(job.config)
     probe_start = time.perf_counter()
     job = jobs.calibrate(job, network)
     record: dict = {"probe_s": time.perf_counter() - probe_start}

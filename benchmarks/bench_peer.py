@@ -201,12 +201,12 @@ def textbook(threads: int) -> float:
 
     from impasto.config import StyleConfig
     from impasto.io.images import load_image
-    from impasto.network.vgg import load_features
+    from impasto.network.vgg import load_network
     from impasto.ops.resize import resize_to
 
     torch.set_num_threads(threads)
     config = StyleConfig(precision="fp32")
-    net = load_features(config.network, config.content_layers + config.style_layers, config.pooling)
+    net = load_network(config)
     content = resize_to(load_image(CONTENT).rgb, 384, 512)
     style = resize_to(load_image(STYLE).rgb, 384, 512)
     return textbook_evaluation(net, content, style)

@@ -28,10 +28,12 @@ def child(args: argparse.Namespace) -> None:
     start = time.perf_counter()
     import torch
 
+    from impasto import jobs
     from impasto.config import StyleConfig
     from impasto.engine.pyramid import stylize
     from impasto.io.images import load_image, save_image
 
+    jobs.tune_process()  # as the command line runs: freed memory kept in the heap
     config = StyleConfig(**json.loads(args.config))
     last = {}
 
@@ -68,10 +70,10 @@ def throughput() -> dict:
     import torch
 
     from impasto.config import StyleConfig
-    from impasto.network.vgg import load_features
+    from impasto.network.vgg import load_network
 
     config = StyleConfig()
-    net = load_features(config.network, config.content_layers + config.style_layers, config.pooling)
+    net = load_network(config)
     x = torch.rand(1, 3, 384, 512, requires_grad=True)
     flops, h, w = 0, 384, 512
     for name in net.names:

@@ -64,8 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     from impasto.io.images import load_image
     from impasto.ops.resize import resize_to
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    jobs.tune_process(args.threads)  # as the command line runs
     print(f"cpu: {cpu()}", flush=True)
     print(
         f"python {platform.python_version()}, torch {torch.__version__}, "
@@ -75,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     folder = Path(tempfile.mkdtemp(prefix="bench-touchup-"))
     spec = jobs.JobSpec(CONTENT, (STYLE,), StyleConfig(size=args.size), output=folder / "full.png")
     job, prepare_full = timed(lambda: jobs.prepare(spec))
-    network, load = timed(lambda: jobs.load_network(job))
+    network, load = timed(lambda: jobs.load_network(job.config))
     job, calibrate = timed(lambda: jobs.calibrate(job, network))
     warm = jobs.JobSpec(CONTENT, (STYLE,), StyleConfig(size=128, schedule="128:5"),
                         output=folder / "warm.png")  # fmt: skip

@@ -44,9 +44,11 @@ sys.path.insert(0, str(ROOT / "benchmarks" / "quality"))
 
 from bench_machine import cpu  # noqa: E402
 
-from impasto.apps.video import clip, painter  # noqa: E402
+from impasto import jobs  # noqa: E402
 from impasto.config import StyleConfig, VideoConfig  # noqa: E402
 from impasto.io import images, video  # noqa: E402
+from impasto.jobs import clip  # noqa: E402
+from impasto.jobs import frames as painter  # noqa: E402
 from impasto.ops import flow  # noqa: E402
 from impasto.ops.resize import resize_to  # noqa: E402
 
@@ -167,7 +169,7 @@ def paint(source: Path, out: Path, settings: VideoConfig, span: dict, size: int)
     job = clip.prepare(spec)
     from impasto import jobs
 
-    network = jobs.network_for(job.config)
+    network = jobs.load_network(job.config)
     job = clip.calibrate(job, network)
     times: list[float] = []
 
@@ -193,7 +195,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "video_out")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "impasto-bb")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    jobs.tune_process(args.threads)  # as the command line runs
     args.out.mkdir(parents=True, exist_ok=True)
     hw = (args.size * 3 // 4, args.size)
     clips = {

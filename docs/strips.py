@@ -19,14 +19,13 @@ def example_inputs():
     """Tübingen, The Starry Night and the default network, on one torch thread."""
     from impasto.config import StyleConfig
     from impasto.io.images import load_image
-    from impasto.network.vgg import load_features
+    from impasto.network.vgg import load_network
 
     torch.set_num_threads(1)
     content = load_image(ROOT / "examples" / "tubingen.jpg").rgb
     style = load_image(ROOT / "examples" / "starry_night.jpg").rgb
     base = StyleConfig()
-    layers = base.content_layers + base.style_layers
-    return content, style, load_features(base.network, layers, base.pooling)
+    return content, style, load_network(base)
 
 
 def painted(label: str, content, style, network, config) -> tuple[str, torch.Tensor]:

@@ -28,7 +28,6 @@ try:  # what a clip needs, imported before the command so its memory is not coun
     import av  # noqa: F401
     import cv2  # noqa: F401
 
-    from impasto.apps.video import clip, painter  # noqa: F401
     from impasto.io import video  # noqa: F401
 except ImportError:
     pass

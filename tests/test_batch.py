@@ -570,7 +570,7 @@ def test_a_manifest_batch_paints_each_row_with_its_own_settings(pics):
 def test_the_first_job_on_a_machine_fetches_the_weights_and_the_others_wait(tmp_path, monkeypatch):
     """Four jobs start at once on an empty cache: one fetch, under the machine-wide lock."""
     from impasto import jobs
-    from impasto.network import store, vgg
+    from impasto.network import store
 
     monkeypatch.setenv("IMPASTO_HOME", str(tmp_path / "cache"))
     fetches: list[str] = []
@@ -583,8 +583,8 @@ def test_the_first_job_on_a_machine_fetches_the_weights_and_the_others_wait(tmp_
         return path
 
     monkeypatch.setattr(store, "fetch", fetch)
-    monkeypatch.setattr(jobs, "load_network", lambda job: "network")
-    monkeypatch.setattr(vgg, "weights_digest", lambda network, weights=None: "digest")
+    monkeypatch.setattr(jobs, "load_network", lambda config: "network")
+    monkeypatch.setattr(jobs, "weights_digest", lambda config: "digest")
 
     class Job:
         config = TINY

@@ -17,11 +17,12 @@ pytest.importorskip("cv2")
 
 from helpers import EXAMPLES, pan_clip  # noqa: E402
 from impasto.apps.cli.main import main  # noqa: E402
-from impasto.apps.video import clip, painter  # noqa: E402
-from impasto.apps.video.eta import FrameClock  # noqa: E402
 from impasto.config import StyleConfig, VideoConfig  # noqa: E402
 from impasto.errors import ConfigError, ImageError  # noqa: E402
 from impasto.io import video  # noqa: E402
+from impasto.jobs import clip  # noqa: E402
+from impasto.jobs import frames as painter  # noqa: E402
+from impasto.jobs.eta import FrameClock  # noqa: E402
 
 STYLE = EXAMPLES / "starry_night.jpg"
 FAST = ["--size", "40", "--min-size", "32", "--iterations", "2", "--frame-iterations", "2"]

@@ -23,9 +23,9 @@ pytest.importorskip("cv2")
 
 import helpers  # noqa: E402
 from helpers import CLI_CHILD, EXAMPLES, pan_clip  # noqa: E402
-from impasto.apps.video import clip  # noqa: E402
 from impasto.config import StyleConfig  # noqa: E402
 from impasto.io import video  # noqa: E402
+from impasto.jobs import clip  # noqa: E402
 
 STYLE = EXAMPLES / "starry_night.jpg"
 FAST = ["--size", "40", "--min-size", "32", "--iterations", "2", "--frame-iterations", "2"]
@@ -238,7 +238,7 @@ def test_a_stopped_run_says_it_wrote_a_clip_only_if_it_decodes(
     """The clip so far is read back before it is said to be written: an encoder that wrote
     one that does not decode (here its video packets lost) leaves no file, and the line
     says so; the frames are kept."""
-    from impasto.apps.video import painter
+    from impasto.jobs import frames as painter
 
     real_paint, real_encode = painter.paint_frame, video._encode
     calls: list[int] = []

@@ -46,13 +46,13 @@ def main(argv=None) -> int:
 
     import impasto
     from impasto.cost.objective import Objective
-    from impasto.network.vgg import load_features
+    from impasto.network.vgg import load_network
     from impasto.ops.resize import resize_long_side
 
     torch.set_num_threads(1)
     layers = impasto.StyleConfig().style_layers
     config = impasto.StyleConfig(size=args.size, content_weight=0.0, tv_weight=0.0)
-    net = load_features(config.network, config.content_layers + layers, config.pooling)
+    net = load_network(config, layers=config.content_layers + layers)
     print(f"{'pair':<28} {'layer':<8} {'|grad| (lambda=1)':>18} {'fine share':>10}")
     totals: dict[str, list[float]] = {name: [] for name in layers}
     for photo_name, painting_name in bench.PAIRS[: args.pairs]:

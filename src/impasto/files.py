@@ -1,4 +1,4 @@
-"""Files written whole or not at all, their hashes, and OS errors in the words of one line.
+"""Files written whole or not at all, their hashes, locks, and OS errors in one line's words.
 
 Every writer of impasto (pictures, clips and their frame folders, the weights cache, the speed
 store, a batch's sidecars and summary, a clip's work folder) goes through ``write_atomic``:
@@ -9,12 +9,13 @@ here, and nothing but the standard library.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
 import secrets
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -99,6 +100,32 @@ def replace_folder(tmp: Path, dest: Path) -> None:
         os.replace(old, dest)
         raise
     shutil.rmtree(old, ignore_errors=True)
+
+
+def lock(fd: int, *, blocking: bool) -> bool:
+    """Lock ``fd`` exclusively (POSIX flock); False if another process holds it (only when
+    not ``blocking``). Without flock (Windows) every lock is granted."""
+    try:
+        import fcntl
+    except ImportError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+    except BlockingIOError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the file ``path`` (made if need be), shared by every process
+    on this machine, while inside; closing the file releases it."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        lock(fd, blocking=True)
+        yield
+    finally:
+        os.close(fd)
 
 
 def sha256_file(path: str | os.PathLike) -> str:

@@ -14,6 +14,7 @@ from .analysis import (
     Step,
     StyleMatrices,
     UnitPatches,
+    network_for,
     patch_box,
     receptive_field,
     reconstruct_content,
@@ -27,6 +28,6 @@ from .figures import layers_figure, style_heatmaps, units_grid
 __all__ = [
     "PATCH_SIZE", "RECONSTRUCT_ITERATIONS", "RECONSTRUCT_SIZE", "STYLE_SIZE",
     "Patch", "Reconstructions", "Step", "StyleMatrices", "UnitPatches", "layers_figure",
-    "patch_box", "receptive_field", "reconstruct_content", "reconstruct_layers",
+    "network_for", "patch_box", "receptive_field", "reconstruct_content", "reconstruct_layers",
     "reconstruct_style", "style_heatmaps", "style_matrices", "top_patches", "units_grid",
 ]  # fmt: skip

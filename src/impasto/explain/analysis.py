@@ -23,14 +23,15 @@ from ..config import (
     RECONSTRUCT_SIZE,
     STYLE_LAYERS,
     STYLE_SIZE,
+    StyleConfig,
 )
 from ..cost import losses
 from ..engine import schedule
 from ..engine.optimise import Diverged, minimise
 from ..errors import ConfigError
-from ..network import layers
+from ..network import layers, registry
 from ..network.layers import check_layers, layer_names
-from ..network.vgg import VGGFeatures
+from ..network.vgg import VGGFeatures, load_network
 from ..ops.resize import resize_long_side, resize_to
 
 SEPARATION = 0.5  # chosen patches of one unit and image lie this many fields apart, at least
@@ -63,6 +64,17 @@ def patch_box(
 
 
 # ---------------------------------------------------------------- networks
+
+
+def network_for(
+    config: StyleConfig, layers: Sequence[str], on_progress: Callable[[str], None] | None = None
+) -> VGGFeatures:
+    """``config``'s network (its name, weights and pooling) up to the deepest of ``layers``,
+    their names checked first for a clear message: the network the pictures look into."""
+    arch = registry.spec(config.network).arch
+    check_layers(arch, layers)
+    deepest = max(layers, key=layer_names(arch).index)
+    return load_network(config, layers=[deepest], on_progress=on_progress)
 
 
 def _arch(net: VGGFeatures) -> str:

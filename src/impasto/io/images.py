@@ -111,6 +111,23 @@ def load_image(
     return LoadedImage(rgb=rgb, alpha=alpha, path=file, bits=bits)
 
 
+def from_pil(im: Image.Image) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """A Pillow image already open (a notebook's) as ``load_image`` reads a file: (rgb, alpha),
+    EXIF orientation applied, any mode converted."""
+    if not isinstance(im, Image.Image):
+        raise ImageError(f"expected a PIL image, got {type(im).__name__}")
+    try:
+        im = ImageOps.exif_transpose(im)
+    except Exception:  # a broken EXIF block should not cost the picture
+        pass
+    return _split_channels(*_to_array(im))
+
+
+def to_pil(rgb: torch.Tensor, alpha: torch.Tensor | None = None) -> Image.Image:
+    """(3, H, W) in 0..1, with an optional (1, H, W) alpha, as an 8-bit RGB(A) Pillow image."""
+    return Image.fromarray(_to_integers(rgb, alpha, 8))
+
+
 def input_source(path: str | os.PathLike) -> Path | bytes:
     """A regular file as its path (a decoder reads what it needs); a pipe, a device or
     standard input (``"-"``) read once, whole, as its bytes: at most ``MAX_STREAM_BYTES``.

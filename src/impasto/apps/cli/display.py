@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from ...engine.progress import Progress, duration
+from ...jobs import Progress, duration
 from .messages import DRAW_INTERVAL, TerminalLine, clock, hw, num
 
 

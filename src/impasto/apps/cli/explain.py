@@ -221,19 +221,14 @@ def _positive(**values: int) -> None:
 
 def _network(args: argparse.Namespace, layers: Sequence[str]):
     """The network up to the deepest of ``layers`` (checked first, for a clear message)."""
-    from ... import jobs
+    from ... import explain
     from ...config import StyleConfig
-    from ...network import registry
-    from ...network.layers import check_layers, layer_names
 
     if not layers:
         raise ConfigError("--layer needs at least one layer name")
-    arch = registry.NETWORKS[args.network].arch
-    check_layers(arch, layers)
-    deepest = max(layers, key=layer_names(arch).index)
     say = (lambda line: print(line, file=sys.stderr)) if sys.stderr.isatty() else None
     config = StyleConfig(network=args.network, pooling=args.pooling, weights=args.weights)
-    return jobs.load_network(config, layers=[deepest], on_progress=say)
+    return explain.network_for(config, layers, on_progress=say)
 
 
 def _output(args: argparse.Namespace, default: str) -> Path:

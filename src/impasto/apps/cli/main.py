@@ -35,8 +35,7 @@ from .messages import (
 if TYPE_CHECKING:
     import torch
 
-    from ...engine.progress import Progress
-    from ...jobs import Job, JobSpec
+    from ...jobs import Job, JobSpec, Progress
 
 
 class _Signals:
@@ -163,7 +162,7 @@ def job_spec(args: argparse.Namespace) -> JobSpec:
 
 def _run_stylize(args: argparse.Namespace, signals: _Signals) -> int:
     from ... import jobs
-    from ...engine.progress import Cancelled, duration
+    from ...jobs import Cancelled, duration
     from .display import Display, both
 
     start = time.perf_counter()
@@ -232,11 +231,11 @@ def _save_stopped(job: Job, best: torch.Tensor, signals: _Signals) -> int:
 
 def _announce(job: Job, verbose: bool) -> None:
     """The plan and the output size, before the (long) run starts."""
-    from ...engine import schedule
+    from ...jobs import describe_plan
     from ...ops.resize import output_size, size_of
 
     say_plain = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
-    say_plain(f"plan: {schedule.describe(job.plan)}; output {hw(job.final_hw)} -> {_where(job)}")
+    say_plain(f"plan: {describe_plan(job.plan)}; output {hw(job.final_hw)} -> {_where(job)}")
     say_plain(job.estimate.describe())
     if not verbose:
         return

@@ -29,12 +29,11 @@ from .messages import (
 )
 
 if TYPE_CHECKING:
-    from ..video.clip import VideoJob, VideoSpec
-    from ..video.painter import FrameProgress
+    from ...jobs import FrameProgress, VideoJob, VideoSpec
 
 
 def video_spec(args: argparse.Namespace) -> VideoSpec:
-    from ..video.clip import VideoSpec
+    from ...jobs import VideoSpec
 
     config, init_path = options.config_from_args(args)
     if init_path is not None:
@@ -56,8 +55,8 @@ def video_spec(args: argparse.Namespace) -> VideoSpec:
 
 def run(args: argparse.Namespace, signals) -> int:
     from ... import jobs
-    from ...engine.progress import Cancelled, duration, rough_duration
-    from ..video import clip, painter
+    from ...jobs import Cancelled, clip, duration, rough_duration
+    from ...jobs import frames as loop
 
     began = time.perf_counter()
     jobs.tune_process(args.threads)
@@ -69,7 +68,7 @@ def run(args: argparse.Namespace, signals) -> int:
     bar = _FrameBar(tty=sys.stderr.isatty(), quiet=args.quiet)
     frames = 0
     try:
-        frames = painter.paint_clip(job, network, bar)
+        frames = loop.paint_clip(job, network, bar)
     except (Cancelled, KeyboardInterrupt):
         bar.finish()
         return _write_so_far(job, signals)
@@ -89,7 +88,7 @@ def run(args: argparse.Namespace, signals) -> int:
     bar.finish()
     try:
         with signals.held_off():
-            painter.write_clip(job, frames)
+            loop.write_clip(job, frames)
     except ImpastoError as e:
         return _failed(job, e)
     job.work.remove()
@@ -118,7 +117,7 @@ def _failed(job: VideoJob, error: ImpastoError) -> int:
 def _write_so_far(job: VideoJob, signals) -> int:
     """After a stop: the finished frames as a clip (so far) to the output; they stay on disk."""
     from ...files import sha256_file
-    from ..video import painter
+    from ...jobs import frames
 
     done = job.work.remove_if_empty()
     if done == 0:
@@ -126,7 +125,7 @@ def _write_so_far(job: VideoJob, signals) -> int:
         return signals.stopped_status()
     try:
         with signals.held_off():
-            painter.write_clip(job, done)
+            frames.write_clip(job, done)
             job.work.note_partial(sha256_file(job.out))
     except ImpastoError as e:
         say(f"interrupted; could not write the clip so far: {e}; the {done} frames are kept")

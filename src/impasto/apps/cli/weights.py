@@ -17,18 +17,19 @@ def run(args: argparse.Namespace) -> int:
 
 def _list() -> None:
     """Each network with its state and where its file is, then the cache folder."""
-    from ...network import registry, store
+    from ...config import DEFAULT_NETWORK
+    from ...jobs import weights
 
-    for spec, path in store.weights_status():
-        default = " (default)" if spec.name == registry.DEFAULT_NETWORK else ""
+    for spec, path, cached in weights.status():
+        default = " (default)" if spec.name == DEFAULT_NETWORK else ""
         print(f"{spec.name}{default}: {spec.description}")
         if path is None:
             print(f"    not cached; {_how_to_get(spec)}")
-        elif path == store.cached_path(spec.name):
+        elif cached:
             print(f"    cached: {path}")
         else:
             print(f"    found (torch hub cache): {path}")
-    print(f"cache folder: {store.cache_dir()} (set IMPASTO_HOME to move it)")
+    print(f"cache folder: {weights.cache_dir()} (set IMPASTO_HOME to move it)")
 
 
 def _how_to_get(spec: Any) -> str:
@@ -38,11 +39,11 @@ def _how_to_get(spec: Any) -> str:
 
 
 def _fetch(args: argparse.Namespace) -> int:
-    from ...network import store
+    from ...jobs import weights
 
-    if args.source is None and not args.force and store.is_cached(args.name):
-        print(f"{args.name} is already cached: {store.cached_path(args.name)} (--force to redo)")
+    if args.source is None and not args.force and weights.is_cached(args.name):
+        print(f"{args.name} is already cached: {weights.cached_path(args.name)} (--force to redo)")
         return EXIT_OK
-    path = store.fetch(args.name, source=args.source, on_progress=say)
+    path = weights.fetch(args.name, source=args.source, on_progress=say)
     print(f"fetched {args.name}: {path}")
     return EXIT_OK

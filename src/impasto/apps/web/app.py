@@ -30,9 +30,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
+from ... import jobs
 from ...config import INITS
 from ...errors import ConfigError, ImageError, ImpastoError, first_line
-from ...io import images
 from . import examples as bundled
 from . import limits, orders, settings, uploads
 from .events import Events, jsonable
@@ -381,13 +381,8 @@ async def _result(request: Request) -> Response:
     disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
     if ext == "png":
         return FileResponse(painting.out, media_type=MEDIA[ext], headers=disposition)
-    data = await _serving(request).decode(_encode, painting.out, FORMATS[ext])
+    data = await _serving(request).decode(jobs.encode_file, painting.out, FORMATS[ext], 92)
     return Response(data, media_type=MEDIA[ext], headers=disposition)
-
-
-def _encode(png: Path, fmt: str) -> bytes:
-    loaded = images.load_image(png)
-    return images.encode_image(loaded.rgb, loaded.alpha, fmt=fmt, quality=92)
 
 
 def _download_name(title: str, cancelled: bool, ext: str) -> str:

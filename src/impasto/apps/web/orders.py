@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ... import jobs
-from ...engine import budget
 from ...errors import ConfigError, ImpastoError
 from . import settings
 from .settings import DEFAULT_INIT
@@ -41,7 +40,7 @@ class Order:
     title: str  # "tubingen.jpg × starry_night.jpg"
     start: str  # what it starts from, in the page's words
     estimate: dict[str, Any]  # for the page (``worker.estimate_of``)
-    planned: budget.Estimate  # for a later touch-up's plan
+    planned: jobs.Estimate  # for a later touch-up's plan
     inputs: dict[str, Any] = field(default_factory=dict)  # the ids it paints: content, styles, mask
     touch_up_of: str | None = None  # the result it touches up
     origin: str | None = None  # the first run of a touch-up (of a touch-up ...)

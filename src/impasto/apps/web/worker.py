@@ -19,9 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from ... import jobs
 from ...config import StyleConfig
-from ...engine.progress import Cancelled, CancelToken, Progress, rough_duration
 from ...errors import ImpastoError, first_line
-from ...io import images
+from ...jobs import Cancelled, CancelToken, Progress, rough_duration
 from ...ops.resize import size_of
 from . import settings
 from .events import Events, jsonable
@@ -313,7 +312,7 @@ class Worker:
             }
             if p.iteration == 1 or p.step % self.preview_every == 0 or p.step == p.steps:
                 picture = p.image()
-                painting.preview = images.encode_image(picture, fmt="JPEG", quality=88)
+                painting.preview = jobs.encode_picture(picture, None, "JPEG", quality=88)
                 h, w = size_of(picture)
                 info["preview"] = f"/api/paintings/{painting.id}/preview.jpg?step={p.step}"
                 info["preview_width"], info["preview_height"] = w, h

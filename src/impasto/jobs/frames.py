@@ -18,16 +18,16 @@ from dataclasses import dataclass
 
 import torch
 
-from ... import jobs
-from ...cost.temporal import Anchor
-from ...engine import pyramid
-from ...engine.progress import CancelToken, Progress
-from ...io import video
-from ...network.vgg import VGGFeatures
-from ...ops import flow
-from ...ops.resize import resize_to
+from ..cost.temporal import Anchor
+from ..engine import pyramid
+from ..engine.progress import CancelToken, Progress
+from ..io import video
+from ..network.vgg import VGGFeatures
+from ..ops import flow
+from ..ops.resize import resize_to
 from .clip import VideoJob
 from .eta import FrameClock
+from .picture import paint
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ def paint_frame(
     ``carried`` with the temporal cost. Raises ``Cancelled`` as ``stylize`` does."""
     settings = job.spec.video
     if carried is None or settings.per_frame:
-        return jobs.paint(
+        return paint(
             frame, job.styles, job.config, job.first, network, progress=progress, cancel=cancel
         )
     config = job.later_config
@@ -111,7 +111,7 @@ def paint_frame(
     anchor = None
     if settings.temporal_weight > 0:
         anchor = Anchor(carried.image, carried.hold, settings.temporal_weight)
-    return jobs.paint(
+    return paint(
         frame, job.styles, config, job.later, network, init_image=start, progress=progress,
         cancel=cancel, anchor=anchor,
     )  # fmt: skip

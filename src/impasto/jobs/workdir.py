@@ -15,9 +15,9 @@ from pathlib import Path
 
 import torch
 
-from ...errors import ImageError
-from ...files import os_error_words, write_atomic
-from ...io import images
+from ..errors import ImageError
+from ..files import os_error_words, write_atomic
+from ..io import images
 
 MANIFEST = "clip.json"
 SUFFIX = ".impasto-frames"

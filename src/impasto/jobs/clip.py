@@ -18,15 +18,16 @@ from pathlib import Path
 
 import torch
 
-from ... import jobs
-from ...config import StyleConfig, VideoConfig
-from ...engine import budget, calibration
-from ...errors import ConfigError
-from ...files import sha256_file
-from ...io import images, video
-from ...network.vgg import VGGFeatures
-from ...ops.resize import output_size, size_of
-from ...ranges import check_span
+from ..config import StyleConfig, VideoConfig
+from ..engine import budget, calibration
+from ..errors import ConfigError
+from ..files import sha256_file
+from ..io import images, video
+from ..network.vgg import VGGFeatures
+from ..ops.resize import output_size, size_of
+from ..ranges import check_span
+from .spec import default_output as picture_output
+from .spec import expand_styles, refuse_inputs
 from .workdir import WorkFolder, folder_for
 
 PathLike = str | os.PathLike
@@ -96,7 +97,7 @@ def later_config(config: StyleConfig, settings: VideoConfig, hw: tuple[int, int]
 
 
 def default_output(clip: PathLike, styles: Sequence[PathLike]) -> str:
-    return str(Path(jobs.default_output(clip, styles)).with_suffix(".mp4"))
+    return str(Path(picture_output(clip, styles)).with_suffix(".mp4"))
 
 
 def output_path(spec: VideoSpec) -> Path:
@@ -139,13 +140,13 @@ def prepare(spec: VideoSpec) -> VideoJob:
     config = spec.config
     if config.schedule:
         raise ConfigError("--schedule is for pictures; a clip's frames use --frame-iterations")
-    style_paths = jobs.expand_styles(spec.styles)
+    style_paths = expand_styles(spec.styles)
     if not style_paths:
         raise ConfigError("at least one style image is needed")
     config.blend(len(style_paths))
     clip = Path(spec.clip)
     out = output_path(spec)
-    jobs.refuse_inputs([out], {"clip": [clip], "style image": style_paths})
+    refuse_inputs([out], {"clip": [clip], "style image": style_paths})
     info = video.probe(clip, spec.start, spec.duration, spec.fps)
     video.check_rate(clip, info.fps)  # the clip's own (--fps was checked as an option)
     hw = output_size(info.height, info.width, config.size)
@@ -173,7 +174,7 @@ def _ours(out: Path, work: WorkFolder) -> bool:
 
 
 def calibrate(job: VideoJob, network: VGGFeatures) -> VideoJob:
-    """The job's estimates at this machine's measured speed (``jobs.calibrate``'s way)."""
+    """The job's estimates at this machine's measured speed (``picture.calibrate``'s way)."""
     speed = calibration.learn(network, job.config)
     if speed == job.first.speed:
         return job
