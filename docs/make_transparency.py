@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from impasto.apps.cli.main import main as impasto
+from impasto.apps.main import main as impasto
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import helpers  # noqa: E402
 from impasto import jobs  # noqa: E402, F401  (imported before the command: not its memory)
 from impasto.apps.batch import driver, plan, worker  # noqa: E402, F401
-from impasto.apps.cli.main import main  # noqa: E402
+from impasto.apps.main import main  # noqa: E402
 from impasto.io import images  # noqa: E402
 from impasto.network import vgg  # noqa: E402
 

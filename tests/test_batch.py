@@ -20,7 +20,7 @@ import helpers
 from impasto import __version__
 from impasto.apps.batch import driver, local, plan, sidecar, worker
 from impasto.apps.batch.manifest import read_manifest
-from impasto.apps.cli.main import main
+from impasto.apps.main import main
 from impasto.config import StyleConfig
 from impasto.errors import ConfigError
 from impasto.files import sha256_file
@@ -439,7 +439,7 @@ def test_ray_without_the_extra_says_how_to_install_it(pics, monkeypatch, capsys)
 
 def _help_imports(argv: list[str]) -> tuple[str, str]:
     code = (
-        "import sys\nfrom impasto.apps.cli.main import main\n"
+        "import sys\nfrom impasto.apps.main import main\n"
         f"status = main({argv!r})\n"
         "print(status, 'torch' in sys.modules, 'ray' in sys.modules)\n"
     )
@@ -457,7 +457,7 @@ def test_help_needs_no_ray_and_the_main_help_no_torch():
 
 
 def test_exit_status_is_the_most_serious_failure(monkeypatch, pics):
-    from impasto.apps.cli import batch as cli_batch
+    from impasto.apps.batch import main as cli_batch
 
     def fake(kinds):
         failures = [(f"n{i}", k, "e") for i, k in enumerate(kinds)]

@@ -17,7 +17,7 @@ from PIL import Image
 
 import helpers
 from impasto.apps.batch import worker
-from impasto.apps.cli.main import main
+from impasto.apps.main import main
 from impasto.config import StyleConfig
 from impasto.io import images
 

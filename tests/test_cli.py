@@ -23,7 +23,8 @@ import impasto
 from helpers import EXAMPLES
 from impasto import jobs
 from impasto.apps.cli import display, options
-from impasto.apps.cli.main import main
+from impasto.apps.main import main
+from impasto.apps.shell import options as shell_options
 from impasto.config import StyleConfig
 from impasto.engine import pyramid
 from impasto.engine.progress import Progress
@@ -392,7 +393,7 @@ def test_help_shows_every_config_field_with_its_default(capsys):
 
 def test_defaults_flow_unchanged_into_the_config():
     args = options.stylize_parser().parse_args(["c.png", "s.png"])
-    assert options.config_from_args(args) == (StyleConfig(), None)
+    assert shell_options.config_from_args(args) == (StyleConfig(), None)
 
 
 def test_lists_and_flags_are_built_generically_from_fields():
@@ -405,8 +406,8 @@ def test_lists_and_flags_are_built_generically_from_fields():
         names: tuple[str, ...] = dataclasses.field(default=("a", "b"), metadata={"help": "n"})
         label: str | None = dataclasses.field(default=None, metadata={"help": "100%"})
 
-    parser = options._Parser(prog="fake")
-    options.add_config_options(parser, Fake)
+    parser = shell_options.Parser(prog="fake")
+    shell_options.add_config_options(parser, Fake)
     args = parser.parse_args(["--no-sharpen", "--gains", "1, 2.5", "--names", "x", "--label", "y"])
     assert (args.sharpen, args.gains, args.names, args.label) == (False, (1.0, 2.5), ("x",), "y")
     assert parser.parse_args(["--gains", ""]).gains is None
@@ -418,7 +419,7 @@ def _fresh_python_main(argv: list[str]) -> tuple[str, str, str]:
     """main(argv) in a new interpreter: (what it printed, its status, whether torch loaded)."""
     code = (
         "import sys\n"
-        "from impasto.apps.cli.main import main\n"
+        "from impasto.apps.main import main\n"
         f"status = main({argv!r})\n"
         "print(status, 'torch' in sys.modules)\n"
     )
@@ -436,9 +437,27 @@ def test_version_is_the_one_in_the_package_and_needs_no_torch():
     assert importlib.metadata.version("impasto") == impasto.__version__  # pyproject reads it
 
 
-def test_help_needs_no_torch():
-    printed, status, torch_loaded = _fresh_python_main(["--help"])
-    assert (status, torch_loaded) == ("0", "False") and "CONTENT STYLE" in printed
+HELPS = {
+    "": "CONTENT STYLE",
+    "weights": "impasto weights",
+    "weights fetch": "--from FILE",
+    "explain": "impasto explain",
+    "explain units": "--unit-indices",
+    "explain style": "--channels",
+    "explain layers": "--iterations",
+    "serve": "--port",
+    "batch": "--manifest FILE",
+    "video": "--frame-iterations",
+}
+
+
+@pytest.mark.parametrize("command", list(HELPS), ids=lambda c: c or "picture")
+def test_every_commands_help_needs_no_torch(command):
+    """``impasto COMMAND --help`` in a fresh interpreter: it answers, and torch (seconds to
+    import) never loads; nor does a front end other than the one asked for."""
+    printed, status, torch_loaded = _fresh_python_main([*command.split(), "--help"])
+    assert (status, torch_loaded) == ("0", "False"), printed
+    assert HELPS[command] in printed
 
 
 def test_default_output_name():
@@ -496,7 +515,7 @@ def test_unknown_types_are_reported_to_the_developer():
         mapping: dict = dataclasses.field(default_factory=dict)
 
     with pytest.raises(TypeError, match="mapping"):
-        options.add_config_options(options._Parser(prog="fake"), Fake)
+        shell_options.add_config_options(shell_options.Parser(prog="fake"), Fake)
 
 
 def test_threads_option_sets_torch_threads(tiny_network, pics, monkeypatch, capsys):

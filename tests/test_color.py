@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 
 from helpers import EXAMPLES, picture
-from impasto.apps.cli.main import main
+from impasto.apps.main import main
 from impasto.config import StyleConfig
 from impasto.engine import pyramid
 from impasto.engine.progress import Cancelled, Progress

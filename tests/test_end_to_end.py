@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 from helpers import EXAMPLES
-from impasto.apps.cli.main import main
+from impasto.apps.main import main
 from impasto.config import StyleConfig
 from impasto.engine import pyramid
 from impasto.engine.progress import Progress

@@ -3,7 +3,6 @@ reconstructions, pictures, and the ``impasto explain`` commands, on a tiny rando
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import torch.nn.functional as F
 
 from impasto import explain
 from impasto.apps.cli import explain as explain_cli
-from impasto.apps.cli.main import main
+from impasto.apps.main import main
 from impasto.cost import losses
 from impasto.errors import ConfigError
 from impasto.io.images import load_image, save_image
@@ -409,11 +408,9 @@ def test_an_existing_output_is_kept_without_overwrite(cli, capsys) -> None:
     assert _run(capsys, "style", "photos/p0.png", "-o", "s.png", "--overwrite")[0] == 0
 
 
-def test_add_parser_plugs_into_a_main_parser() -> None:
-    parser = argparse.ArgumentParser(prog="impasto")
-    explain_cli.add_parser(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["explain", "layers", "c.jpg", "s.jpg", "--size", "128"])
-    assert (args.command, args.explain_command, args.size) == ("explain", "layers", 128)
+def test_the_explain_parser_takes_its_subcommands() -> None:
+    args = explain_cli.parser().parse_args(["layers", "c.jpg", "s.jpg", "--size", "128"])
+    assert (args.explain_command, args.size, args.pooling) == ("layers", 128, "avg")
     assert args.layer == ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from impasto import fields
 from impasto.apps.batch.manifest import read_manifest
-from impasto.apps.cli.main import main
+from impasto.apps.main import main
 from impasto.config import StyleConfig, VideoConfig
 from impasto.errors import ConfigError
 

@@ -18,7 +18,7 @@ import torch
 from PIL import Image
 
 from helpers import tiny_state_dict
-from impasto.apps.cli.main import main
+from impasto.apps.main import main
 from impasto.config import StyleConfig
 from impasto.engine import pyramid
 from impasto.errors import ConfigError, WeightsError
@@ -252,7 +252,7 @@ def test_sigterm_saves_the_best_picture_and_leaves_no_temporary_file(files, tmp_
         "from impasto.engine import calibration\n"  # no probe: its steps are not the run's
         "calibration.learn = lambda net, config: calibration.Speed(0.1)\n"
         "vgg._state_dict = lambda network, path=None, on_progress=None: tiny_weights(network)\n"
-        "from impasto.apps.cli.main import main\n"
+        "from impasto.apps.main import main\n"
         "sys.exit(main(sys.argv[1:]))\n"
     )
     out = files["out"] / "killed.png"
@@ -412,14 +412,23 @@ THREAD_OPTIONS = [
 def test_more_threads_than_four_times_the_cores_are_refused_by_every_command(
     argv, capsys, monkeypatch
 ):
-    """One check (config.check_threads) behind every option that sets threads: 10000 threads
+    """One check (ranges.check_threads) behind every option that sets threads: 10000 threads
     started thousands of OS threads and hung. Parsed only: nothing starts either way."""
-    from impasto.apps.cli import options
+    from impasto.apps.batch import main as batch
+    from impasto.apps.cli import explain, options
+    from impasto.apps.shell.options import parse
+    from impasto.apps.video import main as video
+    from impasto.apps.web import main as serve
 
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    parser = options.stylize_parser() if argv[0] == "c.png" else options.command_parser()
+    parsers = {"serve": serve.parser, "explain": explain.parser, "batch": batch.parser,
+               "video": video.parser}  # fmt: skip
+    if argv[0] in parsers:
+        parser, argv = parsers[argv[0]](), argv[1:]
+    else:
+        parser = options.stylize_parser()
     for count, words in (("9", "at most 8 (4 x the 2 cores"), ("10000", "at most 8")):
-        assert options.parse(parser, [*argv, count]) == 2
+        assert parse(parser, [*argv, count]) == 2
         line = one_line(capsys.readouterr().err)
         assert f"argument {argv[-1]}: " in line and words in line, line
-    assert not isinstance(options.parse(parser, [*argv, "8"]), int)  # 4 x the cores: fine
+    assert not isinstance(parse(parser, [*argv, "8"]), int)  # 4 x the cores: fine

@@ -117,7 +117,7 @@ vgg._state_dict = lambda network, path=None, on_progress=None: tiny_weights(netw
 from impasto.engine import calibration
 calibration.learn = lambda net, config: calibration.Speed(0.1)
 from impasto.apps.web import server
-from impasto.apps.web.app import Serving
+from impasto.apps.web.serving import Serving
 sock = server.bind('127.0.0.1', 0)
 from pathlib import Path
 serving = Serving(folder=Path({folder!r}), loopback_only=True)

@@ -13,7 +13,7 @@ import pytest
 import torch
 from PIL import Image
 
-from impasto.apps.cli.main import main
+from impasto.apps.main import main
 from impasto.config import StyleConfig
 from impasto.engine import pyramid
 from impasto.engine.progress import Cancelled, Progress

@@ -29,12 +29,13 @@ def _python(code: str, **env: str) -> subprocess.CompletedProcess:
 def _loaded_after(argv: list[str]) -> str:
     code = (
         "import sys\n"
-        "from impasto.apps.cli.main import main\n"
+        "from impasto.apps.main import main\n"
         "try:\n"
         f"    main({argv!r})\n"
         "except SystemExit:\n"
         "    pass\n"
-        "names = ('torch', 'starlette', 'uvicorn', 'impasto.apps.web')\n"
+        "names = ('torch', 'starlette', 'uvicorn', 'impasto.apps.web.app',\n"
+        "         'impasto.apps.web.server')\n"
         "print('LOADED', sorted(n for n in names if n in sys.modules))\n"
     )
     result = _python(code)
@@ -51,7 +52,7 @@ def test_serve_help_does_not_start_or_import_the_web_server():
     text = _loaded_after(["serve", "--help"])
     assert "--port N" in text and "--host H" in text and "--open" in text
     loaded = text.split("LOADED", 1)[1]
-    assert "starlette" not in loaded and "uvicorn" not in loaded and "apps.web" not in loaded
+    assert "starlette" not in loaded and "uvicorn" not in loaded and "apps.web." not in loaded
 
 
 def test_without_the_web_extra_serve_says_how_to_install_it():
@@ -63,7 +64,7 @@ def test_without_the_web_extra_serve_says_how_to_install_it():
         "        if name.split('.')[0] in ('starlette', 'uvicorn', 'python_multipart'):\n"
         "            raise ModuleNotFoundError(name)\n"
         "sys.meta_path.insert(0, Hide())\n"
-        "from impasto.apps.cli.main import main\n"
+        "from impasto.apps.main import main\n"
         "sys.exit(main(['serve']))\n"
     )
     result = _python(code)

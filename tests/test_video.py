@@ -16,7 +16,7 @@ pytest.importorskip("av")
 pytest.importorskip("cv2")
 
 from helpers import EXAMPLES, pan_clip  # noqa: E402
-from impasto.apps.cli.main import main  # noqa: E402
+from impasto.apps.main import main  # noqa: E402
 from impasto.config import StyleConfig, VideoConfig  # noqa: E402
 from impasto.errors import ConfigError, ImageError  # noqa: E402
 from impasto.io import video  # noqa: E402
@@ -312,9 +312,9 @@ def test_video_help_names_the_options(capsys):
 
 
 def test_terminal_bar_redraws_one_line_and_leaves_it_clean(capsys):
-    from impasto.apps.cli.video import _FrameBar
+    from impasto.apps.video.display import FrameBar
 
-    bar = _FrameBar(tty=True, quiet=False)
+    bar = FrameBar(tty=True, quiet=False)
     for frame in (1, 2):
         bar(painter.FrameProgress(frame, 4, True, 1.0, 10.0 * frame, 20.0, 10.0))
     bar.finish()

@@ -145,7 +145,7 @@ def test_a_giant_frame_midway_is_refused_before_it_is_decoded(tmp_path):
 
 
 def _run(capsys, *argv) -> tuple[int, str]:
-    from impasto.apps.cli.main import main
+    from impasto.apps.main import main
 
     code = main([str(a) for a in argv])
     return code, capsys.readouterr().err

@@ -26,7 +26,7 @@ from PIL import Image  # noqa: E402
 
 from helpers import EXAMPLES, picture  # noqa: E402
 from impasto.apps.web import server as web_server  # noqa: E402
-from impasto.apps.web.app import Serving  # noqa: E402
+from impasto.apps.web.serving import Serving  # noqa: E402
 from impasto.errors import ImageError  # noqa: E402
 from impasto.io import images  # noqa: E402
 

@@ -18,7 +18,7 @@ from PIL import Image  # noqa: E402
 from test_web import png_bytes, until  # noqa: E402
 
 from impasto import jobs  # noqa: E402
-from impasto.apps.cli.main import main  # noqa: E402
+from impasto.apps.main import main  # noqa: E402
 from impasto.io import images  # noqa: E402
 
 RED, GREEN, BLACK = (255, 0, 0), (0, 255, 0), (0, 0, 0)

@@ -2,7 +2,7 @@
 
 import sys
 
-from .apps.cli.main import main
+from .apps.main import main
 
 if __name__ == "__main__":
     sys.exit(main())

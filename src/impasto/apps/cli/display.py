@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 
 from ...jobs import Progress, duration
-from .messages import DRAW_INTERVAL, TerminalLine, clock, hw, num
+from ..shell.messages import DRAW_INTERVAL, TerminalLine, clock, hw, num
 
 
 class Display:

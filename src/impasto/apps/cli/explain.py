@@ -2,8 +2,8 @@
 
 Three subcommands, each a thin shell around ``impasto.explain``: ``units`` (the patches that excite
 units most, Zeiler & Fergus 2013), ``style`` (Gram and correlation heat maps) and ``layers``
-(single-layer reconstructions, Gatys et al. 2015 Fig. 1). The main CLI calls ``add_parser`` and
-``run``; torch is imported only when a subcommand runs.
+(single-layer reconstructions, Gatys et al. 2015 Fig. 1). torch is imported only when a
+subcommand runs.
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ from ...config import (
 )
 from ...errors import ConfigError, ImpastoError
 from ...ranges import MAX_ITERATIONS, MAX_SIZE, SEEDS, in_range
-from .messages import EXIT_DIVERGED, EXIT_OK, EXIT_USAGE, say, thread_count
+from ..shell import options
+from ..shell.messages import EXIT_DIVERGED, EXIT_OK, EXIT_USAGE, say
+from ..shell.running import command
 
 if TYPE_CHECKING:
     import torch
@@ -73,25 +75,21 @@ def _common(parser: argparse.ArgumentParser, output: str, size: int, size_help: 
         help=f"pooling (default: {EXPLAIN_POOLING}, as Gatys et al.'s figures; a painting "
         "uses max)",
     )
-    parser.add_argument(
-        "--threads", type=thread_count(), metavar="N",
-        help="CPU threads for torch, at most 4 x the cores (default: torch's own)",
-    )  # fmt: skip
+    options.add_threads(parser)
     parser.add_argument(
         "-o", "--output", metavar="OUT", help=f"picture to write (default: {output})"
     )
-    parser.add_argument(
-        "--overwrite", action="store_true", help="replace OUT if it exists (default: off)"
-    )
+    options.add_overwrite(parser)
 
 
-def add_parser(subparsers) -> None:
-    """Add ``explain`` with its subcommands units, style and layers to ``subparsers``."""
-    parser = subparsers.add_parser("explain", help=DESCRIPTION, description=DESCRIPTION)
-    commands = parser.add_subparsers(dest="explain_command", metavar="WHAT", required=True)
+def parser() -> argparse.ArgumentParser:
+    """``impasto explain`` with its subcommands units, style and layers."""
+    made = options.parser("impasto explain", description=DESCRIPTION)
+    commands = made.add_subparsers(dest="explain_command", metavar="WHAT", required=True)
 
     units = commands.add_parser(
         "units",
+        formatter_class=options.Formatter,
         help="the image patches that excite single units most",
         description="For each unit, the patches of IMAGES (its receptive field) that excite "
         "it most, one row per unit (Zeiler & Fergus 2013).",
@@ -123,6 +121,7 @@ def add_parser(subparsers) -> None:
 
     style = commands.add_parser(
         "style",
+        formatter_class=options.Formatter,
         help="the style (Gram) matrix and channel correlations as heat maps",
         description="What 'style' is for a painting: the Gram matrix of a layer's channels and "
         "their correlations, as heat maps.",
@@ -146,6 +145,7 @@ def add_parser(subparsers) -> None:
 
     layers = commands.add_parser(
         "layers",
+        formatter_class=options.Formatter,
         help="content and style reconstructed from single layers (Gatys et al. Fig. 1)",
         description="Reconstruct CONTENT from each layer alone and STYLE from growing sets of "
         "layers, starting from noise (Gatys et al. 2015, Fig. 1).",
@@ -172,6 +172,7 @@ def add_parser(subparsers) -> None:
         "--seed", type=int, default=0, metavar="N", help="seed of the starting noise (default: 0)"
     )
     _common(layers, "explain_layers.png", RECONSTRUCT_SIZE, "reconstructions' long side")
+    return made
 
 
 # ---------------------------------------------------------------- running
@@ -298,6 +299,14 @@ def _progress() -> Callable[[str, explain.Step], None]:
 
 
 _RUNNERS = {"units": _units, "style": _style, "layers": _layers}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``impasto explain WHAT ...``: the picture asked for, written to a file."""
+    args = options.parse(parser(), list(argv or []))
+    if isinstance(args, int):
+        return args
+    return command(lambda _signals: run(args))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,36 +1,23 @@
-"""The command line: ``impasto CONTENT STYLE... -o OUT`` and ``impasto weights|explain|batch``.
+"""The picture command: ``impasto CONTENT STYLE... [-o OUT] [options]``.
 
-The only code that prints or exits. A run is a job (``impasto.jobs``): prepared (checked,
-decoded, planned) once, announced, painted, saved. torch is imported only when a command runs,
-so ``--help`` and ``--version`` answer at once. Ctrl-C and SIGTERM stop a run and save the best
-picture so far; a save in progress is always finished first.
+A run is a job (``impasto.jobs``): prepared (checked, decoded, planned) once, announced,
+painted, saved. torch is imported only when the command runs, so ``--help`` and ``--version``
+answer at once. Ctrl-C and SIGTERM stop a run and save the best picture so far; a save in
+progress is always finished first.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
-import signal
 import sys
-import threading
 import time
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from ...errors import ImpastoError, first_line
-from . import batch, explain, options, serve, video, weights
-from .messages import (
-    EXIT_BUG,
-    EXIT_DIVERGED,
-    EXIT_INTERRUPTED,
-    EXIT_MEMORY,
-    EXIT_OK,
-    EXIT_TERMINATED,
-    fail,
-    hw,
-    say,
-)
+from ...errors import ImpastoError
+from ..shell.messages import EXIT_DIVERGED, EXIT_OK, hw, say
+from ..shell.options import config_from_args, parse
+from ..shell.running import Signals, command
+from . import options
 
 if TYPE_CHECKING:
     import torch
@@ -38,114 +25,20 @@ if TYPE_CHECKING:
     from ...jobs import Job, JobSpec, Progress
 
 
-class _Signals:
-    """SIGTERM handled like Ctrl-C (so temporary files are cleaned up and the best picture
-    is saved), and a way to hold both off while a file is being written."""
-
-    def __init__(self) -> None:
-        self.terminated = False
-        self.held: int | None = None  # a signal that arrived while held off
-        self._holding = False
-
-    def _on_term(self, signum: int, frame: object) -> None:
-        self.terminated = True
-        self._on_signal(signum, frame)
-
-    def _on_signal(self, signum: int, frame: object) -> None:
-        if self._holding:
-            self.held = signum
-            return
-        raise KeyboardInterrupt
-
-    @contextlib.contextmanager
-    def installed(self) -> Iterator[None]:
-        if threading.current_thread() is not threading.main_thread():
-            yield  # signals reach only the main thread; nothing to install
-            return
-        before = signal.signal(signal.SIGTERM, self._on_term), signal.getsignal(signal.SIGINT)
-        signal.signal(signal.SIGINT, self._on_signal)
-        try:
-            yield
-        finally:
-            signal.signal(signal.SIGTERM, before[0])
-            signal.signal(signal.SIGINT, before[1])
-
-    @contextlib.contextmanager
-    def held_off(self) -> Iterator[None]:
-        """Finish what is inside (a save) before a Ctrl-C or SIGTERM takes effect."""
-        self._holding = True
-        try:
-            yield
-        finally:
-            self._holding = False
-
-    def stopped_status(self) -> int:
-        return EXIT_TERMINATED if self.terminated else EXIT_INTERRUPTED
-
-
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line and return the exit status (the console script exits with it)."""
+    """``impasto CONTENT STYLE... [-o OUT] [options]``: paint one picture; its exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    signals = _Signals()
-    with signals.installed():
-        try:
-            return _dispatch(argv, signals)
-        except ImpastoError as e:
-            return fail(e)
-        except KeyboardInterrupt:
-            say("interrupted; nothing written")
-            return signals.stopped_status()
-        except MemoryError:
-            return _out_of_memory("the system refused more memory")
-        except RuntimeError as e:
-            if "can't allocate memory" in str(e) or "not enough memory" in str(e):
-                return _out_of_memory(first_line(e))
-            return _bug(e)
-        except Exception as e:  # a bug: still one line, and the traceback on request
-            return _bug(e)
-
-
-def _out_of_memory(detail: str) -> int:
-    say(
-        f"error: out of memory ({detail}); nothing written; try a smaller --size or a lower "
-        "--max-memory, which makes impasto tile the picture"
-    )
-    return EXIT_MEMORY
-
-
-def _bug(error: Exception) -> int:
-    if os.environ.get("IMPASTO_DEBUG"):
-        raise error
-    say(
-        f"internal error: {type(error).__name__}: {first_line(error)} (a bug; please report "
-        "it; IMPASTO_DEBUG=1 shows the traceback)"
-    )
-    return EXIT_BUG
-
-
-def _dispatch(argv: list[str], signals: _Signals) -> int:
-    if argv and argv[0] in options.COMMANDS:
-        args = options.parse(options.command_parser(), argv)
-        if isinstance(args, int):
-            return args
-        if args.command == "video":
-            return video.run(args, signals)
-        runs = {
-            "weights": weights.run,
-            "explain": explain.run,
-            "serve": serve.run,
-            "batch": batch.run,
-        }
-        return runs[args.command](args)
-    args = options.parse(options.stylize_parser(), argv)
-    return args if isinstance(args, int) else _run_stylize(args, signals)
+    args = parse(options.stylize_parser(), argv)
+    if isinstance(args, int):
+        return args
+    return command(lambda signals: _run_stylize(args, signals))
 
 
 def job_spec(args: argparse.Namespace) -> JobSpec:
     """The job the options describe."""
     from ...jobs import JobSpec
 
-    config, init_path = options.config_from_args(args)
+    config, init_path = config_from_args(args)
     return JobSpec(
         content=args.content,
         styles=tuple(args.styles),
@@ -160,7 +53,7 @@ def job_spec(args: argparse.Namespace) -> JobSpec:
     )
 
 
-def _run_stylize(args: argparse.Namespace, signals: _Signals) -> int:
+def _run_stylize(args: argparse.Namespace, signals: Signals) -> int:
     from ... import jobs
     from ...jobs import Cancelled, duration
     from .display import Display, both
@@ -217,7 +110,7 @@ def _where(job: Job) -> str:
     return "standard output" if str(job.out) == "-" else str(job.out)
 
 
-def _save_stopped(job: Job, best: torch.Tensor, signals: _Signals) -> int:
+def _save_stopped(job: Job, best: torch.Tensor, signals: Signals) -> int:
 
     try:
         with signals.held_off():
@@ -253,7 +146,7 @@ def _announce(job: Job, verbose: bool) -> None:
 class _Snapshots:
     """--save-every: the current picture, every N steps, to OUT_NNNN.ext (atomically)."""
 
-    def __init__(self, job: Job, signals: _Signals) -> None:
+    def __init__(self, job: Job, signals: Signals) -> None:
         self.job, self.signals = job, signals
         self.warned = False
 

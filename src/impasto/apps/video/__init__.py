@@ -1,6 +1,7 @@
 """``impasto video``: paint a clip frame by frame without flicker (Ruder et al. 2016).
 
-clip (what to paint, checked and planned) -> painter (the frame loop: flow, warped start,
-temporal cost) -> workdir (finished frames on disk, so a stopped run resumes) -> eta (time
-left over frames). The command line's shell is ``apps/cli/video.py``.
+``main`` (its options, the run, what it says on a stop) and ``display`` (the plan, the
+estimate and a bar over the frames). The clip's job itself, what to paint, the frame loop
+with the temporal cost and the finished frames a stopped run resumes from, is
+``impasto.jobs.clip``, ``jobs.frames`` and ``jobs.workdir``.
 """

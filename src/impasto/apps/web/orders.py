@@ -12,7 +12,6 @@ planned by ``jobs.touch_up`` from the first run's spec and plan.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,30 +19,16 @@ from ... import jobs
 from ...errors import ConfigError, ImpastoError
 from . import settings
 from .settings import DEFAULT_INIT
-from .worker import estimate_of
+from .worker import Order, estimate_of
 
 if TYPE_CHECKING:
-    from .app import Serving
+    from .serving import Serving
 
 STROKES = "the strokes"  # a mask file's name on the page: its path is the server's
 ALL_ERASED = (
     "the strokes keep the whole photo (only the eraser is left): brush a painting's colour "
     "where it should go, or clear the strokes to paint everything"
 )
-
-
-@dataclass(frozen=True)
-class Order:
-    """A checked request: the job's spec, what the page shows, and what a touch-up needs."""
-
-    spec: jobs.JobSpec
-    title: str  # "tubingen.jpg × starry_night.jpg"
-    start: str  # what it starts from, in the page's words
-    estimate: dict[str, Any]  # for the page (``worker.estimate_of``)
-    planned: jobs.Estimate  # for a later touch-up's plan
-    inputs: dict[str, Any] = field(default_factory=dict)  # the ids it paints: content, styles, mask
-    touch_up_of: str | None = None  # the result it touches up
-    origin: str | None = None  # the first run of a touch-up (of a touch-up ...)
 
 
 def job_spec(

@@ -9,8 +9,9 @@ from collections.abc import Callable
 
 import uvicorn
 
-from .app import Serving, create_app
+from .app import create_app
 from .guard import LOOPBACK_HOSTS
+from .serving import Serving
 from .sockets import address, bind
 
 __all__ = ["address", "bind", "make_server", "serve"]

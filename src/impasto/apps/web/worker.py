@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ... import jobs
 from ...config import StyleConfig
@@ -26,12 +27,23 @@ from . import settings
 from .events import Events, jsonable
 from .limits import MAX_QUEUE
 
-if TYPE_CHECKING:
-    from .orders import Order
-
 PREVIEW_EVERY = 5  # steps between pictures sent to the page (and the first of every scale)
 QUEUED, PAINTING, DONE, CANCELLED, FAILED = "queued", "painting", "done", "cancelled", "failed"
 GB = 1024**3
+
+
+@dataclass(frozen=True)
+class Order:
+    """A checked request: the job's spec, what the page shows, and what a touch-up needs."""
+
+    spec: jobs.JobSpec
+    title: str  # "tubingen.jpg × starry_night.jpg"
+    start: str  # what it starts from, in the page's words
+    estimate: dict[str, Any]  # for the page (``worker.estimate_of``)
+    planned: jobs.Estimate  # for a later touch-up's plan
+    inputs: dict[str, Any] = field(default_factory=dict)  # the ids it paints: content, styles, mask
+    touch_up_of: str | None = None  # the result it touches up
+    origin: str | None = None  # the first run of a touch-up (of a touch-up ...)
 
 
 class Busy(Exception):

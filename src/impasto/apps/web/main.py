@@ -1,4 +1,4 @@
-"""``impasto serve``: start the local web page (``impasto.apps.web``) and say where it is.
+"""``impasto serve``: start the local web page and say where it is.
 
 The web page needs the ``web`` extra; without it this is one line and exit status 2. It binds
 to 127.0.0.1 unless ``--host`` says otherwise, and then warns: the page has no password.
@@ -8,40 +8,50 @@ from __future__ import annotations
 
 import argparse
 import importlib
-from typing import Any
 
-from .messages import EXIT_OK, EXIT_USAGE, say, thread_count
+from ..shell import options
+from ..shell.messages import EXIT_OK, EXIT_USAGE, say
+from ..shell.running import command
 
 DEFAULT_PORT = 8765
 LOOPBACK_NAMES = ("127.0.0.1", "::1", "localhost")
 NEEDS = ("starlette", "uvicorn", "python_multipart")  # the web extra's modules
 
 
-def add_parser(commands: Any, formatter: type) -> None:
-    parser = commands.add_parser(
-        "serve",
-        help="a web page on this computer to paint with, live",
+def parser() -> argparse.ArgumentParser:
+    made = options.parser(
+        "impasto serve",
         description="Serve a web page to paint with: pick a photo and paintings, see the\n"
         "picture improve, download the results. One painting at a time; the others wait.\n"
         "Needs the web extra: pip install 'impasto[web]'. Ctrl-C stops it.",
-        formatter_class=formatter,
     )
-    parser.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, metavar="N",
+    made.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        metavar="N",
         help=f"TCP port; 0 picks a free one (default: {DEFAULT_PORT})",
-    )  # fmt: skip
-    parser.add_argument(
-        "--host", default="127.0.0.1", metavar="H",
+    )
+    made.add_argument(
+        "--host",
+        default="127.0.0.1",
+        metavar="H",
         help="address to listen on; anything but loopback lets other machines use the page, "
         "which has no password (default: 127.0.0.1, this computer only)",
-    )  # fmt: skip
-    parser.add_argument(
+    )
+    made.add_argument(
         "--open", action="store_true", help="open the page in the web browser (default: off)"
     )
-    parser.add_argument(
-        "--threads", type=thread_count(), metavar="N",
-        help="CPU threads for torch, at most 4 x the cores (default: torch's choice)",
-    )  # fmt: skip
+    options.add_threads(made)
+    return made
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``impasto serve [--port N] [--host H] [--open] [--threads N]``."""
+    args = options.parse(parser(), list(argv or []))
+    if isinstance(args, int):
+        return args
+    return command(lambda _signals: run(args))
 
 
 def missing_extra() -> list[str]:
@@ -66,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         say(f"error: --port must be between 0 and 65535, got {args.port}")
         return EXIT_USAGE
-    from ..web import sockets
+    from . import sockets
 
     try:
         sock = sockets.bind(args.host, args.port)
@@ -75,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
             "try another --port (0: any free one)")  # fmt: skip
         return EXIT_USAGE
     from ... import jobs
-    from ..web import server
+    from . import server
 
     jobs.tune_process(args.threads, keep_heap=False)  # the painter asks once it paints
     url = sockets.address(sock)

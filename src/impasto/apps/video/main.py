@@ -1,8 +1,10 @@
-"""``impasto video``: the command line's shell around ``impasto.apps.video``.
+"""``impasto video``: paint a clip frame by frame without flicker (Ruder et al. 2016).
 
 Prepare (every check before any work), say the plan and the estimate, paint frame by frame
 with a bar over the frames, write the clip. A stop (Ctrl-C, SIGTERM) writes the clip so far
-and keeps the finished frames, so the same command resumes.
+and keeps the finished frames, so the same command resumes. The clip's job (what to paint,
+the frame loop with the temporal cost, the work folder) is ``impasto.jobs.clip`` and
+``impasto.jobs.frames``.
 """
 
 from __future__ import annotations
@@ -13,23 +15,88 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from ...config import VideoConfig
+from ...config import VIDEO_SIZE, VideoConfig
 from ...errors import ConfigError, ImpastoError
-from . import options
-from .messages import (
-    DRAW_INTERVAL,
-    EXIT_DIVERGED,
-    EXIT_OK,
-    EXIT_USAGE,
-    TerminalLine,
-    cli_words,
-    clock,
-    hw,
-    say,
-)
+from ..shell import options
+from ..shell.messages import EXIT_DIVERGED, EXIT_OK, EXIT_USAGE, cli_words, hw, say
+from ..shell.running import Signals, command
+from . import display
 
 if TYPE_CHECKING:
-    from ...jobs import FrameProgress, VideoJob, VideoSpec
+    from ...jobs import VideoJob, VideoSpec
+
+_VIDEO_EPILOG = f"""\
+The first frame is painted as a picture; every later frame starts from the previous painted
+frame carried along the optical flow (OpenCV's DIS) and a temporal cost holds it there
+wherever the motion is reliable (Ruder, Dosovitskiy & Brox 2016), so strokes move with the
+scene instead of flickering. Frames are painted at --size {VIDEO_SIZE} unless told otherwise.
+
+Finished frames are kept beside the output in .OUT.impasto-frames/: run the same command
+again after a stop and it resumes where it stopped. Ctrl-C or SIGTERM writes the clip so far
+to OUT. The audio of the span is kept. OUT ending in .mp4, .mov or .mkv is H.264; a name
+without a suffix (or an empty folder) gets PNG frames. Needs pip install 'impasto[video]'.
+
+Exit status as for pictures: 0 done, 2 bad input or usage, 130 or 143 stopped (the clip so
+far written).
+
+Examples:
+  impasto video clip.mp4 starry_night.jpg -o clip_starry.mp4
+  impasto video clip.mp4 the_scream.jpg -o out.mp4 --start 3 --duration 4 --fps 12
+"""
+
+
+def parser() -> argparse.ArgumentParser:
+    made = options.parser(
+        "impasto video",
+        usage="impasto video CLIP STYLE [STYLE ...] [-o OUT.mp4] [options]",
+        description="Paint a video clip in the style of one or more STYLE images.",
+        epilog=_VIDEO_EPILOG,
+    )
+    made.add_argument("clip", metavar="CLIP", help="the video to paint (what FFmpeg reads)")
+    made.add_argument(
+        "styles", nargs="+", metavar="STYLE", help="style image(s) or folder(s) of them"
+    )
+    out = made.add_argument_group("output")
+    out.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT",
+        help="OUT.mp4 (.mov .mkv), or a folder for PNG frames (default: CLIP_STYLE.mp4)",
+    )
+    options.add_overwrite(out)
+    span = made.add_argument_group("which frames")
+    span.add_argument(
+        "--start",
+        type=options.number,
+        default=0.0,
+        metavar="S",
+        help="seconds into the clip to start at (default: 0)",
+    )
+    span.add_argument(
+        "--duration",
+        type=options.number,
+        metavar="S",
+        help="seconds to paint (default: to the end)",
+    )
+    span.add_argument(
+        "--fps",
+        type=options.number,
+        metavar="N",
+        help="frames per second to paint, resampled, 0.01 to 1000 (default: the clip's own)",
+    )
+    options.add_config_options(made.add_argument_group("video"), VideoConfig)
+    frames = {"size": (VIDEO_SIZE, "long side of every frame in pixels")}  # smaller pictures
+    options.add_config_options(made.add_argument_group("painting (every frame)"), defaults=frames)
+    options.add_running(made.add_argument_group("running"))
+    return made
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``impasto video CLIP STYLE... [-o OUT]``: 0 done, 2 bad input, 130/143 stopped."""
+    args = options.parse(parser(), list(argv or []))
+    if isinstance(args, int):
+        return args
+    return command(lambda signals: run(args, signals))
 
 
 def video_spec(args: argparse.Namespace) -> VideoSpec:
@@ -53,7 +120,7 @@ def video_spec(args: argparse.Namespace) -> VideoSpec:
     )
 
 
-def run(args: argparse.Namespace, signals) -> int:
+def run(args: argparse.Namespace, signals: Signals) -> int:
     from ... import jobs
     from ...jobs import Cancelled, clip, duration, rough_duration
     from ...jobs import frames as loop
@@ -64,8 +131,8 @@ def run(args: argparse.Namespace, signals) -> int:
     network = jobs.load_network(job.config, on_progress=None if args.quiet else say)
     job = clip.calibrate(job, network)
     if not args.quiet:
-        _announce(job, rough_duration)
-    bar = _FrameBar(tty=sys.stderr.isatty(), quiet=args.quiet)
+        display.announce(job, rough_duration)
+    bar = display.FrameBar(tty=sys.stderr.isatty(), quiet=args.quiet)
     frames = 0
     try:
         frames = loop.paint_clip(job, network, bar)
@@ -114,7 +181,7 @@ def _failed(job: VideoJob, error: ImpastoError) -> int:
     return EXIT_USAGE
 
 
-def _write_so_far(job: VideoJob, signals) -> int:
+def _write_so_far(job: VideoJob, signals: Signals) -> int:
     """After a stop: the finished frames as a clip (so far) to the output; they stay on disk."""
     from ...files import sha256_file
     from ...jobs import frames
@@ -135,56 +202,3 @@ def _write_so_far(job: VideoJob, signals) -> int:
         "again to go on from there"
     )
     return signals.stopped_status()
-
-
-def _announce(job: VideoJob, rough) -> None:
-    info = job.info
-    say_plain = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
-    seconds = f"{info.duration:.1f} s"
-    say_plain(
-        f"clip: {info.frames} frames of {hw(job.frame_hw)} at {float(info.fps):g} fps "
-        f"({seconds}{', with audio' if info.has_audio else ''}) -> {job.out}"
-    )
-    if job.resumable:
-        say_plain(f"resuming after frame {job.resumable} (finished by an earlier run)")
-    speed = "on this machine" if job.first.learnt else "(speed not yet measured here)"
-    if job.spec.video.per_frame:
-        each = f"each frame about {rough(job.first.seconds)}"
-    else:
-        each = (
-            f"the first frame about {rough(job.first.seconds)}, "
-            f"then about {rough(job.later.seconds)} a frame"
-        )
-    say_plain(f"estimate: about {rough(job.seconds())} {speed} ({each})")
-
-
-class _FrameBar:
-    """A bar over the frames, redrawn on a terminal; a line every 10 % otherwise."""
-
-    def __init__(self, *, tty: bool, quiet: bool) -> None:
-        self.tty, self.quiet = tty, quiet
-        self.line = TerminalLine()
-        self.last_draw = 0.0
-        self.last_tenth = -1
-
-    def __call__(self, p: FrameProgress) -> None:
-        if self.quiet:
-            return
-        whole = (p.frame - 1 + p.fraction) / max(p.frames, 1)
-        text = (
-            f"{whole:4.0%} frame {p.frame}/{p.frames} | {clock(p.elapsed)} elapsed, "
-            f"~{clock(p.seconds_left)} left"
-        )
-        if not self.tty:
-            tenth = int(whole * 10)
-            if p.finished and (tenth > self.last_tenth or p.frame == p.frames):
-                self.last_tenth = tenth
-                print(f"impasto: {text}", file=sys.stderr, flush=True)
-            return
-        now = time.perf_counter()
-        if p.finished or now - self.last_draw >= DRAW_INTERVAL:
-            self.last_draw = now
-            self.line.draw(text)
-
-    def finish(self) -> None:
-        self.line.clear()

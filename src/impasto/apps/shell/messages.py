@@ -1,4 +1,4 @@
-"""How the command line speaks: one line per message on stderr, options as the user types them.
+"""How every command line speaks: one line per message on stderr, options as the user types them.
 
 Exit status: 0 done, 1 the optimisation diverged, 2 bad input or usage, 3 out of memory,
 4 an internal error (a bug: please report it), 130 interrupted by Ctrl-C, 143 by SIGTERM.
@@ -6,16 +6,14 @@ Exit status: 0 done, 1 the optimisation diverged, 2 bad input or usage, 3 out of
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import re
 import shutil
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from ...config import StyleConfig, VideoConfig
 from ...errors import ConfigError, ImpastoError
-from ...ranges import check_threads
 
 EXIT_OK = 0
 EXIT_DIVERGED = 1
@@ -61,22 +59,6 @@ def cli_words(error: ImpastoError) -> str:
         pattern = rf"\b{name}\b" if "_" in name else rf"^{name}\b"
         text = re.sub(pattern, _EXTRA_FLAGS.get(name, flag(name)), text)
     return text
-
-
-def thread_count(name: str = "threads") -> Callable[[str], int]:
-    """The argparse type of every option that sets CPU threads (``ranges.check_threads``)."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        try:
-            return check_threads(value, name)
-        except ConfigError as e:
-            raise argparse.ArgumentTypeError(str(e).removeprefix(f"{name} ")) from None
-
-    return parse
 
 
 def clock(seconds: float) -> str:
