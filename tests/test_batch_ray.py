@@ -109,9 +109,9 @@ def test_batch_on_ray_survives_a_killed_worker_and_writes_each_picture_once(clus
     pictures = sorted(p.name for p in out.glob("*.png"))
     assert len(pictures) == 4 and sorted(done) == pictures  # each written once, by the driver
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")]
-    from impasto.network import store
+    from impasto.network import store, weightfile
 
-    digest = store.state_digest(store.load_weights("vgg16-hed"))
+    digest = weightfile.state_digest(store.load_weights("vgg16-hed"))
     pids = set()
     for name in pictures:
         record = json.loads((out / f"{name}.json").read_text())

@@ -185,7 +185,7 @@ def test_fields_over_the_border_are_grey_outside() -> None:
     t, lf, b, r = patch.box
     assert crop.shape == (3, size, size)
     assert torch.equal(crop[:, t - top : b - top, lf - left : r - left], tiny[0][:, t:b, lf:r])
-    assert (crop == explain.analysis.OUTSIDE).float().mean() > 0.2
+    assert (crop == explain.units.OUTSIDE).float().mean() > 0.2
 
 
 def test_patches_of_one_image_keep_apart(net) -> None:

@@ -22,7 +22,7 @@ from impasto.apps.main import main
 from impasto.config import StyleConfig
 from impasto.engine import pyramid
 from impasto.errors import ConfigError, WeightsError
-from impasto.network import layers, store
+from impasto.network import layers, store, weightfile
 
 FAST = ["--size", "40", "--min-size", "0", "--iterations", "2", "-q"]
 
@@ -289,7 +289,7 @@ def test_a_damaged_cache_file_is_refused_with_the_way_to_refetch(tmp_path, monke
     full = {k: torch.zeros(shape) for k, shape in layers.conv_shapes("vgg16").items()}
     full.update({k: v for k, v in state.items() if v.shape == full[k].shape})
     spec = store.NETWORKS["vgg16-hed"]
-    store._save_atomic(store._cache_record(spec, full, "test"), store.cached_path(spec.name))
+    store._save_atomic(weightfile.cache_record(spec, full, "test"), store.cached_path(spec.name))
     assert store.load_weights("vgg16-hed")["conv1_1.bias"].shape == (64,)  # intact: loads
     record = torch.load(store.cached_path(spec.name), weights_only=True)
     record["state_dict"]["conv3_1.weight"][0, 0, 0, 0] += 1.0  # one flipped value

@@ -15,7 +15,7 @@ from PIL import Image
 
 from helpers import DATA, EXAMPLES
 from impasto.errors import ImageError
-from impasto.io import images as image_mod
+from impasto.io import wide
 from impasto.io.images import (
     MAX_PIXELS,
     LoadedImage,
@@ -406,7 +406,7 @@ def test_uncompressed_16bit_tiff_reads_without_loss(tmp_path: Path) -> None:
     """Uncompressed TIFF takes Pillow's raw decoder, not libtiff: a different byte order path."""
     values = RNG.integers(0, 65536, (5, 6, 3), dtype=np.uint16)
     path = tmp_path / "raw.tif"
-    path.write_bytes(image_mod._tiff16_bytes(values, compress=False))
+    path.write_bytes(wide.tiff16_bytes(values, compress=False))
     assert np.array_equal(as_uint(load_image(path).rgb, 16), values)
 
 

@@ -238,9 +238,10 @@ def test_a_stopped_run_says_it_wrote_a_clip_only_if_it_decodes(
     """The clip so far is read back before it is said to be written: an encoder that wrote
     one that does not decode (here its video packets lost) leaves no file, and the line
     says so; the frames are kept."""
+    from impasto.io.video import writing
     from impasto.jobs import frames as painter
 
-    real_paint, real_encode = painter.paint_frame, video._encode
+    real_paint, real_encode = painter.paint_frame, writing._encode
     calls: list[int] = []
 
     def stop_at_third(*args, **kwargs):
@@ -261,7 +262,7 @@ def test_a_stopped_run_says_it_wrote_a_clip_only_if_it_decodes(
         return real_encode(Lossy(), *args)
 
     monkeypatch.setattr(painter, "paint_frame", stop_at_third)
-    monkeypatch.setattr(video, "_encode", losing_video)
+    monkeypatch.setattr(writing, "_encode", losing_video)
     out = tmp_path / "o.mp4"
     code, err = _run(capsys, "video", clip_file, STYLE, "-o", out, *FAST, "-q")
     lines = err.strip().splitlines()

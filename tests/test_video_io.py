@@ -17,12 +17,12 @@ import torch
 av = pytest.importorskip("av")
 
 from impasto.errors import ConfigError, ImageError  # noqa: E402
-from impasto.io import video  # noqa: E402
 from impasto.io.video import (  # noqa: E402
     AudioSpan,
     check_video_output,
     probe,
     read_frames,
+    reading,  # noqa: E402
     write_video,
 )
 
@@ -170,14 +170,14 @@ def test_start_and_duration_cut_the_frames_timed_in_the_span(clips):
 
 def test_a_late_start_seeks_instead_of_decoding_from_the_top(clips, monkeypatch):
     decoded = []
-    real = video._decoded
+    real = reading._decoded
 
     def counting(clip, start):
         for item in real(clip, start):
             decoded.append(item[0])
             yield item
 
-    monkeypatch.setattr(video, "_decoded", counting)
+    monkeypatch.setattr(reading, "_decoded", counting)
     frames = list(read_frames(clips["long"], start=2.0))
     assert indices(frames) == list(range(12))  # frames 24..35
     # from a keyframe at most a second (the GOP) before 2.0 s, not from 0
@@ -185,8 +185,8 @@ def test_a_late_start_seeks_instead_of_decoding_from_the_top(clips, monkeypatch)
 
 
 def test_a_seek_that_overshoots_falls_back_to_the_top(clips, monkeypatch):
-    real = video._seek
-    monkeypatch.setattr(video, "_seek", lambda clip, s: real(clip, s + Fraction(3, 2)))
+    real = reading._seek
+    monkeypatch.setattr(reading, "_seek", lambda clip, s: real(clip, s + Fraction(3, 2)))
     assert indices(read_frames(clips["long"], start=1.25, duration=0.25)) == [3, 4, 5]
     assert probe(clips["long"], start=1.25, duration=0.25).frames == 3
 

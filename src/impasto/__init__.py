@@ -19,7 +19,7 @@ _EXPORTS = {
     "CancelToken": "engine.progress",
     "StyleConfig": "config",
     "load_image": "io.images",
-    "save_image": "io.images",
+    "save_image": "io.saving",
     "load_masks": "io.masks",
     "ImpastoError": "errors",
 }

@@ -1,29 +1,24 @@
-"""What the network sees: ``analysis`` computes it, ``figures`` draws it.
+"""What the network sees, with the very network that stylises: ``units`` (receptive fields,
+the patches that excite units most), ``style`` (Gram and correlation matrices) and
+``reconstruct`` (pictures from one layer or from Gram matrices, Gatys et al. Fig. 1) compute
+it as tensors, on ``networks.network_for``; ``figures`` draws it.
 
 The names below are the public ones, so that ``impasto.explain.top_patches`` and
 ``impasto.explain.units_grid`` both work.
 """
 
-from .analysis import (
-    PATCH_SIZE,
-    RECONSTRUCT_ITERATIONS,
-    RECONSTRUCT_SIZE,
-    STYLE_SIZE,
-    Patch,
+from ..config import PATCH_SIZE, RECONSTRUCT_ITERATIONS, RECONSTRUCT_SIZE, STYLE_SIZE
+from .figures import layers_figure, style_heatmaps, units_grid
+from .networks import network_for
+from .reconstruct import (
     Reconstructions,
     Step,
-    StyleMatrices,
-    UnitPatches,
-    network_for,
-    patch_box,
-    receptive_field,
     reconstruct_content,
     reconstruct_layers,
     reconstruct_style,
-    style_matrices,
-    top_patches,
 )
-from .figures import layers_figure, style_heatmaps, units_grid
+from .style import StyleMatrices, style_matrices
+from .units import Patch, UnitPatches, patch_box, receptive_field, top_patches
 
 __all__ = [
     "PATCH_SIZE", "RECONSTRUCT_ITERATIONS", "RECONSTRUCT_SIZE", "STYLE_SIZE",

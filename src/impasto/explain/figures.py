@@ -1,7 +1,7 @@
 """What the network sees, as pictures: the units grid, style heat maps, Gatys et al.'s Fig. 1.
 
-Drawing only (Pillow); the numbers come from ``analysis.py``. Every function returns a
-(3, H, W) tensor in 0..1.
+Drawing only (Pillow); the numbers come from ``units``, ``style`` and ``reconstruct``. Every
+function returns a (3, H, W) tensor in 0..1.
 """
 
 from __future__ import annotations
@@ -14,10 +14,13 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageDraw, ImageFont
 
+from ..config import STYLE_SIZE
 from ..errors import ConfigError
 from ..network.vgg import VGGFeatures
 from ..ops.resize import resize_to
-from .analysis import STYLE_SIZE, Reconstructions, StyleMatrices, UnitPatches, style_matrices
+from .reconstruct import Reconstructions
+from .style import StyleMatrices, style_matrices
+from .units import UnitPatches
 
 BACKGROUND = (255, 255, 255)
 INK = (20, 20, 20)

@@ -1,44 +1,51 @@
-"""Read and write image files as float tensors.
+"""Read image files as float tensors: decoding, EXIF, alpha, 16 bits, pipes, size guards.
 
-Every failure a user can cause (a missing, corrupt, huge or unsupported file, a bad output
-path) raises `ImageError` with one line that names the file, so the CLI can print it as is.
-Tensors are channels-first float32 in 0..1: rgb (3, H, W), alpha (1, H, W).
+Every failure a user can cause (a missing, corrupt, huge or unsupported file) raises
+`ImageError` with one line that names the file, so the CLI can print it as is. Tensors are
+channels-first float32 in 0..1: rgb (3, H, W), alpha (1, H, W). Writing is ``saving.py``
+(its names are here too, so that ``io.images`` is the one place to look).
 """
 
 from __future__ import annotations
 
 import os
-import secrets
 import stat
 import struct
 import sys
 import warnings
-import zlib
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 import torch
-from PIL import Image, ImageFile, ImageOps, TiffImagePlugin, UnidentifiedImageError
+from PIL import Image, ImageOps, TiffImagePlugin, UnidentifiedImageError
 
 from ..errors import ImageError
-from ..files import os_error_words, write_atomic
+from ..files import os_error_words
+from .saving import (
+    SAVE_FORMATS,
+    SIXTEEN_BIT_FORMATS,
+    check_output_path,
+    encode_image,
+    name_max,
+    probe_write,
+    save_image,
+    to_pil,
+)
+
+__all__ = [
+    "IMAGE_EXTENSIONS", "MAX_PIXELS", "MAX_STREAM_BYTES", "SAVE_FORMATS", "SIXTEEN_BIT_FORMATS",
+    "STDIN", "LoadedImage", "check_output_path", "encode_image", "from_pil", "input_source",
+    "list_images", "load_image", "name_max", "probe_write", "read_input", "save_image",
+    "to_pil",
+]  # fmt: skip
 
 MAX_PIXELS = 100_000_000
 """Default limit on width x height: larger files are refused before decoding (bomb guard)."""
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif")
-SAVE_FORMATS = {
-    ".png": "PNG",
-    ".jpg": "JPEG",
-    ".jpeg": "JPEG",
-    ".webp": "WEBP",
-    ".tif": "TIFF",
-    ".tiff": "TIFF",
-}
-SIXTEEN_BIT_FORMATS = ("PNG", "TIFF")
 
 _READABLE = "JPEG, PNG, WebP, TIFF, BMP or GIF"
 # Pillow reads 16-bit colour as 8-bit by unpacking only the high byte of each sample. Decoding
@@ -121,11 +128,6 @@ def from_pil(im: Image.Image) -> tuple[torch.Tensor, torch.Tensor | None]:
     except Exception:  # a broken EXIF block should not cost the picture
         pass
     return _split_channels(*_to_array(im))
-
-
-def to_pil(rgb: torch.Tensor, alpha: torch.Tensor | None = None) -> Image.Image:
-    """(3, H, W) in 0..1, with an optional (1, H, W) alpha, as an 8-bit RGB(A) Pillow image."""
-    return Image.fromarray(_to_integers(rgb, alpha, 8))
 
 
 def input_source(path: str | os.PathLike) -> Path | bytes:
@@ -261,9 +263,11 @@ def _rawmode(im: Image.Image) -> str | None:
     return modes.pop() if len(modes) == 1 else None
 
 
-def _tile_rawmode(tile: ImageFile._Tile) -> str | None:
-    """PNG tiles hold the rawmode itself, TIFF/BMP/JPEG tiles a tuple starting with it."""
-    raw = tile.args if isinstance(tile.args, str) else (tile.args or (None,))[0]
+def _tile_rawmode(tile: tuple[Any, ...]) -> str | None:
+    """PNG tiles hold the rawmode itself, TIFF/BMP/JPEG tiles a tuple starting with it (a
+    tile is (decoder, extents, offset, args), a named tuple in newer Pillow)."""
+    args = tile[3]
+    raw = args if isinstance(args, str) else (args or (None,))[0]
     return raw if isinstance(raw, str) else None
 
 
@@ -290,9 +294,12 @@ def _decode(im: Image.Image, name: str, rawmode: str | None = None) -> Image.Ima
         return im
 
 
-def _with_rawmode(tile: ImageFile._Tile, rawmode: str) -> ImageFile._Tile:
-    args = rawmode if isinstance(tile.args, str) else (rawmode, *(tile.args or ())[1:])
-    return tile._replace(args=args)
+def _with_rawmode(tile: tuple[Any, ...], rawmode: str) -> tuple[Any, ...]:
+    """The tile with another rawmode; of the same kind (Pillow's named tuple, or a tuple)."""
+    old = tile[3]
+    args = rawmode if isinstance(old, str) else (rawmode, *(old or ())[1:])
+    replace = getattr(tile, "_replace", None)  # a named tuple's public method
+    return replace(args=args) if replace is not None else (*tile[:3], args, *tile[4:])
 
 
 def _join_bytes(high: np.ndarray, low: np.ndarray) -> np.ndarray:
@@ -338,204 +345,6 @@ def _split_channels(array: np.ndarray, bits: int) -> tuple[torch.Tensor, torch.T
     if alpha is not None and bool((alpha >= 1.0).all()):
         alpha = None
     return rgb.contiguous(), None if alpha is None else alpha.contiguous()
-
-
-# --------------------------------------------------------------------------------- saving
-
-
-def check_output_path(path: str | os.PathLike, overwrite: bool = False, *, bits: int = 8) -> Path:
-    """Fail now, not after a long run, if ``path`` cannot take the result.
-
-    The folder is proven writable by writing (and removing) a small file in it: permission
-    bits lie for root and on some filesystems.
-    """
-    name = str(path)
-    dest = Path(path)
-    fmt = SAVE_FORMATS.get(dest.suffix.lower())
-    if fmt is None:
-        supported = " ".join(SAVE_FORMATS)
-        raise _error(name, f"unknown output format '{dest.suffix}'; use one of {supported}")
-    if bits not in (8, 16):
-        raise _error(name, f"bits must be 8 or 16, not {bits}")
-    if bits == 16 and fmt not in SIXTEEN_BIT_FORMATS:
-        raise _error(name, "16-bit output needs .png or .tif/.tiff")
-    folder = dest.parent
-    if folder.exists() and not folder.is_dir():
-        raise _error(name, f"'{folder}' is a file, not a folder")
-    if not folder.is_dir():
-        raise _error(name, f"output folder '{folder}' does not exist; create it first")
-    limit = name_max(folder)
-    if len(dest.name.encode()) > limit:
-        raise _error(
-            name, f"file name is {len(dest.name.encode())} bytes, longer than the {limit} "
-            "this filesystem allows; choose a shorter name",
-        )  # fmt: skip
-    if dest.is_dir():
-        raise _error(name, "is a folder; give a file name")
-    if dest.exists() and not overwrite:
-        raise _error(name, "already exists; pass --overwrite to replace it")
-    probe_write(folder, name)
-    return dest
-
-
-def name_max(folder: Path) -> int:
-    """The longest file name (in bytes) the filesystem of ``folder`` takes."""
-    try:
-        return int(os.pathconf(folder, "PC_NAME_MAX"))
-    except (AttributeError, OSError, ValueError):
-        return 255
-
-
-def probe_write(folder: Path, name: str) -> None:
-    """Prove ``folder`` writable by writing a file there: permission bits lie for root and on
-    some filesystems. ImageError naming ``name`` if not."""
-    probe = folder / f".impasto-probe-{secrets.token_hex(4)}"
-    try:
-        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as e:
-        raise _error(
-            name, f"output folder '{folder}' is not writable ({os_error_words(e)})"
-        ) from None
-
-
-def encode_image(
-    rgb: torch.Tensor,
-    alpha: torch.Tensor | None = None,
-    *,
-    fmt: str = "PNG",
-    quality: int = 95,
-    bits: int = 8,
-) -> bytes:
-    """The file's bytes, encoded in memory (so an encoder never meets a full disk)."""
-    if fmt == "JPEG":
-        alpha = None  # JPEG has no alpha channel
-    pixels = _to_integers(rgb, alpha, bits)
-    if bits == 16:
-        return _png16_bytes(pixels) if fmt == "PNG" else _tiff16_bytes(pixels)
-    buffer = BytesIO()
-    Image.fromarray(pixels).save(buffer, format=fmt, **_save_options(fmt, quality))
-    return buffer.getvalue()
-
-
-def save_image(
-    path: str | os.PathLike,
-    rgb: torch.Tensor,
-    alpha: torch.Tensor | None = None,
-    *,
-    quality: int = 95,
-    bits: int = 8,
-    overwrite: bool = False,
-) -> Path:
-    """Write atomically: the file appears complete or not at all, even on Ctrl-C."""
-    dest = check_output_path(path, overwrite, bits=bits)
-    if not 1 <= quality <= 100:
-        raise _error(str(path), f"quality must be between 1 and 100, not {quality}")
-    fmt = SAVE_FORMATS[dest.suffix.lower()]
-    data = encode_image(rgb, alpha, fmt=fmt, quality=quality, bits=bits)
-    write_atomic(dest, data)
-    return dest
-
-
-def _to_integers(rgb: torch.Tensor, alpha: torch.Tensor | None, bits: int) -> np.ndarray:
-    """(3, H, W) [+ (1, H, W)] floats -> (H, W, 3 or 4) uint8/uint16, clamped and rounded."""
-    rgb = rgb.squeeze(0) if rgb.dim() == 4 else rgb
-    if rgb.dim() != 3 or rgb.shape[0] != 3:
-        raise ValueError(f"rgb must have shape (3, H, W), got {tuple(rgb.shape)}")
-    planes = rgb
-    if alpha is not None:
-        alpha = alpha.reshape(1, *alpha.shape[-2:])
-        if alpha.shape[-2:] != rgb.shape[-2:]:
-            raise ValueError(f"alpha {tuple(alpha.shape)} does not match rgb {tuple(rgb.shape)}")
-        planes = torch.cat([rgb, alpha.to(rgb.dtype)])
-    top = 2**bits - 1
-    values = torch.nan_to_num(planes.detach().float().cpu(), nan=0.0).clamp(0, 1) * top
-    dtype = np.uint16 if bits == 16 else np.uint8
-    return np.ascontiguousarray(values.round().permute(1, 2, 0).numpy().astype(dtype))
-
-
-def _save_options(fmt: str, quality: int) -> dict:
-    if fmt == "JPEG":  # full-resolution colour: painted detail suffers from 4:2:0
-        return {"quality": quality, "subsampling": 0 if quality >= 90 else 2}
-    if fmt == "WEBP":  # quality 100 means "keep every pixel": WebP's lossless mode
-        # exact: keep the colour under transparent pixels, so lossless really is lossless
-        return {"quality": quality, "lossless": quality == 100, "exact": quality == 100}
-    if fmt == "TIFF":
-        return {"compression": "tiff_adobe_deflate"}
-    return {}
-
-
-def _png16_bytes(pixels: np.ndarray) -> bytes:
-    """16-bit RGB(A) PNG: Pillow cannot write one, but the format is only a few chunks."""
-    height, width, channels = pixels.shape
-    rows = pixels.astype(">u2").view(np.uint8).reshape(height, -1)
-    step = 2 * channels
-    filtered = rows.copy()
-    filtered[:, step:] -= rows[:, :-step]  # filter 1 ("Sub"): wraps modulo 256 as PNG wants
-    scanlines = np.hstack([np.ones((height, 1), np.uint8), filtered]).tobytes()
-    colour_type = 6 if channels == 4 else 2
-    header = struct.pack(">IIBBBBB", width, height, 16, colour_type, 0, 0, 0)
-    return b"".join(
-        [
-            b"\x89PNG\r\n\x1a\n",
-            _png_chunk(b"IHDR", header),
-            _png_chunk(b"IDAT", zlib.compress(scanlines, 6)),
-            _png_chunk(b"IEND", b""),
-        ]
-    )
-
-
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    crc = zlib.crc32(kind + data)
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
-
-
-def _tiff16_bytes(pixels: np.ndarray, *, compress: bool = True) -> bytes:
-    """16-bit RGB(A) little-endian TIFF, deflate with horizontal predictor, 64-row strips."""
-    height, width, channels = pixels.shape
-    samples = pixels.astype("<u2")
-    if compress:  # predictor 2: each sample stored as the difference from its left neighbour
-        samples[:, 1:] -= pixels[:, :-1].astype("<u2")
-    strips = [samples[y : y + 64].tobytes() for y in range(0, height, 64)]
-    if compress:
-        strips = [zlib.compress(s, 6) for s in strips]
-    offsets = np.cumsum([8] + [len(s) for s in strips[:-1]]).tolist()
-    tags = [
-        (256, 4, [width]),
-        (257, 4, [height]),
-        (258, 3, [16] * channels),
-        (259, 3, [8 if compress else 1]),
-        (262, 3, [2]),  # RGB
-        (273, 4, offsets),
-        (277, 3, [channels]),
-        (278, 4, [64]),
-        (279, 4, [len(s) for s in strips]),
-        (284, 3, [1]),  # interleaved samples
-        (317, 3, [2 if compress else 1]),
-    ]
-    if channels == 4:
-        tags.append((338, 3, [2]))  # the fourth sample is unassociated alpha
-    return _tiff_file(b"".join(strips), tags)
-
-
-def _tiff_file(data: bytes, tags: list[tuple[int, int, list[int]]]) -> bytes:
-    """Header, image data at offset 8, long tag values, then the one directory (IFD)."""
-    extra = b""
-    entries = b""
-    base = 8 + len(data) + len(data) % 2
-    for tag, kind, values in tags:
-        packed = struct.pack(f"<{len(values)}{'H' if kind == 3 else 'I'}", *values)
-        if len(packed) <= 4:
-            field = packed.ljust(4, b"\0")
-        else:
-            field = struct.pack("<I", base + len(extra))
-            extra += packed + b"\0" * (len(packed) % 2)
-        entries += struct.pack("<HHI", tag, kind, len(values)) + field
-    ifd_offset = base + len(extra)
-    directory = struct.pack("<H", len(tags)) + entries + struct.pack("<I", 0)
-    padding = b"\0" * (len(data) % 2)
-    return b"II*\x00" + struct.pack("<I", ifd_offset) + data + padding + extra + directory
 
 
 # --------------------------------------------------------------------------------- folders

@@ -156,11 +156,11 @@ _DIGESTS: dict[tuple[str, str | None], str] = {}
 
 
 def weights_digest(network: str, weights_path: str | None = None) -> str:
-    """sha256 (``store.state_digest``) of the weights ``load_network`` paints with, computed
+    """sha256 (``weightfile.state_digest``) of the weights ``load_network`` paints with, computed
     once per process; a record of which weights made a picture."""
-    from . import store
+    from . import weightfile
 
     key = (network, None if weights_path is None else str(weights_path))
     if key not in _DIGESTS:
-        _DIGESTS[key] = store.state_digest(_state_dict(network, weights_path))
+        _DIGESTS[key] = weightfile.state_digest(_state_dict(network, weights_path))
     return _DIGESTS[key]
