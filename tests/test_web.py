@@ -646,3 +646,14 @@ def test_events_carry_no_value_that_strict_json_refuses():
     event = Events().publish("progress", losses={"total": float("nan")}, left=float("inf"))
     assert event["losses"]["total"] is None and event["left"] is None
     json.dumps(event, allow_nan=False)
+
+
+def test_the_bundled_examples_are_the_packages_own():
+    """They ship in the package (a wheel install shows them too), credits beside them."""
+    import impasto
+    from impasto.apps.web import examples
+
+    package = Path(impasto.__file__).resolve().parent
+    assert examples.FOLDER == package / "examples" and (examples.FOLDER / "CREDITS.md").is_file()
+    names = {e["name"] for e in examples.Examples(examples.FOLDER).public()}
+    assert {"tubingen.jpg", "starry_night.jpg", "the_scream.jpg"} <= names

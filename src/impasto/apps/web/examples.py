@@ -1,8 +1,8 @@
-"""The example photos and paintings the project ships (its ``examples`` folder), by name.
+"""The example photos and paintings the package ships (``impasto/examples``), by name.
 
 The page may pick one by its name from this list, which the server made itself; a name not in
-it is refused, so no request can name a path. In an install without the folder (a wheel) the
-list is empty and the page simply shows no examples.
+it is refused, so no request can name a path. The folder is package data, so a wheel install
+shows them too; a folder without them gives an empty list, and the page shows no examples.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from ...io import images
 from ...ops.resize import output_size, resize_to, size_of
 from .uploads import THUMB
 
-FOLDER = Path(__file__).resolve().parents[4] / "examples"  # src/impasto/apps/web -> repo
+FOLDER = Path(__file__).resolve().parents[2] / "examples"  # impasto/apps/web -> impasto
 
 
 class Examples:
