@@ -8,8 +8,8 @@ of this machine alone, bound to loopback (``ray start --head --num-cpus CORES``)
 started and stopped by this script. Only run it for figures on an otherwise idle machine
 (``top -bn1``): other processes on the cores change the ratios.
 
-    python benchmarks/bench_batch.py                     # 8 jobs at 128 px, 20 iterations
-    python benchmarks/bench_batch.py --size 48 --iterations 5 --modes 1,2   # a quick check
+    python -m benchmarks.bench_batch                     # 8 jobs at 128 px, 20 iterations
+    python -m benchmarks.bench_batch --size 48 --iterations 5 --modes 1,2   # a quick check
 """
 
 from __future__ import annotations
@@ -26,10 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
+from benchmarks.bench_machine import cpu  # the model and its vector extensions
 
-from bench_machine import cpu  # noqa: E402  the model and its vector extensions
+ROOT = Path(__file__).resolve().parents[1]
 
 CONTENTS = [ROOT / "examples" / "tubingen.jpg", ROOT / "examples" / "chelsea.png"]
 STYLES = [ROOT / "examples" / "starry_night.jpg", ROOT / "examples" / "the_scream.jpg"]

@@ -1,7 +1,7 @@
 """One evaluation with the Gram products in float32 (as before 2026-12-03) against bfloat16,
 interleaved in one process on the same machine, with the gradients' difference.
 
-    python benchmarks/bench_gram_precision.py [THREADS] [HEIGHT WIDTH]
+    python -m benchmarks.bench_gram_precision [THREADS] [HEIGHT WIDTH]
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ so that a drifting host moves them alike. ``ONEDNN_MAX_CPU_ISA=AVX2`` with ATen'
 runs the kernels an AVX2-only CPU would (not its caches or clocks): where an AVX-512 machine is
 all there is, that is the nearest look at the evaluation / forward ratio there.
 
-    python benchmarks/bench_kernels.py [--rounds 2] [--threads 2]
+    python -m benchmarks.bench_kernels [--rounds 2] [--threads 2]
 """
 
 from __future__ import annotations
@@ -19,10 +19,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
+from benchmarks.bench_machine import cpu
 
-from bench_machine import cpu  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 CHILD = """
 import json, sys, time, torch

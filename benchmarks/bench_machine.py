@@ -15,9 +15,9 @@ An absolute time means nothing without its CPU, so this script measures, side by
   with what the first run taught the store; for each, the estimate before the run and the
   time left it showed at the end of its first scale, against the times that followed.
 
-    python benchmarks/bench_machine.py                 # about 12 minutes on 2 AVX2 cores
-    python benchmarks/bench_machine.py --threads 2     # one thread count only
-    python benchmarks/bench_machine.py --eta-runs 3    # only the ETA: 3 first runs each
+    python -m benchmarks.bench_machine                 # about 12 minutes on 2 AVX2 cores
+    python -m benchmarks.bench_machine --threads 2     # one thread count only
+    python -m benchmarks.bench_machine --eta-runs 3    # only the ETA: 3 first runs each
 """
 
 from __future__ import annotations
@@ -202,7 +202,7 @@ def child_run(threads: int, name: str, store: Path) -> None:
 def default_run(threads: int, name: str = "default", store: Path | None = None) -> dict:
     """A run in a fresh process; ``store`` keeps the speed it learnt for the next one."""
     store = store or Path(tempfile.mkdtemp()) / "speed.json"
-    cmd = [sys.executable, __file__, "--child", str(threads), "--config", name]
+    cmd = [sys.executable, "-m", __spec__.name, "--child", str(threads), "--config", name]
     cmd += ["--store", str(store)]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=ROOT).stdout
     record = json.loads(out.strip().splitlines()[-1])

@@ -1,7 +1,7 @@
 """Peak memory of big pictures: runs the CLI in a fresh process and reads its peak RSS.
 
-    python benchmarks/bench_memory.py --size 2048 --schedule 1448:3,2048:30
-    python benchmarks/bench_memory.py --size 4096 --schedule 2896:2,4096:8
+    python -m benchmarks.bench_memory --size 2048 --schedule 1448:3,2048:30
+    python -m benchmarks.bench_memory --size 4096 --schedule 2896:2,4096:8
 
 The final scale must run more iterations than L-BFGS keeps in its history (the estimate line
 says how many) so that the history is full when the peak is measured. Prints the CLI's

@@ -22,8 +22,8 @@ in the same run, beside that textbook evaluation and impasto's README example:
   a fresh process and is timed whole (importing torch, loading weights, a probe if the speed
   store is empty, painting, saving), as a user waits for it.
 
-    python benchmarks/bench_peer.py                      # 2 threads, then 1 (about 25 min)
-    python benchmarks/bench_peer.py --threads 2 --iterations 150
+    python -m benchmarks.bench_peer                      # 2 threads, then 1 (about 25 min)
+    python -m benchmarks.bench_peer --threads 2 --iterations 150
 """
 
 from __future__ import annotations
@@ -38,9 +38,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.bench_machine import cpu, textbook_evaluation
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from bench_machine import cpu, textbook_evaluation  # noqa: E402  (a sibling script)
 
 ROOT = HERE.parent
 CONTENT = ROOT / "examples" / "tubingen.jpg"
@@ -229,8 +229,8 @@ def main() -> None:
     rows = []
     for threads in args.threads or [2, 1]:
         peer = run_peer(args.peer_dir, weights, threads, args.iterations)
-        cmd = [sys.executable, __file__, "--textbook", str(threads)]
-        tb = float(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+        cmd = [sys.executable, "-m", __spec__.name, "--textbook", str(threads)]
+        tb = float(subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT).stdout)
         ours = run_impasto(threads)
         rows.append((threads, peer, tb, ours))
         print(f"[{threads} threads] peer {peer}, textbook {tb:.3f} s, impasto {ours:.1f} s")

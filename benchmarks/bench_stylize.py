@@ -3,7 +3,7 @@
 Each stylisation runs in a fresh process (so load time and peak RSS are honest) and prints one
 JSON line; this script collects them and prints a Markdown table for benchmarks/RESULTS.md.
 
-    python benchmarks/bench_stylize.py --repeats 3 --baseline-iterations 500
+    python -m benchmarks.bench_stylize --repeats 3 --baseline-iterations 500
 """
 
 from __future__ import annotations
@@ -58,10 +58,10 @@ def child(args: argparse.Namespace) -> None:
 
 
 def run_child(config: dict, save: str | None) -> dict:
-    cmd = [sys.executable, __file__, "--child", "--config", json.dumps(config)]
+    cmd = [sys.executable, "-m", __spec__.name, "--child", "--config", json.dumps(config)]
     if save:
         cmd += ["--save", save]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 

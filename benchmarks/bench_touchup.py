@@ -5,7 +5,7 @@ network is loaded once (as the web page's server keeps it) and each run is timed
 prepared job to its picture (``jobs.run``), after a short warm-up run; preparing (decoding the
 pictures) is timed on its own. Prints the CPU and a Markdown table for benchmarks/RESULTS.md.
 
-    IMPASTO_HOME=/tmp/home python benchmarks/bench_touchup.py [--size 512] [--strength 0.5]
+    IMPASTO_HOME=/tmp/home python -m benchmarks.bench_touchup [--size 512] [--strength 0.5]
 
 (an ``IMPASTO_HOME`` holding a copy of the cached weights keeps the machine's speed store
 out of the user's cache.)

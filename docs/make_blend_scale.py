@@ -1,6 +1,6 @@
 """Remake docs/img/blend_scale.png: several styles blended, and the style scale.
 
-    python docs/make_blend_scale.py    # 5 runs of about half a minute on a 2-core CPU
+    python -m docs.make_blend_scale    # 5 runs of about half a minute on a 2-core CPU
 
 Tübingen with The Starry Night and The Scream blended 1:0, 1:1 and 0:1, then The Starry
 Night at --style-scale 0.5 and 2 (smaller and bigger strokes); 256 px, real default network.
@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from strips import example_inputs, save_strip
-
+from docs.strips import example_inputs, save_strip
 from impasto.config import StyleConfig
 from impasto.engine.pyramid import stylize
 from impasto.io.images import load_image

@@ -1,6 +1,6 @@
 """Remake docs/img/strength.png and docs/img/representations.png (Tübingen x The Starry Night).
 
-    python docs/make_controls.py    # 9 runs of about half a minute on a 2-core CPU
+    python -m docs.make_controls    # 9 runs of about half a minute on a 2-core CPU
 
 The default settings at 256 px, one torch thread, and the real default network; each strip
 has the content first, then one picture per --strength or --style-representation value.
@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from strips import example_inputs, save_strip
-
+from docs.strips import example_inputs, save_strip
 from impasto.config import StyleConfig
 from impasto.engine.pyramid import stylize
 from impasto.ops.resize import output_size, resize_to

@@ -1,6 +1,6 @@
 """Remake docs/img/fp32_vs_bf16.png: the README picture painted in float32 and in bfloat16.
 
-    python docs/make_fp32_vs_bf16.py    # two default runs at 512 px (a few minutes, 2 threads)
+    python -m docs.make_fp32_vs_bf16    # two default runs at 512 px (a few minutes, 2 threads)
 
 The default settings but ``precision``, the real default network. bfloat16 rounds every
 activation, so the strokes fall differently; the picture should look the same. Prints the
@@ -12,8 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from strips import example_inputs, painted, save_strip
 
+from docs.strips import example_inputs, painted, save_strip
 from impasto.config import StyleConfig
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,6 +1,6 @@
 """Remake docs/img/preserve_color.png: Tübingen x The Starry Night with each --preserve-color mode.
 
-    python docs/make_preserve_color.py    # about 4 runs of a minute on a 2-core CPU
+    python -m docs.make_preserve_color    # about 4 runs of a minute on a 2-core CPU
 
 The default settings at 256 px, one torch thread, and the real default network.
 """
@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from strips import example_inputs, save_strip
-
+from docs.strips import example_inputs, save_strip
 from impasto.config import StyleConfig
 from impasto.engine.pyramid import stylize
 from impasto.ops import color

@@ -1,7 +1,7 @@
 """Remake docs/img/preset_best.png: the README picture with the defaults and with
 ``--preset best`` (3x the iterations at every scale), beside jcjohnson/neural-style's.
 
-    python docs/make_preset_best.py    # two runs at 512 px (about 5 minutes, 2 threads)
+    python -m docs.make_preset_best    # two runs at 512 px (about 5 minutes, 2 threads)
 
 What a longer run buys: more of the painting, less of the photo (benchmarks/RESULTS.md has
 the independent measures over several pairs). Prints each run's seconds.
@@ -12,8 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from strips import REFERENCE, example_inputs, painted, save_strip
 
+from docs.strips import REFERENCE, example_inputs, painted, save_strip
 from impasto.config import StyleConfig
 from impasto.io.images import load_image
 from impasto.ops.resize import resize_to

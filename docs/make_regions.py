@@ -1,6 +1,6 @@
 """Make the README's regions example: the masks in examples/masks/ and docs/img/regions.png.
 
-    PYTHONPATH=src python docs/make_regions.py      # about a minute on a 2-core CPU
+    python -m docs.make_regions      # about a minute on a 2-core CPU
 
 The sky of Tübingen is found by its colour (blue, in the upper part, connected to the top
 edge), cleaned up a little, and drawn as two masks: a greyscale one (white: the sky) and a

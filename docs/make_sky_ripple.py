@@ -2,9 +2,9 @@
 as steps on raw pixels (the default until 2026-12-02), with average pooling (the default until
 2026-12-03), with the current defaults (max pooling), and as jcjohnson/neural-style painted it.
 
-    python benchmarks/quality/run.py --pair tubingen-starry_night \
+    python -m benchmarks.quality.run --pair tubingen-starry_night \
         --configs previous,avg_pool,default
-    python docs/make_sky_ripple.py benchmarks/quality/out/pictures
+    python -m docs.make_sky_ripple benchmarks/quality/out/pictures
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from strips import REFERENCE, save_strip
-
+from docs.strips import REFERENCE, save_strip
 from impasto.io.images import load_image
 from impasto.ops.resize import resize_to
 

@@ -1,6 +1,6 @@
 """Remake docs/img/transparency.png: an RGBA content keeps its alpha through the CLI.
 
-    python docs/make_transparency.py    # one run of about 20 s on a 2-core CPU
+    python -m docs.make_transparency    # one run of about 20 s on a 2-core CPU
 
 Chelsea the cat cut out with a soft round alpha, painted as The Scream at 256 px by the
 `impasto` command; both shown over a checkerboard so the transparency is visible.

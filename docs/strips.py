@@ -9,8 +9,10 @@ import torch
 from PIL import Image, ImageDraw
 
 ROOT = Path(__file__).resolve().parents[1]
-# jcjohnson/neural-style's Tübingen × The Starry Night (shared/images/SOURCES.md)
-REFERENCE = ROOT.parent / "shared" / "images" / "reference" / "tubingen_starry_jcjohnson.png"
+# jcjohnson/neural-style's Tübingen × The Starry Night (benchmarks/quality/images/CREDITS.md)
+REFERENCE = (
+    ROOT / "benchmarks" / "quality" / "images" / "reference" / "tubingen_starry_jcjohnson.png"
+)
 LABEL_HEIGHT = 18
 GAP = 4
 

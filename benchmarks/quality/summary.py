@@ -1,7 +1,7 @@
 """One table from one or more quality runs (their results.json), with each configuration's
 change against a baseline configuration, pair by pair and on average.
 
-    python benchmarks/quality/summary.py out/results.json other/results.json --baseline previous
+    python -m benchmarks.quality.summary out/results.json other/results.json --baseline previous
 """
 
 from __future__ import annotations

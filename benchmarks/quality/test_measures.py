@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import measures as M  # noqa: E402
+from benchmarks.quality import measures as M
 
 torch.set_num_threads(1)
 H, W = 96, 128

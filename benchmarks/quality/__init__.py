@@ -1,0 +1,1 @@
+"""The quality benchmark: ``python -m benchmarks.quality.run`` (see run.py)."""
