@@ -38,6 +38,21 @@ def cannot_write(name: str | os.PathLike, e: OSError) -> ImageError:
     return ImageError(f"{name}: cannot write ({os_error_words(e)})")
 
 
+def stat_input(path: Path, name: str, what: str) -> os.stat_result:
+    """The status of an input (links followed), or ImageError in the words every reader uses:
+    ``NAME: is a folder, not WHAT``, ``file not found``, ``permission denied``."""
+    try:
+        if path.is_dir():
+            raise ImageError(f"{name}: is a folder, not {what}")
+        return path.stat()
+    except FileNotFoundError:
+        raise ImageError(f"{name}: file not found; check the path") from None
+    except PermissionError:
+        raise ImageError(f"{name}: permission denied; check the file's permissions") from None
+    except OSError as e:
+        raise ImageError(f"{name}: cannot read file ({e.strerror or e})") from None
+
+
 def hidden_beside(dest: Path, suffix: str = ".tmp") -> Path:
     """A new hidden name in ``dest``'s folder, short so that it fits any filesystem."""
     return dest.with_name(f".impasto-{secrets.token_hex(4)}{suffix}")

@@ -23,7 +23,7 @@ import torch
 from PIL import Image, ImageOps, TiffImagePlugin, UnidentifiedImageError
 
 from ..errors import ImageError
-from ..files import os_error_words
+from ..files import os_error_words, stat_input
 from .saving import (
     SAVE_FORMATS,
     SIXTEEN_BIT_FORMATS,
@@ -138,16 +138,7 @@ def input_source(path: str | os.PathLike) -> Path | bytes:
     file = Path(path)
     if name == STDIN:
         return _read_stream(sys.stdin.buffer, "standard input")
-    try:
-        if file.is_dir():
-            raise _error(name, "is a folder, not an image file")
-        info = file.stat()
-    except FileNotFoundError:
-        raise _error(name, "file not found; check the path") from None
-    except PermissionError:
-        raise _error(name, "permission denied; check the file's permissions") from None
-    except OSError as e:
-        raise _error(name, f"cannot read file ({e.strerror or e})") from None
+    info = stat_input(file, name, "an image file")
     if stat.S_ISREG(info.st_mode):
         if info.st_size == 0:
             raise _error(name, "empty file (0 bytes)")

@@ -19,7 +19,7 @@ from ..shell.messages import (
     cli_words,
     say,
 )
-from ..shell.running import command
+from ..shell.running import main_of
 
 _BATCH_EPILOG = """\
 Outputs are named CONTENT_STYLE_KEY.ext, KEY a short hash of the settings and the inputs'
@@ -131,10 +131,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """``impasto batch ...``: 0 every job done or skipped, else the most serious failure."""
-    args = options.parse(parser(), list(argv or []))
-    if isinstance(args, int):
-        return args
-    return command(lambda _signals: run(args))
+    return main_of(argv, parser(), lambda args, _signals: run(args))
 
 
 # A failed job's kind -> the exit status the single-picture command gives for it.

@@ -29,7 +29,7 @@ from ...errors import ConfigError, ImpastoError
 from ...ranges import MAX_ITERATIONS, MAX_SIZE, SEEDS, in_range
 from ..shell import options
 from ..shell.messages import EXIT_DIVERGED, EXIT_OK, EXIT_USAGE, say
-from ..shell.running import command
+from ..shell.running import main_of
 
 if TYPE_CHECKING:
     import torch
@@ -303,10 +303,7 @@ _RUNNERS = {"units": _units, "style": _style, "layers": _layers}
 
 def main(argv: list[str] | None = None) -> int:
     """``impasto explain WHAT ...``: the picture asked for, written to a file."""
-    args = options.parse(parser(), list(argv or []))
-    if isinstance(args, int):
-        return args
-    return command(lambda _signals: run(args))
+    return main_of(argv, parser(), lambda args, _signals: run(args))
 
 
 def run(args: argparse.Namespace) -> int:

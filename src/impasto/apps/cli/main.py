@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 from ...errors import ImpastoError
 from ..shell.messages import EXIT_DIVERGED, EXIT_OK, hw, say
-from ..shell.options import config_from_args, parse
-from ..shell.running import Signals, command
+from ..shell.options import config_from_args
+from ..shell.running import Signals, main_of
 from . import options
 
 if TYPE_CHECKING:
@@ -27,11 +27,7 @@ if TYPE_CHECKING:
 
 def main(argv: list[str] | None = None) -> int:
     """``impasto CONTENT STYLE... [-o OUT] [options]``: paint one picture; its exit status."""
-    argv = sys.argv[1:] if argv is None else list(argv)
-    args = parse(options.stylize_parser(), argv)
-    if isinstance(args, int):
-        return args
-    return command(lambda signals: _run_stylize(args, signals))
+    return main_of(sys.argv[1:] if argv is None else argv, options.stylize_parser(), _run_stylize)
 
 
 def job_spec(args: argparse.Namespace) -> JobSpec:

@@ -8,7 +8,7 @@ from typing import Any
 from ...config import DEFAULT_NETWORK, NETWORKS
 from ..shell import options
 from ..shell.messages import EXIT_OK, say
-from ..shell.running import command
+from ..shell.running import main_of
 
 
 def parser() -> argparse.ArgumentParser:
@@ -48,10 +48,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = options.parse(parser(), list(argv or []))
-    if isinstance(args, int):
-        return args
-    return command(lambda _signals: run(args))
+    return main_of(argv, parser(), lambda args, _signals: run(args))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ can hold both off while a file is being written.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import signal
@@ -24,6 +25,7 @@ from .messages import (
     fail,
     say,
 )
+from .options import parse
 
 
 class Signals:
@@ -68,6 +70,19 @@ class Signals:
 
     def stopped_status(self) -> int:
         return EXIT_TERMINATED if self.terminated else EXIT_INTERRUPTED
+
+
+def main_of(
+    argv: list[str] | None,
+    parser: argparse.ArgumentParser,
+    run: Callable[[argparse.Namespace, Signals], int],
+) -> int:
+    """A front end's ``main(argv)``: parse (--help, --version and usage errors are their own
+    exit status), then ``run(args, signals)`` as a ``command``."""
+    args = parse(parser, list(argv or []))
+    if isinstance(args, int):
+        return args
+    return command(lambda signals: run(args, signals))
 
 
 def command(work: Callable[[Signals], int]) -> int:

@@ -19,7 +19,7 @@ from ...config import VIDEO_SIZE, VideoConfig
 from ...errors import ConfigError, ImpastoError
 from ..shell import options
 from ..shell.messages import EXIT_DIVERGED, EXIT_OK, EXIT_USAGE, cli_words, hw, say
-from ..shell.running import Signals, command
+from ..shell.running import Signals, main_of
 from . import display
 
 if TYPE_CHECKING:
@@ -93,10 +93,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """``impasto video CLIP STYLE... [-o OUT]``: 0 done, 2 bad input, 130/143 stopped."""
-    args = options.parse(parser(), list(argv or []))
-    if isinstance(args, int):
-        return args
-    return command(lambda signals: run(args, signals))
+    return main_of(argv, parser(), run)
 
 
 def video_spec(args: argparse.Namespace) -> VideoSpec:

@@ -11,7 +11,7 @@ import importlib
 
 from ..shell import options
 from ..shell.messages import EXIT_OK, EXIT_USAGE, say
-from ..shell.running import command
+from ..shell.running import main_of
 
 DEFAULT_PORT = 8765
 LOOPBACK_NAMES = ("127.0.0.1", "::1", "localhost")
@@ -48,10 +48,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """``impasto serve [--port N] [--host H] [--open] [--threads N]``."""
-    args = options.parse(parser(), list(argv or []))
-    if isinstance(args, int):
-        return args
-    return command(lambda _signals: run(args))
+    return main_of(argv, parser(), lambda args, _signals: run(args))
 
 
 def missing_extra() -> list[str]:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from ...errors import ImageError
+from ...files import stat_input
 from ..images import MAX_PIXELS
 from .span import _REORDER, _SLACK, _TRUNCATED, VideoInfo, _av, _error, _seconds, _Span, _span
 
@@ -26,17 +27,7 @@ if TYPE_CHECKING:
 
 
 def _check_file(file: Path, name: str) -> None:
-    try:
-        if file.is_dir():
-            raise _error(name, "is a folder, not a video file")
-        size = file.stat().st_size
-    except FileNotFoundError:
-        raise _error(name, "file not found; check the path") from None
-    except PermissionError:
-        raise _error(name, "permission denied; check the file's permissions") from None
-    except OSError as e:
-        raise _error(name, f"cannot read file ({e.strerror or e})") from None
-    if size == 0:
+    if stat_input(file, name, "a video file").st_size == 0:
         raise _error(name, "empty file (0 bytes)")
 
 
