@@ -167,7 +167,12 @@ BAD_MANIFESTS = [
     ("jobs.csv", "content,style,\n{photo},{style},64\n", "cell 3 is under no column name"),
     ("jobs.json", '[{"content": "{photo}", "style": "{style}", "size": 32, "size": 64}]', "twice"),
     ("jobs.json", '{"jobs": [], "jobs": [{"content": "{photo}", "style": "{style}"}]}', "twice"),
-]
+    # a number longer than Python's int() reads (4300 digits): was a ValueError, exit 4
+    ("jobs.json", '[{"content": "{photo}", "style": "{style}", "size": ' + "9" * 5000 + "}]",
+     "holds a number of 5000 digits; none is that large"),
+    ("jobs.json", '[{"content": "{photo}", "style": "{style}", "seed": -' + "1" * 4301 + "}]",
+     "holds a number of 4301 digits"),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(("name", "text", "fragment"), BAD_MANIFESTS, ids=range(len(BAD_MANIFESTS)))

@@ -84,11 +84,25 @@ class _Object(dict):
         self.twice = [k for k, n in collections.Counter(k for k, _ in pairs).items() if n > 1]
 
 
+class _TooLong(Exception):
+    """A JSON number with more digits than ``int()`` reads (``sys.get_int_max_str_digits``)."""
+
+
+def _whole(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise _TooLong(len(text.lstrip("-"))) from None
+
+
 def _json_rows(file: Path, text: str) -> list[tuple[str, dict[str, Any]]]:
     try:
-        data = json.loads(text, object_pairs_hook=_Object)
+        data = json.loads(text, object_pairs_hook=_Object, parse_int=_whole)
     except json.JSONDecodeError as e:
         raise ConfigError(f"{file}:{e.lineno}: not valid JSON ({e.msg})") from None
+    except _TooLong as e:  # no setting is that large: every range ends long before
+        words = f"holds a number of {e.args[0]} digits; none is that large"
+        raise ConfigError(f"{file}: {words}") from None
     if isinstance(data, _Object) and "jobs" in data:
         if "jobs" in data.twice:
             raise ConfigError(f'{file}: "jobs" is given twice')
