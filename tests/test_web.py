@@ -282,6 +282,13 @@ def test_the_estimate_comes_from_the_prepared_job(web, pair):
         ({"learning_rate": 1e300}, "learning_rate must be at most"),
         ({"strength": 1e300}, "strength must be at most"),
         ({"schedule": f"64:5,{10**21}:5"}, "sizes must be at most"),
+        # JSON's true and false are no numbers (they were taken as 1 and 0)
+        ({"size": True}, "size must be a whole number, got True"),
+        ({"seed": True}, "seed must be a whole number, got True"),
+        ({"tile": True}, "tile must be a whole number, got True"),
+        ({"strength": True}, "strength must be a number, got True"),
+        ({"max_memory": False}, "max_memory must be a number, got False"),
+        ({"style_layer_weights": [True, 1, 1, 1, 1]}, "must be a list of numbers, got [True"),
     ],
 )
 def test_bad_settings_are_refused_in_one_line(web, pair, settings, words):
@@ -302,6 +309,7 @@ def test_bad_settings_are_refused_in_one_line(web, pair, settings, words):
         ({"init": "sepia"}, "init must be one of recolor"),
         ({"blend": [1e308, 1e308]}, "style blend weights must be at most"),
         ({"blend": ["inf", 1]}, "style blend weights must be at most"),
+        ({"blend": [True, 1]}, "style_blend must be a list of numbers, got [True, 1]"),
     ],
 )
 def test_malformed_requests_get_one_line_not_a_crash(web, pair, body, words):

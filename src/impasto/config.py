@@ -260,7 +260,7 @@ _RANGES = (
 
 def shown(value: Any) -> str:
     """A number as a message shows it: short even when it has 300 digits."""
-    if _is_number(value) and not isinstance(value, bool) and abs(value) >= 1e15:
+    if _is_number(value) and abs(value) >= 1e15:
         try:
             return format(decimal.Decimal(value), ".3g")
         except (ValueError, TypeError, decimal.InvalidOperation):
@@ -269,7 +269,8 @@ def shown(value: Any) -> str:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, numbers.Real)
+    """A real number; True and False are not, though Python counts them as 1 and 0."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def _is_whole(value: Any) -> bool:
@@ -291,7 +292,9 @@ def _bound(value: float) -> str:
 
 
 def _check_weights(what: str, weights: tuple[float, ...]) -> None:
-    """Not empty, each in 0..MAX_WEIGHT (not NaN), not all zero."""
+    """Not empty, each a number in 0..MAX_WEIGHT (not NaN), not all zero."""
+    if (odd := next((w for w in weights if not _is_number(w)), None)) is not None:
+        raise ConfigError(f"{what} must be numbers, got {odd!r}")
     if not weights or not all(_is_number(w) and w >= 0 for w in weights):
         raise ConfigError(f"{what} must be >= 0 and not all zero")
     if not all(w <= MAX_WEIGHT for w in weights):
