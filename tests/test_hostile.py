@@ -351,6 +351,12 @@ BAD_API = [
     ("content", np.full((3, 20, 20), None, dtype=object), "numpy array of object"),
     ("style", np.full((3, 20, 20), "x"), "style 1 must hold numbers"),
     ("config", "fast", "StyleConfig"),
+    ("config", {"sizes": 24}, "config has no setting 'sizes'"),
+    # more pixels than a picture may have (100 megapixels, as files): a view of one pixel
+    # was converted whole, torch's RuntimeError for 120 GB
+    ("content", torch.rand(3, 1, 1).expand(3, 100_000, 100_000), "content is 100000x100000"),
+    ("style", np.broadcast_to(np.zeros((3, 1, 1), np.float32), (3, 99_999, 99_999)), "style 1 is"),
+    ("masks", torch.rand(1, 1, 1).expand(1, 50_000, 50_000), "more than the 100000000 pixels"),
 ]
 
 

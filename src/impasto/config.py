@@ -33,6 +33,7 @@ STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 # or the arithmetic (an int too large for a float) instead of as one line here.
 MAX_SIZE = 2**31 - 1  # px: the longest side a PNG (and PIL) can hold; the memory budget
 # then judges a size long before this, with the largest size that fits (engine/budget.py)
+MAX_PIXELS = 100_000_000  # width x height of any picture: a file, a frame or a tensor
 MAX_ITERATIONS = 1_000_000  # per scale
 MAX_WEIGHT = 1e12  # any cost weight: a blend of them, times each other, stays finite
 MAX_STRENGTH = 1000.0

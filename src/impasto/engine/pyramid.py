@@ -242,6 +242,9 @@ def stylize(
     """
     config = config or StyleConfig()
     if isinstance(config, dict):
+        names = {f.name for f in dataclasses.fields(StyleConfig)}
+        if (odd := next((k for k in config if k not in names), None)) is not None:
+            raise ConfigError(f"config has no setting {odd!r} (see StyleConfig's fields)")
         config = StyleConfig(**config)
     if not isinstance(config, StyleConfig):
         raise ConfigError(f"config must be a StyleConfig, got {type(config).__name__}")
