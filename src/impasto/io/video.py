@@ -156,7 +156,10 @@ def _open_input(file: Path, name: str) -> InputContainer:
     _check_file(file, name)
     av = _av(name)
     try:
-        container: InputContainer = av.open(str(file), metadata_errors="replace")
+        # The decoders' own limit from the start: opening may decode a frame to learn the
+        # size where a header leaves it to the frames (PNG in QuickTime, say).
+        limit = {"max_pixels": str(MAX_PIXELS)}
+        container: InputContainer = av.open(str(file), metadata_errors="replace", options=limit)
     except av.error.PermissionError:
         raise _error(name, "permission denied; check the file's permissions") from None
     except (av.FFmpegError, OSError, ValueError):
