@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -201,6 +202,35 @@ def test_a_pipe_and_standard_input_are_read(tiny_network, files, capsys, monkeyp
     code, err = run(capsys, "-", files["style"], "-o", out, *FAST)
     Stdin.buffer.close()
     assert code == 0, err and Image.open(out).size == (40, 30)
+
+
+def test_a_pipe_named_twice_is_read_once(tiny_network, files):
+    """A pipe that is the content and a style (and the start, and a link's target) is read
+    once: a second reading waited for good for a writer that wrote once."""
+    fifo = files["root"] / "piped.png"
+    os.mkfifo(fifo)
+    link = files["root"] / "link.png"
+    link.symlink_to(fifo)
+
+    def write() -> None:
+        with open(fifo, "wb") as pipe:
+            pipe.write(files["content"].read_bytes())
+
+    threading.Thread(target=write, daemon=True).start()
+    config = StyleConfig(size=24, min_size=0, iterations=1)
+    spec = jobs.JobSpec(fifo, (fifo, link), config, files["out"] / "a.png", init=fifo)
+    prepared: list[jobs.Job] = []
+    reader = threading.Thread(target=lambda: prepared.append(jobs.prepare(spec)), daemon=True)
+    reader.start()
+    reader.join(timeout=60)
+    if reader.is_alive():  # waiting for a second writer: give it an empty one, then fail
+        for _ in range(3):
+            open(fifo, "wb").close()
+        reader.join(timeout=10)
+    assert prepared, "the pipe was read more than once (each reading waited for a writer)"
+    job = prepared[0]
+    assert len(job.styles) == 2 and job.init_image is not None
+    assert torch.equal(job.styles[1], job.content.rgb)
 
 
 def test_output_to_standard_output_is_a_png(tiny_network, files, capfdbinary):

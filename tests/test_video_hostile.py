@@ -60,6 +60,29 @@ def test_a_piped_style_is_read_once(tiny_network, clip_file, tmp_path):
     assert prepared[0].styles[0].shape[0] == 3
 
 
+def test_a_piped_style_named_twice_is_read_once(tiny_network, clip_file, tmp_path):
+    """The same pipe as two styles (blended with itself): one reading, not a second one
+    that waits for good for a writer that wrote once."""
+    fifo = tmp_path / "style.jpg"
+    os.mkfifo(fifo)
+
+    def write() -> None:
+        with open(fifo, "wb") as pipe:
+            pipe.write(STYLE.read_bytes())
+
+    threading.Thread(target=write, daemon=True).start()
+    spec = clip.VideoSpec(clip_file, (fifo, fifo), StyleConfig(size=40), output=tmp_path / "o.mp4")
+    prepared: list[clip.VideoJob] = []
+    reader = threading.Thread(target=lambda: prepared.append(clip.prepare(spec)), daemon=True)
+    reader.start()
+    reader.join(timeout=60)
+    if reader.is_alive():
+        open(fifo, "wb").close()
+        reader.join(timeout=10)
+    assert prepared, "the style was read twice (the second reading waited for a writer)"
+    assert len(prepared[0].styles) == 2
+
+
 # ----------------------------------------------------------- frames too large (item 9)
 
 

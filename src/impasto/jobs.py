@@ -27,6 +27,7 @@ from .engine.progress import CancelToken, ProgressCallback
 from .engine.schedule import Scale
 from .errors import ConfigError, ImageError
 from .io import images, masks
+from .io.sources import Sources
 from .network.vgg import VGGFeatures, load_features
 from .ops.resize import output_size, resize_to, size_of
 
@@ -203,9 +204,10 @@ def prepare(spec: JobSpec) -> Job:
     if str(out) != STDOUT:
         refuse_inputs([out], inputs)
         images.check_output_path(out, spec.overwrite, bits=spec.bits)
-    content = images.load_image(spec.content)
+    sources = Sources()  # a pipe named twice is read once
+    content = sources.load(spec.content)
     hw = size_of(content.rgb)
-    styles = [images.load_image(p).rgb for p in style_paths]
+    styles = [sources.load(p).rgb for p in style_paths]
     estimate = budget.estimate_run(hw, [size_of(s) for s in styles], config)
     snapshots = snapshot_paths(spec, out, estimate.plan)
     for path in snapshots:
@@ -213,8 +215,8 @@ def prepare(spec: JobSpec) -> Job:
     refuse_inputs(snapshots, inputs)
     region_masks = None
     if spec.masks:
-        region_masks = masks.load_masks(spec.masks, len(style_paths), hw)
-    init_image = images.load_image(spec.init).rgb if spec.init is not None else None
+        region_masks = masks.load_masks(spec.masks, len(style_paths), hw, sources=sources)
+    init_image = sources.load(spec.init).rgb if spec.init is not None else None
     return Job(spec, out, content, style_paths, styles, init_image, region_masks, estimate)
 
 
