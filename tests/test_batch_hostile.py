@@ -332,6 +332,32 @@ def test_a_file_the_batch_would_write_beside_is_kept_unless_its_own(
     assert batch(capsys, *argv, "--overwrite")[0] == 0
 
 
+@pytest.mark.parametrize("overwrite", [False, True], ids=["", "overwrite"])
+@pytest.mark.parametrize(
+    ("name", "what"),
+    [
+        ("x.png", "is a folder; give a file name"),
+        ("x.png.json", "is a folder, where the batch writes the sidecar of x.png"),
+        ("batch-summary.json", "is a folder, where the batch writes its summary"),
+        ("contact-sheet.png", "is a folder, where the batch writes its contact sheet"),
+    ],
+)
+def test_a_folder_where_the_batch_writes_a_file_is_refused_before_painting(
+    tiny, pics, capsys, name, what, overwrite
+):
+    """A folder named like a picture, its sidecar, the summary or the contact sheet: one
+    line before anything is painted, as the single command says it, with --overwrite too
+    (the picture was painted, then 'cannot write (Is a directory)'), and the folder kept."""
+    out = pics["out"]
+    (out / name).mkdir(parents=True)
+    (out / name / "kept.txt").write_text("someone's")
+    manifest = _manifest(pics, ["{photo},{style},x.png"])
+    argv = ["--manifest", manifest, "-o", out, *FAST, "--contact-sheet"]
+    code, err = batch(capsys, *argv, *(["--overwrite"] if overwrite else []))
+    assert code == 2 and f"{out / name}: {what}" in one_line(err), err
+    assert files(out) == {f"{name}/kept.txt": b"someone's"}  # not even the summary
+
+
 # ------------------------------------------------------------ names that collide (item 3)
 
 
