@@ -216,6 +216,22 @@ def test_a_giant_frame_of_a_codec_ffmpeg_decodes_to_learn_its_size_is_never_deco
     assert sorted(p.name for p in tmp_path.iterdir()) == ["giant.mov", "rss.txt"]
 
 
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_clip_that_is_a_pipe_or_a_device_is_said_so(tmp_path, capsys, kind):
+    """A clip is read more than once (probed, counted, painted): a pipe or a device is
+    refused in one line that says what it is (it said 'empty file (0 bytes)')."""
+    source = tmp_path / "clip.mp4"
+    if kind == "fifo":
+        os.mkfifo(source)  # no writer: only looked at, never opened
+    else:
+        source = Path("/dev/zero")
+    code, err = _run(capsys, "video", source, STYLE, "-o", tmp_path / "o.mp4", *FAST)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1, err
+    assert f"{source}: is a pipe or a device, not a file" in lines[0], lines[0]
+    assert not (tmp_path / "o.mp4").exists()
+
+
 # ----------------------------------------------------------- a full disk (item 13)
 
 

@@ -15,6 +15,7 @@ import math
 import os
 import secrets
 import shutil
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -140,14 +141,16 @@ def _check_file(file: Path, name: str) -> None:
     try:
         if file.is_dir():
             raise _error(name, "is a folder, not a video file")
-        size = file.stat().st_size
+        info = file.stat()
     except FileNotFoundError:
         raise _error(name, "file not found; check the path") from None
     except PermissionError:
         raise _error(name, "permission denied; check the file's permissions") from None
     except OSError as e:
         raise _error(name, f"cannot read file ({e.strerror or e})") from None
-    if size == 0:
+    if not stat.S_ISREG(info.st_mode):  # a clip is read more than once: counted, painted
+        raise _error(name, "is a pipe or a device, not a file; save the clip to a file first")
+    if info.st_size == 0:
         raise _error(name, "empty file (0 bytes)")
 
 
