@@ -191,6 +191,15 @@ def test_a_bad_manifest_is_one_line_exit_2_before_anything(
     assert not pics["out"].exists()  # nothing painted, not even the folder made
 
 
+def test_a_manifest_that_is_a_folder_is_said_so(pics, capsys):
+    """It said 'is a folder, not an image file'."""
+    folder = pics["root"] / "jobs.csv"
+    folder.mkdir()
+    code, err = batch(capsys, "--manifest", folder, "-o", pics["out"], *FAST)
+    assert code == 2 and f"{folder}: is a folder; a manifest is a CSV or JSON file" in one_line(err)
+    assert not pics["out"].exists()
+
+
 # ------------------------------------------------------------ outputs that are inputs (item 1)
 
 

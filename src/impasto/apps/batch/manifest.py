@@ -51,6 +51,8 @@ def read_manifest(path: str | os.PathLike, base: StyleConfig) -> list[BatchJob]:
     file = Path(path)
     if not file.exists():
         raise ConfigError(f"{file}: manifest not found; check the path")
+    if file.is_dir():
+        raise ConfigError(f"{file}: is a folder; a manifest is a CSV or JSON file")
     empty = file.is_file() and file.stat().st_size == 0  # said below, in a manifest's words
     data = b"" if empty else read_input(file)  # by the readers' one limit: /dev/zero ends
     try:
