@@ -172,6 +172,27 @@ def test_bad_cli_input_is_one_line_exit_2_nothing_written(
     assert snapshot(root) == before  # no input touched, nothing half-written
 
 
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--size", "9" * 5000], "argument --size: got a number of 5000 digits; none is that"),
+        (["--seed", "-" + "9" * 4301], "argument --seed: got a number of 4301 digits"),
+        (["--max-memory", "9" * 400], "argument --max-memory: got a number of 400 digits"),
+        (["--threads", "9" * 5000], "argument --threads: got a number of 5000 digits"),
+        (["--quality", "9" * 5000], "argument --quality: got a number of 5000 digits"),
+        (["--size", "x" * 5000], "argument --size: expected a whole number, got 'xxxxxx"),
+        (["--strength", "x" * 5000], "argument --strength: expected a number, got 'xxxxxx"),
+    ],
+    ids=lambda v: v[0] if isinstance(v, list) else None,
+)
+def test_a_value_thousands_of_characters_long_is_one_short_line(files, capsys, argv, words):
+    """Such a value was quoted whole: a line of 5000 characters, 'expected a whole number'
+    for one that is."""
+    code, err = run(capsys, files["content"], files["style"], *argv, "-o", files["out"] / "a.png")
+    line = one_line(err)
+    assert code == 2 and words in line and len(line) < 200, line
+
+
 # ------------------------------------------------------------------ runs that must just work
 
 
