@@ -534,6 +534,41 @@ def test_the_queue_has_an_end_and_past_it_the_server_says_it_is_busy(web, pair):
     web.client.post(f"/api/paintings/{first}/cancel")
 
 
+def test_ended_paintings_past_the_limit_are_forgotten_with_their_results(tiny_network, tmp_path):
+    """A queue filled and cancelled again and again kept every painting (its state, preview
+    and result file) for good: the state and the temporary folder grew with each request.
+    Past ``max_ended`` ended paintings the oldest go, results and all, except a result that
+    is the start of a painting still to come."""
+    web = Running(tmp_path / "serve", max_ended=3)
+    try:
+        photo, style = web.picture_id(24, 32, 1, "photo.png"), web.picture_id(32, 32, 2, "p.png")
+        first = web.paint(photo, [style], size=24, schedule="24:2").json()["id"]
+        until(lambda: web.ended(first), "the first painting")
+        body = {"content": photo, "styles": [style], "init": f"result:{first}"}
+        body["settings"] = {"size": 32, "schedule": "32:100000", "optimizer": "adam"}
+        refining = web.client.post("/api/paintings", json=body).json()["id"]
+        until(lambda: any(e["type"] == "started" for e in web.of(refining)), "it to start")
+        for _round in range(3):  # the queue filled, then cancelled
+            waiting = [web.paint(photo, [style], size=24, schedule="24:2") for _ in range(3)]
+            for answer in waiting:
+                web.client.post(f"/api/paintings/{answer.json()['id']}/cancel")
+        last = [answer.json()["id"] for answer in waiting]
+        state = web.client.get("/api/state").json()
+        kept = [p["id"] for p in state["paintings"]]
+        assert kept == [first, refining, *last]  # and the start of the one going on
+        assert web.client.get(f"/api/results/{first}.png").status_code == 200
+        web.client.post(f"/api/paintings/{refining}/cancel")
+        until(lambda: web.ended(refining), "the refinement to stop")
+        state = web.client.get("/api/state").json()
+        assert [p["id"] for p in state["paintings"]] == [refining, *last[1:]]
+        assert web.client.get(f"/api/results/{first}.png").status_code == 404
+        assert sorted(p.name for p in (tmp_path / "serve" / "results").iterdir()) == [
+            f"{refining}.png"
+        ]  # fmt: skip
+    finally:
+        web.stop()
+
+
 def _tensors_held(thing, depth: int = 5) -> int:
     """How many tensors ``thing`` reaches through its attributes and containers."""
     import torch

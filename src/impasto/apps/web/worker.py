@@ -5,7 +5,8 @@ job of ``impasto.jobs``: prepared when it is asked for (so bad settings are refu
 with the estimate), then let go; a waiting painting keeps only its ``JobSpec`` (paths and
 settings), and is prepared again, its pictures decoded, when its turn comes. The queue holds
 at most ``max_queue`` paintings (``limits.MAX_QUEUE``); past it a request is told the server
-is busy. Each is painted with a ``CancelToken`` and a progress callback that publishes
+is busy. Of the ended paintings the latest ``max_ended`` are kept (``limits.MAX_ENDED``),
+with their results. Each is painted with a ``CancelToken`` and a progress callback that publishes
 events and, every few steps, a JPEG of the current picture. A cancelled painting keeps the
 best picture so far as its result, marked cancelled.
 """
@@ -26,7 +27,7 @@ from ...io import images
 from ...ops.resize import size_of
 from . import settings
 from .events import Events, jsonable
-from .limits import MAX_QUEUE
+from .limits import MAX_ENDED, MAX_QUEUE
 
 PREVIEW_EVERY = 5  # steps between pictures sent to the page (and the first of every scale)
 QUEUED, PAINTING, DONE, CANCELLED, FAILED = "queued", "painting", "done", "cancelled", "failed"
@@ -134,14 +135,17 @@ class Worker:
         events: Events,
         preview_every: int = PREVIEW_EVERY,
         max_queue: int = MAX_QUEUE,
+        max_ended: int = MAX_ENDED,
     ):
         self.results = results
         self.max_queue = max_queue
+        self.max_ended = max_ended
         self.results.mkdir(parents=True, exist_ok=True)
         self.events = events
         self.preview_every = max(1, preview_every)
         self._paintings: dict[str, Painting] = {}  # in the order asked for
         self._queue: list[str] = []
+        self._ended: list[str] = []  # in the order they ended
         self._current: Painting | None = None
         self._wake = threading.Condition()
         self._stopping = False
@@ -203,7 +207,21 @@ class Worker:
                 self.events.publish(
                     "cancelled", painting=painting.public(), queue=list(self._queue)
                 )
+                self._forget_ended(painting)
         return True
+
+    def _forget_ended(self, painting: Painting) -> None:
+        """``painting`` has ended: past ``max_ended`` ended paintings, forget those that
+        ended first and remove their results, but a result that is the start of a painting
+        still to come: requests without end keep no more. Called with the lock held."""
+        self._ended.append(painting.id)
+        coming = {p.spec.init for p in self._paintings.values() if p.state in (QUEUED, PAINTING)}
+        for ident in self._ended[: max(0, len(self._ended) - self.max_ended)]:
+            old = self._paintings[ident]
+            if old.out not in coming:
+                self._ended.remove(ident)
+                del self._paintings[ident]
+                old.out.unlink(missing_ok=True)
 
     def state(self) -> dict[str, Any]:
         with self._wake:
@@ -246,6 +264,7 @@ class Worker:
                     self.events.publish(
                         painting.state, painting=painting.public(), queue=list(self._queue)
                     )
+                    self._forget_ended(painting)
 
     def _paint(self, painting: Painting) -> None:
         start = time.perf_counter()
