@@ -569,6 +569,28 @@ def test_ended_paintings_past_the_limit_are_forgotten_with_their_results(tiny_ne
         web.stop()
 
 
+def test_pictures_past_the_limit_are_forgotten_but_those_a_painting_needs(tiny_network, tmp_path):
+    """Every upload was kept for good, its file and its thumbnail: past ``max_pictures`` the
+    oldest go, but not a picture that a painting still to come paints from."""
+    web = Running(tmp_path / "serve", max_pictures=3)
+    try:
+        photo, style = web.picture_id(24, 32, 1, "photo.png"), web.picture_id(32, 32, 2, "p.png")
+        painting = _long(web, photo, style)
+        until(lambda: any(e["type"] == "started" for e in web.of(painting)), "it to start")
+        later = [web.picture_id(24, 32, 3 + k, f"u{k}.png") for k in range(4)]
+        folder = tmp_path / "serve" / "pictures"
+        assert sorted(p.name for p in folder.iterdir()) == sorted([photo, style, later[-1]])
+        for gone in later[:-1]:
+            assert web.client.get(f"/api/pictures/{gone}/thumbnail.jpg").status_code == 404
+        web.client.post(f"/api/paintings/{painting}/cancel")
+        until(lambda: web.ended(painting), "it to stop")
+        web.picture_id(24, 32, 9, "last.png")
+        assert len(list(folder.iterdir())) == 3
+        assert web.paint(photo, [style]).json()["error"].startswith("choose a photo first")
+    finally:
+        web.stop()
+
+
 def _tensors_held(thing, depth: int = 5) -> int:
     """How many tensors ``thing`` reaches through its attributes and containers."""
     import torch

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -17,6 +18,7 @@ from typing import BinaryIO
 from ...errors import ImageError
 from ...io import images
 from ...ops.resize import output_size, resize_to, size_of
+from .limits import MAX_PICTURES
 
 MAX_BYTES = 50 * 1024 * 1024  # per upload
 MAX_PIXELS = 50_000_000  # width x height, checked from the header before decoding
@@ -74,13 +76,24 @@ class Picture:
 
 
 class Store:
-    """The pictures of this server run, in ``folder`` (removed by whoever made the folder)."""
+    """The pictures of this server run, in ``folder`` (removed by whoever made the folder):
+    the latest ``max_pictures``, and any that ``in_use()`` (the files paintings still to
+    come paint from) names."""
 
-    def __init__(self, folder: Path, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS):
+    def __init__(
+        self,
+        folder: Path,
+        max_bytes: int = MAX_BYTES,
+        max_pixels: int = MAX_PIXELS,
+        max_pictures: int = MAX_PICTURES,
+        in_use: Callable[[], set[Path]] = set,
+    ):
         self.folder = folder
         self.folder.mkdir(parents=True, exist_ok=True)
         self.max_bytes = max_bytes
         self.max_pixels = max_pixels
+        self.max_pictures = max_pictures
+        self.in_use = in_use
         self._pictures: dict[str, Picture] = {}
         self._lock = threading.Lock()
 
@@ -120,8 +133,17 @@ class Store:
         del loaded  # the decoded picture goes before the next one comes
         thumb = images.encode_image(small, fmt="JPEG", quality=85)
         picture = Picture(path.name, name, path, width, height, thumb)
+        used = self.in_use()
         with self._lock:
+            older = list(self._pictures.values())
             self._pictures[picture.id] = picture
+            extra = len(self._pictures) - self.max_pictures
+            for old in (p for p in older if p.path not in used):
+                if extra <= 0:
+                    break
+                del self._pictures[old.id]  # uploads without end keep no more
+                old.path.unlink(missing_ok=True)
+                extra -= 1
         return picture
 
     def add_file(self, source: Path, name: str) -> Picture:

@@ -231,6 +231,15 @@ class Worker:
                 "current": self._current.id if self._current else None,
             }
 
+    def paths_in_use(self) -> set[Path]:
+        """The files the paintings still to come paint from: content, styles, start."""
+        with self._wake:
+            specs = [p.spec for p in self._paintings.values() if p.state in (QUEUED, PAINTING)]
+        inits = [s.init for s in specs if s.init is not None]
+        return {Path(f) for f in [*(s.content for s in specs), *inits]} | {
+            Path(f) for s in specs for f in s.styles
+        }
+
     def stop(self, timeout: float = 10.0) -> None:
         """Cancel everything and wait for the thread (the server is stopping)."""
         with self._wake:
