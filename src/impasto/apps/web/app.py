@@ -246,6 +246,7 @@ async def _upload(request: Request) -> Response:
         picture = await serving.decode(store.adopt, path, name)
     except ImageError as e:
         return _error(first_line(e))
+    store.trim()
     return JSONResponse(picture.public(), status_code=201)
 
 
@@ -279,6 +280,7 @@ async def _use_example(request: Request) -> Response:
         picture = await serving.decode(serving.store.add_file, path, path.name)
     except ImpastoError as e:
         return _error(first_line(e))
+    serving.store.trim()
     return JSONResponse(picture.public(), status_code=201)
 
 
@@ -318,6 +320,8 @@ async def _paint(request: Request) -> Response:
     try:
         body = await _json(request)
         spec, title, estimate = await serving.decode(orders.prepare, serving, body, painting_id)
+        # its pictures still kept: an upload meanwhile may have forgotten one (Store.trim)
+        orders.job_spec(serving, body, serving.worker.output_for(painting_id))
         start = orders.start_of(serving, body)
         painting = serving.worker.submit(painting_id, title, spec, estimate, start)
     except ImpastoError as e:

@@ -133,18 +133,23 @@ class Store:
         del loaded  # the decoded picture goes before the next one comes
         thumb = images.encode_image(small, fmt="JPEG", quality=85)
         picture = Picture(path.name, name, path, width, height, thumb)
+        with self._lock:
+            self._pictures[picture.id] = picture
+        return picture
+
+    def trim(self) -> None:
+        """Forget the oldest pictures past ``max_pictures`` (uploads without end keep no
+        more) and remove their files, but those ``in_use()``. The app calls it from its
+        event loop, where a painting request checks its pictures again as it joins the queue."""
         used = self.in_use()
         with self._lock:
-            older = list(self._pictures.values())
-            self._pictures[picture.id] = picture
             extra = len(self._pictures) - self.max_pictures
-            for old in (p for p in older if p.path not in used):
+            for old in [p for p in self._pictures.values() if p.path not in used][:-1]:
                 if extra <= 0:
                     break
-                del self._pictures[old.id]  # uploads without end keep no more
+                del self._pictures[old.id]
                 old.path.unlink(missing_ok=True)
                 extra -= 1
-        return picture
 
     def add_file(self, source: Path, name: str) -> Picture:
         """A file the server itself chose (a bundled example): the same checks but the
