@@ -22,7 +22,7 @@ from ... import jobs
 from ...config import StyleConfig
 from ...engine import heap
 from ...engine.progress import Cancelled, CancelToken, Progress, rough_duration
-from ...errors import ImpastoError, first_line
+from ...errors import ConfigError, ImpastoError, first_line
 from ...io import images
 from ...ops.resize import size_of
 from . import settings
@@ -179,11 +179,14 @@ class Worker:
         estimate: dict,
         start: str = "the photo",
     ) -> Painting:
-        """Queue a prepared (so checked) spec; ``Busy`` if the queue is full."""
+        """Queue a prepared (so checked) spec; ``Busy`` if the queue is full, ConfigError if
+        the result it starts from was forgotten since it was checked (``max_ended``)."""
         painting = Painting(painting_id, title, spec, estimate, start)
         with self._wake:
             if (why := self.busy()) is not None:
                 raise Busy(why)
+            if spec.init is not None and not Path(spec.init).exists():  # forgotten meanwhile
+                raise ConfigError("init: no such result")
             self._paintings[painting_id] = painting
             self._queue.append(painting_id)
             self.events.publish("queued", painting=painting.public(), queue=list(self._queue))
