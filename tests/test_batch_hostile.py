@@ -6,6 +6,7 @@ one. The real command line paints with a tiny random network (the worker's paint
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -16,7 +17,7 @@ import pytest
 from PIL import Image
 
 import helpers
-from impasto.apps.batch import worker
+from impasto.apps.batch import plan, worker
 from impasto.apps.cli.main import main
 from impasto.config import StyleConfig
 from impasto.io import images
@@ -189,6 +190,33 @@ def test_a_bad_manifest_is_one_line_exit_2_before_anything(
     assert str(manifest) in line and fragment in line, line
     assert len(line) < 400, line
     assert not pics["out"].exists()  # nothing painted, not even the folder made
+
+
+@pytest.mark.parametrize("kind", ["grid", "csv", "json"])
+def test_more_jobs_than_a_batch_takes_are_refused_before_any_is_made(
+    pics, capsys, monkeypatch, kind
+):
+    """A job held some 1.4 KB before anything was painted: two folders of 10,000 pictures
+    made 100 million jobs (140 GB), a 1 GB manifest 30 million. Past plan.MAX_JOBS (three
+    here) one line, before the jobs are made and the output folder is."""
+    monkeypatch.setattr(plan, "MAX_JOBS", 3)
+    if kind == "grid":
+        argv = [pics["photo"], pics["other"], "--styles", pics["style"], pics["photo"]]
+        words = "2 contents x 2 styles make 4 jobs, more than the 3 a batch takes"
+    else:
+        manifest = pics["root"] / f"jobs.{kind}"
+        rows = [{"content": str(pics["photo"]), "style": str(pics["style"]), "size": 24 + k}
+                for k in range(4)]  # fmt: skip
+        if kind == "csv":
+            lines = [f"{r['content']},{r['style']},{r['size']}" for r in rows]
+            manifest.write_text("\n".join(["content,style,size", *lines]) + "\n")
+        else:
+            manifest.write_text(json.dumps(rows))
+        argv = ["--manifest", manifest]
+        words = f"{manifest}: more than 3 jobs, the most a batch takes"
+    code, err = batch(capsys, *argv, "-o", pics["out"], *FAST)
+    assert code == 2 and words in one_line(err), err
+    assert not pics["out"].exists()
 
 
 def test_a_manifest_that_is_a_folder_is_said_so(pics, capsys):

@@ -25,6 +25,7 @@ from typing import Any
 from ...config import INITS, StyleConfig, unwrap_optional
 from ...errors import ConfigError, ImpastoError
 from ...io.images import SAVE_FORMATS, read_input
+from . import plan
 from .plan import BatchJob, reserved
 
 LIST_SEPARATOR = ";"  # between several styles or masks in one manifest cell
@@ -111,6 +112,7 @@ def _json_rows(file: Path, text: str) -> list[tuple[str, dict[str, Any]]]:
         data = data["jobs"]
     if not isinstance(data, list):
         raise ConfigError(f'{file}: expected a list of jobs, or an object with a "jobs" list')
+    _at_most(file, len(data))
     rows = []
     for number, item in enumerate(data, start=1):
         where = f"{file}: job {number}"
@@ -153,10 +155,18 @@ def _csv_rows(file: Path, text: str) -> list[tuple[str, dict[str, Any]]]:
             unnamed = [i for i, c in enumerate(cells, 1) if c.strip() and not names[i - 1]]
             if unnamed:
                 raise ConfigError(f"{where}: cell {unnamed[0]} is under no column name")
+            _at_most(file, len(rows) + 1)
             rows.append((where, {n: c for n, c in zip(names, cells) if n and c.strip()}))
     except csv.Error as e:
         raise ConfigError(f"{file}:{reader.line_num}: {e}") from None
     return rows
+
+
+def _at_most(file: Path, jobs: int) -> None:
+    if jobs > plan.MAX_JOBS:  # before the jobs are made: each holds some 1.4 KB
+        raise ConfigError(
+            f"{file}: more than {plan.MAX_JOBS} jobs, the most a batch takes; split it"
+        )
 
 
 def _job(where: str, row: dict[str, Any], base: StyleConfig, folder: Path) -> BatchJob:
