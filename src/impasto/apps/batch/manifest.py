@@ -144,7 +144,7 @@ def _csv_rows(file: Path, text: str) -> list[tuple[str, dict[str, Any]]]:
                 f"({_short(named[_column(name)])} and {_short(name)})"
             )
         named[_column(name)] = name
-    rows = []
+    rows: list[tuple[str, dict[str, Any]]] = []
     try:
         for cells in reader:
             where = f"{file}:{reader.line_num}"
