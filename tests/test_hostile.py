@@ -5,6 +5,7 @@ a tiny random network; API cases call the library directly.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -430,6 +431,46 @@ def test_api_checks_its_inputs(tiny_network, what, value, fragment):
     else:
         with pytest.raises(ConfigError, match=fragment.replace("(", r"\(").replace(")", r"\)")):
             pyramid.stylize(args["content"], args["styles"], args["config"], **kwargs)
+
+
+# a JobSpec (impasto.jobs) of the wrong types: one ConfigError naming the field (they were
+# TypeErrors and AttributeErrors, or taken: quality True as 1, overwrite "no" as yes)
+BAD_JOBS = [
+    ("content", None, "content must be a file's path"),
+    ("content", b"photo.png", "content must be a file's path (str or os.PathLike), got bytes"),
+    ("content", "photo\0.png", "content holds a NUL byte"),
+    ("styles", [None], "style 1 must be a file's path"),
+    ("styles", 5, "styles must be files' paths"),
+    ("output", 5, "output must be a file's path"),
+    ("init", 3.5, "init must be a file's path"),
+    ("masks", [b"m.png"], "mask 1 must be a file's path"),
+    ("config", None, "config must be a StyleConfig, got NoneType"),
+    ("config", {"sizes": 24}, "config has no setting 'sizes'"),
+    ("quality", True, "quality must be a whole number from 1 to 100, got True"),
+    ("quality", 50.5, "quality must be a whole number from 1 to 100, got 50.5"),
+    ("bits", 16.0, "bits must be 8 or 16, got 16.0"),
+    ("snapshot_every", 0.5, "snapshot_every must be a whole number >= 0, got 0.5"),
+    ("snapshot_every", -1, "snapshot_every must be a whole number >= 0, got -1"),
+    ("overwrite", "no", "overwrite must be True or False, got 'no'"),
+]
+
+
+@pytest.mark.parametrize(("field", "value", "fragment"), BAD_JOBS, ids=[f[2] for f in BAD_JOBS])
+def test_a_job_spec_of_the_wrong_types_is_one_config_error(files, field, value, fragment):
+    spec = jobs.JobSpec(files["content"], (files["style"],), StyleConfig(size=24),
+                        files["out"] / "a.png")  # fmt: skip
+    spec = dataclasses.replace(spec, **{field: value})
+    with pytest.raises(ConfigError) as info:
+        jobs.prepare(spec)
+    assert fragment in str(info.value)
+    assert not (files["out"] / "a.png").exists()
+
+
+def test_a_job_spec_takes_one_style_and_a_config_dict(tiny_network, files):
+    """As stylize() takes one tensor and a dict: one path is one style (not its letters)."""
+    spec = jobs.JobSpec(files["content"], files["style"], {"size": 24})  # type: ignore[arg-type]
+    job = jobs.prepare(dataclasses.replace(spec, output=files["out"] / "a.png"))
+    assert job.style_paths == [files["style"]] and job.config.size == 24
 
 
 def test_cancel_token_stops_a_run_from_another_thread(tiny_network):

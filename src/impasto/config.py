@@ -166,7 +166,7 @@ class StyleConfig:
         for name, low, high in _RANGES:
             in_range(name, getattr(self, name), low, high)
         _positive("style_scale", self.style_scale)
-        if not _is_whole(self.seed):
+        if not is_whole(self.seed):
             raise ConfigError(f"seed must be a whole number, got {self.seed!r}")
         in_range("seed", self.seed, *SEEDS)
         if self.schedule is not None:
@@ -274,7 +274,8 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def _is_whole(value: Any) -> bool:
+def is_whole(value: Any) -> bool:
+    """A whole number; True and False are not."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
@@ -340,7 +341,7 @@ def check_threads(value: Any, name: str = "threads") -> int:
     hang the process."""
     cores = os.cpu_count() or 1
     limit = THREADS_PER_CORE * cores
-    if not _is_whole(value):
+    if not is_whole(value):
         raise ConfigError(f"{name} must be a whole number, got {value!r}")
     if value < 1:
         raise ConfigError(f"{name} must be at least 1, got {value}")
