@@ -33,6 +33,7 @@ STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 # or the arithmetic (an int too large for a float) instead of as one line here.
 MAX_SIZE = 2**31 - 1  # px: the longest side a PNG (and PIL) can hold; the memory budget
 # then judges a size long before this, with the largest size that fits (engine/budget.py)
+MAX_PIXELS = 100_000_000  # width x height of any picture: a file, a frame or a tensor
 MAX_ITERATIONS = 1_000_000  # per scale
 MAX_WEIGHT = 1e12  # any cost weight: a blend of them, times each other, stays finite
 MAX_STRENGTH = 1000.0
@@ -165,7 +166,7 @@ class StyleConfig:
         for name, low, high in _RANGES:
             in_range(name, getattr(self, name), low, high)
         _positive("style_scale", self.style_scale)
-        if not _is_whole(self.seed):
+        if not is_whole(self.seed):
             raise ConfigError(f"seed must be a whole number, got {self.seed!r}")
         in_range("seed", self.seed, *SEEDS)
         if self.schedule is not None:
@@ -260,7 +261,7 @@ _RANGES = (
 
 def shown(value: Any) -> str:
     """A number as a message shows it: short even when it has 300 digits."""
-    if _is_number(value) and not isinstance(value, bool) and abs(value) >= 1e15:
+    if _is_number(value) and abs(value) >= 1e15:
         try:
             return format(decimal.Decimal(value), ".3g")
         except (ValueError, TypeError, decimal.InvalidOperation):
@@ -269,10 +270,12 @@ def shown(value: Any) -> str:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, numbers.Real)
+    """A real number; True and False are not, though Python counts them as 1 and 0."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def _is_whole(value: Any) -> bool:
+def is_whole(value: Any) -> bool:
+    """A whole number; True and False are not."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
@@ -291,7 +294,9 @@ def _bound(value: float) -> str:
 
 
 def _check_weights(what: str, weights: tuple[float, ...]) -> None:
-    """Not empty, each in 0..MAX_WEIGHT (not NaN), not all zero."""
+    """Not empty, each a number in 0..MAX_WEIGHT (not NaN), not all zero."""
+    if (odd := next((w for w in weights if not _is_number(w)), None)) is not None:
+        raise ConfigError(f"{what} must be numbers, got {odd!r}")
     if not weights or not all(_is_number(w) and w >= 0 for w in weights):
         raise ConfigError(f"{what} must be >= 0 and not all zero")
     if not all(w <= MAX_WEIGHT for w in weights):
@@ -336,7 +341,7 @@ def check_threads(value: Any, name: str = "threads") -> int:
     hang the process."""
     cores = os.cpu_count() or 1
     limit = THREADS_PER_CORE * cores
-    if not _is_whole(value):
+    if not is_whole(value):
         raise ConfigError(f"{name} must be a whole number, got {value!r}")
     if value < 1:
         raise ConfigError(f"{name} must be at least 1, got {value}")

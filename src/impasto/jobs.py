@@ -25,12 +25,13 @@ from typing import Any
 
 import torch
 
-from .config import StyleConfig
+from .config import StyleConfig, is_whole
 from .engine import budget, calibration, pyramid
 from .engine.progress import CancelToken, ProgressCallback
 from .engine.schedule import Scale
 from .errors import ConfigError, ImageError
 from .io import images, masks
+from .io.sources import Sources
 from .network.vgg import VGGFeatures, load_features
 from .ops.resize import output_size, resize_to, size_of
 
@@ -182,8 +183,53 @@ def snapshot_paths(spec: JobSpec, out: Path, plan: Sequence[Scale]) -> list[Path
     return [numbered(out, k) for k in range(spec.snapshot_every, steps + 1, spec.snapshot_every)]
 
 
+def _path(value: Any, what: str) -> None:
+    """A file's path as the system takes it, or ConfigError naming ``what``."""
+    if not isinstance(value, (str, os.PathLike)) or not isinstance(os.fspath(value), str):
+        kind = type(value).__name__
+        raise ConfigError(f"{what} must be a file's path (str or os.PathLike), got {kind}")
+    if "\0" in os.fspath(value):
+        raise ConfigError(f"{what} holds a NUL byte (\\0)")
+
+
+def _paths(value: Any, what: str, each: str) -> tuple[PathLike, ...]:
+    """One path, or a sequence of them, as a tuple (one path is one file, not its letters)."""
+    if isinstance(value, (str, os.PathLike)):
+        value = (value,)
+    if not isinstance(value, Sequence):
+        raise ConfigError(f"{what} must be files' paths, got {type(value).__name__}")
+    for number, item in enumerate(value, start=1):
+        _path(item, f"{each} {number}")
+    return tuple(value)
+
+
+def checked(spec: JobSpec) -> JobSpec:
+    """The spec with every field of its type, or one ConfigError naming the field: the door
+    of ``impasto.jobs`` for callers who build specs by hand (one path is one style, and a
+    dict is a config, as ``stylize`` takes them)."""
+    _path(spec.content, "content")
+    for name in ("output", "init"):
+        if getattr(spec, name) is not None:
+            _path(getattr(spec, name), name)
+    styles = _paths(spec.styles, "styles", "style")
+    masks = _paths(spec.masks, "masks", "mask")
+    if not (is_whole(spec.quality) and 1 <= spec.quality <= 100):
+        raise ConfigError(f"quality must be a whole number from 1 to 100, got {spec.quality!r}")
+    if not (is_whole(spec.bits) and spec.bits in (8, 16)):
+        raise ConfigError(f"bits must be 8 or 16, got {spec.bits!r}")
+    if not (is_whole(spec.snapshot_every) and spec.snapshot_every >= 0):
+        raise ConfigError(
+            f"snapshot_every must be a whole number >= 0, got {spec.snapshot_every!r}"
+        )
+    if not isinstance(spec.overwrite, bool):
+        raise ConfigError(f"overwrite must be True or False, got {spec.overwrite!r}")
+    config = pyramid.as_config(spec.config)
+    return dataclasses.replace(spec, styles=styles, masks=masks, config=config)
+
+
 def prepare(spec: JobSpec) -> Job:
     """Check everything cheap, decode the images, plan the run; ImpastoError on any problem."""
+    spec = checked(spec)
     config = spec.config
     style_paths = expand_styles(spec.styles)
     if not style_paths:
@@ -193,8 +239,6 @@ def prepare(spec: JobSpec) -> Job:
         masks.check_count(len(spec.masks), len(style_paths))
         if config.loss_form == "seed":
             raise ConfigError("masks cannot be used with loss_form seed (use the relative form)")
-    if not 1 <= spec.quality <= 100:
-        raise ConfigError(f"quality must be between 1 and 100, got {spec.quality}")
     out = output_path(spec)
     if str(out) == STDOUT and spec.snapshot_every:
         raise ConfigError("snapshots need an output file, not standard output")
@@ -207,9 +251,10 @@ def prepare(spec: JobSpec) -> Job:
     if str(out) != STDOUT:
         refuse_inputs([out], inputs)
         images.check_output_path(out, spec.overwrite, bits=spec.bits)
-    content = images.load_image(spec.content)
+    sources = Sources()  # a pipe named twice is read once
+    content = sources.load(spec.content)
     hw = size_of(content.rgb)
-    styles = [images.load_image(p).rgb for p in style_paths]
+    styles = [sources.load(p).rgb for p in style_paths]
     estimate = budget.estimate_run(hw, [size_of(s) for s in styles], config)
     snapshots = snapshot_paths(spec, out, estimate.plan)
     for path in snapshots:
@@ -217,8 +262,8 @@ def prepare(spec: JobSpec) -> Job:
     refuse_inputs(snapshots, inputs)
     region_masks = None
     if spec.masks:
-        region_masks = masks.load_masks(spec.masks, len(style_paths), hw)
-    init_image = images.load_image(spec.init).rgb if spec.init is not None else None
+        region_masks = masks.load_masks(spec.masks, len(style_paths), hw, sources=sources)
+    init_image = sources.load(spec.init).rgb if spec.init is not None else None
     return Job(spec, out, content, style_paths, styles, init_image, region_masks, estimate)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 
@@ -214,6 +215,18 @@ def tiles_for(net: VGGFeatures, height: int, width: int, tile: int) -> list[Tile
     return plan_tiles(height, width, tile, net.radius, net.align)
 
 
+def as_config(value: Any) -> StyleConfig:
+    """A StyleConfig, or a dict of its fields, as a StyleConfig; else one ConfigError."""
+    if isinstance(value, dict):
+        names = {f.name for f in dataclasses.fields(StyleConfig)}
+        if (odd := next((k for k in value if k not in names), None)) is not None:
+            raise ConfigError(f"config has no setting {odd!r} (see StyleConfig's fields)")
+        value = StyleConfig(**value)
+    if not isinstance(value, StyleConfig):
+        raise ConfigError(f"config must be a StyleConfig, got {type(value).__name__}")
+    return value
+
+
 def stylize(
     content: torch.Tensor,
     styles: Sequence[torch.Tensor] | torch.Tensor,
@@ -240,11 +253,7 @@ def stylize(
     ``Cancelled.image`` and ``Progress.image()`` alike. ``anchor`` (video) adds the temporal
     cost towards a picture at the output size (``cost/temporal.py``).
     """
-    config = config or StyleConfig()
-    if isinstance(config, dict):
-        config = StyleConfig(**config)
-    if not isinstance(config, StyleConfig):
-        raise ConfigError(f"config must be a StyleConfig, got {type(config).__name__}")
+    config = as_config(config or StyleConfig())
     content = as_picture(content, "content")
     if isinstance(styles, torch.Tensor):
         styles = [styles]

@@ -24,10 +24,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageFile, ImageOps, TiffImagePlugin, UnidentifiedImageError
 
-from ..errors import ImageError
-
-MAX_PIXELS = 100_000_000
-"""Default limit on width x height: larger files are refused before decoding (bomb guard)."""
+from ..config import MAX_PIXELS  # default limit on width x height: larger files are refused
+from ..errors import ImageError  # before decoding (bomb guard), as tensors and frames are
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif")
 SAVE_FORMATS = {

@@ -15,6 +15,7 @@ import math
 import os
 import secrets
 import shutil
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -140,14 +141,16 @@ def _check_file(file: Path, name: str) -> None:
     try:
         if file.is_dir():
             raise _error(name, "is a folder, not a video file")
-        size = file.stat().st_size
+        info = file.stat()
     except FileNotFoundError:
         raise _error(name, "file not found; check the path") from None
     except PermissionError:
         raise _error(name, "permission denied; check the file's permissions") from None
     except OSError as e:
         raise _error(name, f"cannot read file ({e.strerror or e})") from None
-    if size == 0:
+    if not stat.S_ISREG(info.st_mode):  # a clip is read more than once: counted, painted
+        raise _error(name, "is a pipe or a device, not a file; save the clip to a file first")
+    if info.st_size == 0:
         raise _error(name, "empty file (0 bytes)")
 
 
@@ -156,7 +159,10 @@ def _open_input(file: Path, name: str) -> InputContainer:
     _check_file(file, name)
     av = _av(name)
     try:
-        container: InputContainer = av.open(str(file), metadata_errors="replace")
+        # The decoders' own limit from the start: opening may decode a frame to learn the
+        # size where a header leaves it to the frames (PNG in QuickTime, say).
+        limit = {"max_pixels": str(MAX_PIXELS)}
+        container: InputContainer = av.open(str(file), metadata_errors="replace", options=limit)
     except av.error.PermissionError:
         raise _error(name, "permission denied; check the file's permissions") from None
     except (av.FFmpegError, OSError, ValueError):

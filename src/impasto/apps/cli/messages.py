@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import re
+import reprlib
 import shutil
 import sys
 from collections.abc import Callable, Sequence
@@ -62,6 +63,22 @@ def cli_words(error: ImpastoError) -> str:
     return text
 
 
+def bad_value(text: str, expected: str) -> argparse.ArgumentTypeError:
+    """An option's value refused in one short line: a number thousands of digits long said by
+    its length (``int()`` reads at most 4300, ``float()`` makes 310 infinite), anything else
+    quoted, cut to a readable length."""
+    digits = text.strip().lstrip("+-")
+    if digits.isdigit() and len(digits) > 300:
+        return argparse.ArgumentTypeError(
+            f"got a number of {len(digits)} digits; none is that large"
+        )
+    return argparse.ArgumentTypeError(f"expected {expected}, got {_QUOTE.repr(text)}")
+
+
+_QUOTE = reprlib.Repr()
+_QUOTE.maxstring = 60
+
+
 def thread_count(name: str = "threads") -> Callable[[str], int]:
     """The argparse type of every option that sets CPU threads (``config.check_threads``)."""
 
@@ -69,7 +86,7 @@ def thread_count(name: str = "threads") -> Callable[[str], int]:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+            raise bad_value(text, "a whole number") from None
         try:
             return check_threads(value, name)
         except ConfigError as e:

@@ -15,10 +15,10 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from ... import __version__
-from ...config import INITS, VIDEO_SIZE, StyleConfig, VideoConfig, unwrap_optional
+from ...config import INITS, VIDEO_SIZE, StyleConfig, VideoConfig, shown, unwrap_optional
 from ...network.registry import DEFAULT_NETWORK, NETWORKS
 from . import explain, serve
-from .messages import EXIT_USAGE, flag, thread_count
+from .messages import EXIT_USAGE, bad_value, flag, thread_count
 
 COMMANDS = ("weights", "explain", "serve", "batch", "video")
 
@@ -39,16 +39,16 @@ def _integer(text: str) -> int:
     try:
         return int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        raise bad_value(text, "a whole number") from None
 
 
 def _number(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        raise bad_value(text, "a number") from None
     if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+        raise bad_value(text, "a finite number")
     return value
 
 
@@ -59,7 +59,7 @@ def _at_least(low: int, high: int | None = None) -> Callable[[str], int]:
         value = _integer(text)
         if value < low or (high is not None and value > high):
             span = f"between {low} and {high}" if high is not None else f"at least {low}"
-            raise argparse.ArgumentTypeError(f"must be {span}, got {value}")
+            raise argparse.ArgumentTypeError(f"must be {span}, got {shown(value)}")
         return value
 
     return parse

@@ -23,6 +23,7 @@ from ...config import StyleConfig, VideoConfig, check_span
 from ...engine import budget, calibration
 from ...errors import ConfigError
 from ...io import images, video
+from ...io.sources import Sources
 from ...network.store import sha256_file
 from ...network.vgg import VGGFeatures
 from ...ops.resize import output_size, size_of
@@ -148,7 +149,8 @@ def prepare(spec: VideoSpec) -> VideoJob:
     info = video.probe(clip, spec.start, spec.duration, spec.fps)
     video.check_rate(clip, info.fps)  # the clip's own (--fps was checked as an option)
     hw = output_size(info.height, info.width, config.size)
-    sources = [images.input_source(p) for p in style_paths]  # a pipe is read once, here
+    reader = Sources()  # a pipe is read once, here, even if named twice
+    sources = [reader.source(p) for p in style_paths]
     work = WorkFolder(folder_for(out), job_key(spec, clip, sources, hw))
     resuming = work.matches()
     overwrite = spec.overwrite or _ours(out, work)

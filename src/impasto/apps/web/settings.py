@@ -66,14 +66,16 @@ def _value(name: str, kind: str, optional: bool, raw: Any) -> Any:
             return None
         raise ConfigError(f"{name} needs a value")
     try:
-        if kind in ("ints", "floats", "strs"):
+        if kind in _LISTS:
             items = raw.split(",") if isinstance(raw, str) else list(raw)
+            if kind != "strs" and any(isinstance(v, bool) for v in items):
+                raise ValueError(raw)  # true is no number, though int(True) is 1
             cast = {"ints": int, "floats": float, "strs": str}[kind]
             values = tuple(cast(str(v).strip()) for v in items if str(v).strip())
             return None if optional and not values else values
+        if isinstance(raw, bool) != (kind == "bool"):  # true is no number, 1 no answer
+            raise ValueError(raw)
         if kind == "bool":
-            if not isinstance(raw, bool):
-                raise ValueError(raw)
             return raw
         if kind == "int":
             if isinstance(raw, float) and not raw.is_integer():
@@ -86,11 +88,18 @@ def _value(name: str, kind: str, optional: bool, raw: Any) -> Any:
             return value
         return str(raw)
     except (TypeError, ValueError):
-        lists = ("ints", "floats", "strs")
-        what = {"int": "a whole number", "float": "a number"}.get(
-            kind, "a list" if kind in lists else "text"
-        )
-        raise ConfigError(f"{name} must be {what}, got {raw!r}") from None
+        raise ConfigError(f"{name} must be {_WHAT.get(kind, 'text')}, got {raw!r}") from None
+
+
+_LISTS = ("ints", "floats", "strs")
+_WHAT = {
+    "int": "a whole number",
+    "float": "a number",
+    "bool": "true or false",
+    "ints": "a list of whole numbers",
+    "floats": "a list of numbers",
+    "strs": "a list of names",
+}
 
 
 def config_from(values: dict[str, Any], init: str = DEFAULT_INIT) -> StyleConfig:
