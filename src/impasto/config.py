@@ -75,6 +75,14 @@ class StyleConfig:
     tv_weight: float = _opt(
         3.0, "total-variation weight: smooths pixel noise (mean squared neighbour difference)"
     )
+    structure_weight: float = _opt(
+        0.0,
+        "weight of the structure cost: the photo's edges as band-passed pixels (after Li et "
+        "al. 2017); keeps outlines of buildings and machines inside the strokes (try 30-100)",
+    )
+    structure_scales: tuple[float, ...] = _opt(
+        (2, 8), "scales of the structure cost's edges, in px of a 512 px picture"
+    )
     content_layers: tuple[str, ...] = _opt(("relu4_2",), "layers for the content cost")
     style_layers: tuple[str, ...] = _opt(STYLE_LAYERS, "layers for the style cost")
     style_layer_weights: tuple[float, ...] | None = _opt(
@@ -211,6 +219,11 @@ class StyleConfig:
             raise ConfigError("strength below 1 needs the relative loss form")
         if self.style_blend is not None:
             _check_weights("style blend weights", self.style_blend)
+        if not self.structure_scales:
+            raise ConfigError("structure_scales is empty")
+        for scale in self.structure_scales:
+            in_range("structure_scales", scale, 0, MAX_SIZE)
+            _positive("structure_scales", scale)
 
     def layer_weights(self) -> dict[str, float]:
         """lambda_l for each style layer: as given, else the default (``BLOCK_WEIGHTS``), as is.
@@ -251,6 +264,7 @@ _RANGES = (
     ("content_weight", 0, MAX_WEIGHT),
     ("style_weight", 0, MAX_WEIGHT),
     ("tv_weight", 0, MAX_WEIGHT),
+    ("structure_weight", 0, MAX_WEIGHT),
     ("strength", 0, MAX_STRENGTH),
     ("style_scale", 0, MAX_STYLE_SCALE),
     ("smooth_steps", 0, MAX_SIZE),
