@@ -39,8 +39,10 @@ def initial_image(
     """Start from the content in its paintings' colours (default), the content itself, seeded
     uniform noise as in the notes, or an image.
 
-    ``recolor`` moves the content to the colour mean and covariance of the pooled pixels of
-    the paintings each region blends (``region_blends[r]``, placed by ``masks``, R x H x W);
+    ``palette`` gives the content the colours of the pooled pixels of the paintings each
+    region blends brightness class by brightness class (``color.match_palette``); ``recolor``
+    moves it linearly to their colour mean and covariance (``region_blends[r]``, placed by
+    ``masks``, R x H x W);
     where the masks leave the content alone, it keeps its own colours; below strength 1 the
     colours move that share of the way.
     """
@@ -49,13 +51,16 @@ def initial_image(
     if config.init == "noise":
         generator = torch.Generator().manual_seed(config.seed)
         return torch.rand(content.shape, generator=generator)
-    if config.init != "recolor" or not styles:
+    if config.init not in ("palette", "recolor") or not styles:
         return content.clone()
     recoloured = []
     for blend in region_blends:
         painted = [s for s, w in zip(styles, blend) if w > 0] or list(styles)
         palette = torch.cat([s.reshape(3, 1, -1) for s in painted], dim=-1)
-        moved = color.match_color(content, palette).clamp(0, 1)
+        if config.init == "palette":
+            moved = color.match_palette(content, palette).clamp(0, 1)
+        else:
+            moved = color.match_color(content, palette).clamp(0, 1)
         # Below strength 1 the style targets keep part of the content's statistics: so do
         # the colours of the start.
         recoloured.append(torch.lerp(content, moved, min(config.strength, 1.0)))
