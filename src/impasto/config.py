@@ -18,7 +18,7 @@ from typing import Any
 
 from .errors import ConfigError
 
-INITS = ("recolor", "content", "noise")  # the default first
+INITS = ("palette", "recolor", "content", "noise")  # the default first
 OPTIMIZERS = ("lbfgs", "adam")
 LOSS_FORMS = ("relative", "seed")
 PRESERVE_COLORS = ("none", "luminance", "histogram", "yuv")
@@ -68,7 +68,9 @@ class StyleConfig:
     """How to paint: sizes, loss weights, layers, optimiser and schedule."""
 
     size: int = _opt(512, "long side of the output in pixels")
-    content_weight: float = _opt(1.0, "weight alpha of the content cost")
+    content_weight: float = _opt(
+        200.0, "weight alpha of the content cost (relative: the same at every size)"
+    )
     style_weight: float = _opt(
         100.0, "weight beta of the style cost (relative losses: the same at every size)"
     )
@@ -118,9 +120,10 @@ class StyleConfig:
         choices=LOSS_FORMS,
     )
     init: str = _opt(
-        "recolor",
-        "start from the content image, the content recoloured to the paintings' colours "
-        "(recolor), noise, or an image file",
+        "palette",
+        "start from the content in the paintings' palette, brightness by brightness (palette), "
+        "the content moved linearly to the paintings' colours (recolor, the default until "
+        "2026-12-05), the content itself, noise, or an image file",
     )
     optimizer: str = _opt("lbfgs", "lbfgs or adam", choices=OPTIMIZERS)
     smooth_steps: float = _opt(
