@@ -34,7 +34,9 @@ def test_the_brightest_part_takes_the_paintings_brightest_colours():
     photo[:, 10:] = torch.tensor([0.2, 0.2, 0.22]).view(3, 1, 1)
     photo += 0.02 * torch.rand(3, 20, 20, generator=g, dtype=torch.float64)
     orange, navy = torch.tensor([0.95, 0.55, 0.15]), torch.tensor([0.05, 0.1, 0.3])
-    painting = torch.cat([orange.view(3, 1, 1).expand(3, 8, 16), navy.view(3, 1, 1).expand(3, 8, 16)], 1)  # fmt: skip
+    painting = torch.cat(
+        [orange.view(3, 1, 1).expand(3, 8, 16), navy.view(3, 1, 1).expand(3, 8, 16)], 1
+    )
     painting = painting.double() + 0.03 * torch.rand(3, 16, 16, generator=g, dtype=torch.float64)
     out = color.match_palette(photo, painting, bins=8)
     sky, street = out[:, :10].mean((1, 2)), out[:, 10:].mean((1, 2))

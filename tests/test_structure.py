@@ -50,7 +50,9 @@ def test_gaussian_kernel_is_the_normalised_gaussian():
     np.testing.assert_allclose(k.numpy(), expected / expected.sum(), rtol=1e-12)
 
 
-@pytest.mark.parametrize(("shape", "sigma"), [((3, 7, 9), 1.2), ((1, 5, 30), 2.5), ((2, 4, 4), 3.0)])
+@pytest.mark.parametrize(
+    ("shape", "sigma"), [((3, 7, 9), 1.2), ((1, 5, 30), 2.5), ((2, 4, 4), 3.0)]
+)
 def test_blur_matches_loops_with_mirrored_borders(shape, sigma):
     x = rand(*shape, seed=sum(shape))
     np.testing.assert_allclose(
@@ -91,7 +93,9 @@ def test_one_weight_means_the_same_at_two_sizes():
     """A picture and its photo, both twice the size: about the same cost (the scales follow
     the size and each term is relative)."""
     g = torch.Generator().manual_seed(6)
-    coarse = torch.nn.functional.interpolate(torch.rand(1, 3, 8, 12, generator=g, dtype=torch.float64), size=(48, 64), mode="bicubic")[0]  # fmt: skip
+    coarse = torch.nn.functional.interpolate(
+        torch.rand(1, 3, 8, 12, generator=g, dtype=torch.float64), size=(48, 64), mode="bicubic"
+    )[0]
     noise = torch.randn(3, 48, 64, generator=g, dtype=torch.float64)
     small = Structure.of(coarse, (8.0, 32.0), 1.0).cost(coarse + 0.05 * noise)
     big = torch.nn.functional.interpolate(coarse[None], size=(96, 128), mode="bicubic")[0]
@@ -112,7 +116,11 @@ def test_off_by_default_and_on_with_a_weight(tiny_network):
 
     layers = {"content_layers": ("relu2_2",), "style_layers": ("relu1_1", "relu2_1")}
     net = pyramid.load_features("vgg16-hed", layers["content_layers"] + layers["style_layers"])
-    content, style, image = rand(3, 32, 32, seed=7), rand(3, 32, 32, seed=8), rand(3, 32, 32, seed=9)
+    content, style, image = (
+        rand(3, 32, 32, seed=7),
+        rand(3, 32, 32, seed=8),
+        rand(3, 32, 32, seed=9),
+    )
     off = Objective(net, StyleConfig(precision="fp32", **layers))
     assert off.prepare(content.float(), [style.float()], [[1.0]]).structure is None
     on = Objective(net, StyleConfig(precision="fp32", structure_weight=4.0, **layers))
