@@ -320,7 +320,7 @@ def test_bad_settings_are_refused_in_one_line(web, pair, settings, words):
         ({"content": None, "styles": []}, "choose a photo first"),
         ({"settings": ["size", 64]}, "settings must be an object"),
         ({"blend": {"a": 1}}, "style_blend must be a list"),
-        ({"init": "sepia"}, "init must be one of recolor"),
+        ({"init": "sepia"}, "init must be one of palette, recolor"),
         ({"blend": [1e308, 1e308]}, "style blend weights must be at most"),
         ({"blend": ["inf", 1]}, "style blend weights must be at most"),
         ({"blend": [True, 1]}, "style_blend must be a list of numbers, got [True, 1]"),
