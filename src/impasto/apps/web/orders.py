@@ -125,7 +125,11 @@ def start_of(serving: Serving, body: dict[str, Any]) -> str:
     if kind == "picture":
         picture = serving.store.get(ident)
         return picture.name if picture else "a picture"
-    words = {"content": "the photo", "recolor": "the photo, recoloured"}
+    words = {
+        "palette": "the photo, in the paintings' palette",
+        "content": "the photo",
+        "recolor": "the photo, recoloured",
+    }
     return words.get(init, init)
 
 
