@@ -50,7 +50,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         action="append",
         default=[],
         metavar="NAME=JSON",
-        help='another configuration, e.g. cw3=\'{"content_weight": 3}\' (repeatable)',
+        help="another configuration, e.g. cw3='{\"content_weight\": 3}' (repeatable)",
     )
     p.add_argument("--strengths", default=",".join(map(str, STRENGTHS)))
     p.add_argument("--threads", type=int, default=2)
@@ -238,6 +238,55 @@ def plot(args, data: dict) -> Path:
     return path
 
 
+def content_at(points: list[dict], style: float) -> float | None:
+    """The content distance of a curve (points over strength) at this style distance, by
+    linear interpolation between neighbouring strengths; None outside the curve's span."""
+    pts = sorted(points, key=lambda r: r["style"])
+    for a, b in zip(pts, pts[1:]):
+        if a["style"] <= style <= b["style"] and b["style"] > a["style"]:
+            t = (style - a["style"]) / (b["style"] - a["style"])
+            return a["content"] + t * (b["content"] - a["content"])
+    return None
+
+
+def table(data: dict, base: str = "old", new: str = "new") -> str:
+    """Markdown: each pair's pictures at strength 1 and the reference, and how far the new
+    curve lies below the old one (content distance at equal style, where both reach)."""
+    lines = [
+        "| pair | old default (style, content, ripple) | new default | reference | new curve "
+        "against old: content at equal style (mean, range over the new points) | s old | s new |",
+        "| --- | --- | --- | --- | --- | ---: | ---: |",
+    ]
+    for pair in dict.fromkeys(r["pair"] for r in data["rows"]):
+        mine = [r for r in data["rows"] if r["pair"] == pair]
+        curve = {c: [r for r in mine if r["config"] == c and r["strength"] is not None]
+                 for c in (base, new)}  # fmt: skip
+        at1 = {c: next((r for r in curve[c] if r["strength"] == 1.0), None) for c in curve}
+        ref = next((r for r in mine if r["config"] == "reference"), None)
+
+        def cell(r):
+            if r is None:
+                return "—"
+            return f"{r['style']:.3f}, {r['content']:.3f}, {r['ripple']:.2f}"
+
+        gaps = []
+        for r in curve[new]:
+            old = content_at(curve[base], r["style"])
+            if old is not None:
+                gaps.append(r["content"] - old)
+        gap = (
+            f"{sum(gaps) / len(gaps):+.3f} ({min(gaps):+.3f} to {max(gaps):+.3f}, {len(gaps)} pts)"
+            if gaps
+            else "— (no common span)"
+        )
+        secs = [f"{at1[c]['seconds']:.1f}" if at1[c] else "—" for c in (base, new)]
+        lines.append(
+            f"| {pair} | {cell(at1[base])} | {cell(at1[new])} | {cell(ref)} | {gap} | "
+            f"{secs[0]} | {secs[1]} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -245,6 +294,10 @@ def main(argv=None) -> int:
     if not args.plot_only:
         paint_all(args, data)
     print(f"wrote {plot(args, data)}")
+    if any(r["config"] == "old" for r in data["rows"]):
+        text = table(data)
+        (args.out / "curves.md").write_text(text)
+        print(text)
     return 0
 
 
