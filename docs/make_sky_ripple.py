@@ -1,9 +1,10 @@
 """Remake docs/img/sky_ripple.png: the sky of Tübingen × The Starry Night at 512 px, enlarged 2x,
 as steps on raw pixels (the default until 2026-12-02), with average pooling (the default until
-2026-12-03), with the current defaults (max pooling), and as jcjohnson/neural-style painted it.
+2026-12-03), with max pooling (the default until 2026-12-05), with the current defaults
+(content weight 200, the palette start), and as jcjohnson/neural-style painted it.
 
     python -m benchmarks.quality.run --pair tubingen-starry_night \
-        --configs previous,avg_pool,default
+        --configs previous,avg_pool,max_before_1205,default
     python -m docs.make_sky_ripple benchmarks/quality/out/pictures
 """
 
@@ -26,6 +27,7 @@ def main() -> None:
     for label, path in (
         ("raw-pixel steps", pictures / "tubingen-starry_night__previous.png"),
         ("average pooling", pictures / "tubingen-starry_night__avg_pool.png"),
+        ("max pooling", pictures / "tubingen-starry_night__max_before_1205.png"),
         ("default", pictures / "tubingen-starry_night__default.png"),
         ("jcjohnson/neural-style", REFERENCE),
     ):

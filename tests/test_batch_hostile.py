@@ -6,6 +6,7 @@ one. The real command line paints with a tiny random network (the worker's paint
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -16,7 +17,7 @@ import pytest
 from PIL import Image
 
 import helpers
-from impasto.apps.batch import worker
+from impasto.apps.batch import plan, worker
 from impasto.apps.main import main
 from impasto.config import StyleConfig
 from impasto.io import images
@@ -167,7 +168,12 @@ BAD_MANIFESTS = [
     ("jobs.csv", "content,style,\n{photo},{style},64\n", "cell 3 is under no column name"),
     ("jobs.json", '[{"content": "{photo}", "style": "{style}", "size": 32, "size": 64}]', "twice"),
     ("jobs.json", '{"jobs": [], "jobs": [{"content": "{photo}", "style": "{style}"}]}', "twice"),
-]
+    # a number longer than Python's int() reads (4300 digits): was a ValueError, exit 4
+    ("jobs.json", '[{"content": "{photo}", "style": "{style}", "size": ' + "9" * 5000 + "}]",
+     "holds a number of 5000 digits; none is that large"),
+    ("jobs.json", '[{"content": "{photo}", "style": "{style}", "seed": -' + "1" * 4301 + "}]",
+     "holds a number of 4301 digits"),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(("name", "text", "fragment"), BAD_MANIFESTS, ids=range(len(BAD_MANIFESTS)))
@@ -184,6 +190,42 @@ def test_a_bad_manifest_is_one_line_exit_2_before_anything(
     assert str(manifest) in line and fragment in line, line
     assert len(line) < 400, line
     assert not pics["out"].exists()  # nothing painted, not even the folder made
+
+
+@pytest.mark.parametrize("kind", ["grid", "csv", "json"])
+def test_more_jobs_than_a_batch_takes_are_refused_before_any_is_made(
+    pics, capsys, monkeypatch, kind
+):
+    """A job held some 1.4 KB before anything was painted: two folders of 10,000 pictures
+    made 100 million jobs (140 GB), a 1 GB manifest 30 million. Past plan.MAX_JOBS (three
+    here) one line, before the jobs are made and the output folder is."""
+    monkeypatch.setattr(plan, "MAX_JOBS", 3)
+    if kind == "grid":
+        argv = [pics["photo"], pics["other"], "--styles", pics["style"], pics["photo"]]
+        words = "2 contents x 2 styles make 4 jobs, more than the 3 a batch takes"
+    else:
+        manifest = pics["root"] / f"jobs.{kind}"
+        rows = [{"content": str(pics["photo"]), "style": str(pics["style"]), "size": 24 + k}
+                for k in range(4)]  # fmt: skip
+        if kind == "csv":
+            lines = [f"{r['content']},{r['style']},{r['size']}" for r in rows]
+            manifest.write_text("\n".join(["content,style,size", *lines]) + "\n")
+        else:
+            manifest.write_text(json.dumps(rows))
+        argv = ["--manifest", manifest]
+        words = f"{manifest}: more than 3 jobs, the most a batch takes"
+    code, err = batch(capsys, *argv, "-o", pics["out"], *FAST)
+    assert code == 2 and words in one_line(err), err
+    assert not pics["out"].exists()
+
+
+def test_a_manifest_that_is_a_folder_is_said_so(pics, capsys):
+    """It said 'is a folder, not an image file'."""
+    folder = pics["root"] / "jobs.csv"
+    folder.mkdir()
+    code, err = batch(capsys, "--manifest", folder, "-o", pics["out"], *FAST)
+    assert code == 2 and f"{folder}: is a folder; a manifest is a CSV or JSON file" in one_line(err)
+    assert not pics["out"].exists()
 
 
 # ------------------------------------------------------------ outputs that are inputs (item 1)
@@ -325,6 +367,32 @@ def test_a_file_the_batch_would_write_beside_is_kept_unless_its_own(
     (out / name).unlink()
     assert batch(capsys, *argv)[0] == 0  # its own files, as a re-run finds them: replaced
     assert batch(capsys, *argv, "--overwrite")[0] == 0
+
+
+@pytest.mark.parametrize("overwrite", [False, True], ids=["", "overwrite"])
+@pytest.mark.parametrize(
+    ("name", "what"),
+    [
+        ("x.png", "is a folder; give a file name"),
+        ("x.png.json", "is a folder, where the batch writes the sidecar of x.png"),
+        ("batch-summary.json", "is a folder, where the batch writes its summary"),
+        ("contact-sheet.png", "is a folder, where the batch writes its contact sheet"),
+    ],
+)
+def test_a_folder_where_the_batch_writes_a_file_is_refused_before_painting(
+    tiny, pics, capsys, name, what, overwrite
+):
+    """A folder named like a picture, its sidecar, the summary or the contact sheet: one
+    line before anything is painted, as the single command says it, with --overwrite too
+    (the picture was painted, then 'cannot write (Is a directory)'), and the folder kept."""
+    out = pics["out"]
+    (out / name).mkdir(parents=True)
+    (out / name / "kept.txt").write_text("someone's")
+    manifest = _manifest(pics, ["{photo},{style},x.png"])
+    argv = ["--manifest", manifest, "-o", out, *FAST, "--contact-sheet"]
+    code, err = batch(capsys, *argv, *(["--overwrite"] if overwrite else []))
+    assert code == 2 and f"{out / name}: {what}" in one_line(err), err
+    assert files(out) == {f"{name}/kept.txt": b"someone's"}  # not even the summary
 
 
 # ------------------------------------------------------------ names that collide (item 3)

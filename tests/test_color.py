@@ -227,7 +227,7 @@ def test_none_lets_the_style_recolour(tiny_network, warm, cold):
 
 
 def test_luminance_progress_and_interrupt_show_the_recoloured_picture(tiny_network, warm, cold):
-    config = StyleConfig(**COLOR_RUN, preserve_color="luminance")
+    config = StyleConfig(**COLOR_RUN, preserve_color="luminance", init="recolor")
     records: list[Progress] = []
 
     def progress(p: Progress) -> None:

@@ -239,6 +239,18 @@ INF = float("inf")
         ({"schedule": "64:10000000"}, "counts at most 1000000"),
         ({"schedule": "64:5,32:5"}, "from small to large"),
         ({"schedule": "big"}, "expected SIZE:ITERATIONS"),
+        # true and false are no numbers (Python counts them as 1 and 0): a size of True
+        # painted a 1-pixel picture, a tile of True 7 hours of 1-pixel tiles
+        ({"size": True}, "size must be a number, got True"),
+        ({"tile": True}, "tile must be a number, got True"),
+        ({"strength": False}, "strength must be a number, got False"),
+        ({"max_memory": True}, "max_memory must be a number, got True"),
+        ({"style_scale": True}, "style_scale must be a number, got True"),
+        ({"style_blend": (True, 1.0)}, "style blend weights must be numbers, got True"),
+        (
+            {"style_layers": ("relu1_1", "relu2_1"), "style_layer_weights": (1.0, False)},
+            "style layer weights must be numbers, got False",
+        ),
     ],
 )
 def test_numbers_beyond_their_range_are_one_short_line(kwargs, words):
@@ -265,6 +277,8 @@ def test_the_ends_of_each_range_are_accepted():
         ({"temporal_weight": NAN}, "temporal_weight must be >= 0"),
         ({"frame_iterations": 10**30}, "frame_iterations must be at most"),
         ({"frame_iterations": 0}, "frame_iterations must be > 0"),
+        ({"temporal_weight": True}, "temporal_weight must be a number, got True"),
+        ({"frame_iterations": True}, "frame_iterations must be a number, got True"),
     ],
 )
 def test_video_settings_beyond_their_range(kwargs, words):

@@ -5,10 +5,12 @@ a tiny random network; API cases call the library directly.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -18,6 +20,7 @@ import torch
 from PIL import Image
 
 from helpers import tiny_state_dict
+from impasto import jobs
 from impasto.apps.main import main
 from impasto.config import StyleConfig
 from impasto.engine import pyramid
@@ -170,6 +173,27 @@ def test_bad_cli_input_is_one_line_exit_2_nothing_written(
     assert snapshot(root) == before  # no input touched, nothing half-written
 
 
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--size", "9" * 5000], "argument --size: got a number of 5000 digits; none is that"),
+        (["--seed", "-" + "9" * 4301], "argument --seed: got a number of 4301 digits"),
+        (["--max-memory", "9" * 400], "argument --max-memory: got a number of 400 digits"),
+        (["--threads", "9" * 5000], "argument --threads: got a number of 5000 digits"),
+        (["--quality", "9" * 5000], "argument --quality: got a number of 5000 digits"),
+        (["--size", "x" * 5000], "argument --size: must be a whole number, got 'xxxxxx"),
+        (["--strength", "x" * 5000], "argument --strength: must be a number, got 'xxxxxx"),
+    ],
+    ids=lambda v: v[0] if isinstance(v, list) else None,
+)
+def test_a_value_thousands_of_characters_long_is_one_short_line(files, capsys, argv, words):
+    """Such a value was quoted whole: a line of 5000 characters, 'expected a whole number'
+    for one that is."""
+    code, err = run(capsys, files["content"], files["style"], *argv, "-o", files["out"] / "a.png")
+    line = one_line(err)
+    assert code == 2 and words in line and len(line) < 200, line
+
+
 # ------------------------------------------------------------------ runs that must just work
 
 
@@ -200,6 +224,35 @@ def test_a_pipe_and_standard_input_are_read(tiny_network, files, capsys, monkeyp
     code, err = run(capsys, "-", files["style"], "-o", out, *FAST)
     Stdin.buffer.close()
     assert code == 0, err and Image.open(out).size == (40, 30)
+
+
+def test_a_pipe_named_twice_is_read_once(tiny_network, files):
+    """A pipe that is the content and a style (and the start, and a link's target) is read
+    once: a second reading waited for good for a writer that wrote once."""
+    fifo = files["root"] / "piped.png"
+    os.mkfifo(fifo)
+    link = files["root"] / "link.png"
+    link.symlink_to(fifo)
+
+    def write() -> None:
+        with open(fifo, "wb") as pipe:
+            pipe.write(files["content"].read_bytes())
+
+    threading.Thread(target=write, daemon=True).start()
+    config = StyleConfig(size=24, min_size=0, iterations=1)
+    spec = jobs.JobSpec(fifo, (fifo, link), config, files["out"] / "a.png", init=fifo)
+    prepared: list[jobs.Job] = []
+    reader = threading.Thread(target=lambda: prepared.append(jobs.prepare(spec)), daemon=True)
+    reader.start()
+    reader.join(timeout=60)
+    if reader.is_alive():  # waiting for a second writer: give it an empty one, then fail
+        for _ in range(3):
+            open(fifo, "wb").close()
+        reader.join(timeout=10)
+    assert prepared, "the pipe was read more than once (each reading waited for a writer)"
+    job = prepared[0]
+    assert len(job.styles) == 2 and job.init_image is not None
+    assert torch.equal(job.styles[1], job.content.rgb)
 
 
 def test_output_to_standard_output_is_a_png(tiny_network, files, capfdbinary):
@@ -351,6 +404,12 @@ BAD_API = [
     ("content", np.full((3, 20, 20), None, dtype=object), "numpy array of object"),
     ("style", np.full((3, 20, 20), "x"), "style 1 must hold numbers"),
     ("config", "fast", "StyleConfig"),
+    ("config", {"sizes": 24}, "config has no setting 'sizes'"),
+    # more pixels than a picture may have (100 megapixels, as files): a view of one pixel
+    # was converted whole, torch's RuntimeError for 120 GB
+    ("content", torch.rand(3, 1, 1).expand(3, 100_000, 100_000), "content is 100000x100000"),
+    ("style", np.broadcast_to(np.zeros((3, 1, 1), np.float32), (3, 99_999, 99_999)), "style 1 is"),
+    ("masks", torch.rand(1, 1, 1).expand(1, 50_000, 50_000), "more than the 100000000 pixels"),
 ]
 
 
@@ -373,6 +432,46 @@ def test_api_checks_its_inputs(tiny_network, what, value, fragment):
     else:
         with pytest.raises(ConfigError, match=fragment.replace("(", r"\(").replace(")", r"\)")):
             pyramid.stylize(args["content"], args["styles"], args["config"], **kwargs)
+
+
+# a JobSpec (impasto.jobs) of the wrong types: one ConfigError naming the field (they were
+# TypeErrors and AttributeErrors, or taken: quality True as 1, overwrite "no" as yes)
+BAD_JOBS = [
+    ("content", None, "content must be a file's path"),
+    ("content", b"photo.png", "content must be a file's path (str or os.PathLike), got bytes"),
+    ("content", "photo\0.png", "content holds a NUL byte"),
+    ("styles", [None], "style 1 must be a file's path"),
+    ("styles", 5, "styles must be files' paths"),
+    ("output", 5, "output must be a file's path"),
+    ("init", 3.5, "init must be a file's path"),
+    ("masks", [b"m.png"], "mask 1 must be a file's path"),
+    ("config", None, "config must be a StyleConfig, got NoneType"),
+    ("config", {"sizes": 24}, "config has no setting 'sizes'"),
+    ("quality", True, "quality must be a whole number from 1 to 100, got True"),
+    ("quality", 50.5, "quality must be a whole number from 1 to 100, got 50.5"),
+    ("bits", 16.0, "bits must be 8 or 16, got 16.0"),
+    ("snapshot_every", 0.5, "snapshot_every must be a whole number >= 0, got 0.5"),
+    ("snapshot_every", -1, "snapshot_every must be a whole number >= 0, got -1"),
+    ("overwrite", "no", "overwrite must be True or False, got 'no'"),
+]
+
+
+@pytest.mark.parametrize(("field", "value", "fragment"), BAD_JOBS, ids=[f[2] for f in BAD_JOBS])
+def test_a_job_spec_of_the_wrong_types_is_one_config_error(files, field, value, fragment):
+    spec = jobs.JobSpec(files["content"], (files["style"],), StyleConfig(size=24),
+                        files["out"] / "a.png")  # fmt: skip
+    spec = dataclasses.replace(spec, **{field: value})
+    with pytest.raises(ConfigError) as info:
+        jobs.prepare(spec)
+    assert fragment in str(info.value)
+    assert not (files["out"] / "a.png").exists()
+
+
+def test_a_job_spec_takes_one_style_and_a_config_dict(tiny_network, files):
+    """As stylize() takes one tensor and a dict: one path is one style (not its letters)."""
+    spec = jobs.JobSpec(files["content"], files["style"], {"size": 24})  # type: ignore[arg-type]
+    job = jobs.prepare(dataclasses.replace(spec, output=files["out"] / "a.png"))
+    assert job.style_paths == [files["style"]] and job.config.size == 24
 
 
 def test_cancel_token_stops_a_run_from_another_thread(tiny_network):

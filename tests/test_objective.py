@@ -48,7 +48,11 @@ CASES = [
 @pytest.mark.parametrize(("form", "kind", "masked"), CASES)
 def test_tiled_value_and_gradient_equal_the_whole(form, kind, masked):
     config = StyleConfig(
-        loss_form=form, style_representation=kind, tv_weight=0.5, precision="fp32"
+        loss_form=form,
+        style_representation=kind,
+        tv_weight=0.5,
+        structure_weight=5.0 if form == "relative" else 0.0,  # the seed form has none
+        precision="fp32",
     )  # fp32 on every CPU: auto picks bf16 where the CPU has it, and this test is exact
     net = tiny_net(config)
     objective = Objective(net, config)
@@ -74,6 +78,7 @@ def test_tiled_value_and_gradient_equal_the_whole(form, kind, masked):
         torch.testing.assert_close(terms_b[key], terms_a[key], rtol=1e-10, atol=0)
     torch.testing.assert_close(grad_b, grad_a, rtol=1e-9, atol=1e-12 * float(grad_a.abs().max()))
     assert float(terms_a["style"]) > 0 and float(grad_a.abs().max()) > 0
+    assert ("structure" in terms_a) == (form == "relative")
 
 
 def test_tiles_own_every_position_once():

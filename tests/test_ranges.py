@@ -20,6 +20,9 @@ NAN = float("nan")
         ((0.0, None, 1e-9), "fps must be >= 0.01"),
         ((0.0, None, 1e300), "fps must be at most 1000"),
         ((0.0, None, NAN), "fps must be >= 0.01"),
+        ((True, None, None), "start must be a number, got True"),
+        ((0.0, True, None), "duration must be a number, got True"),
+        ((0.0, None, True), "fps must be a number, got True"),
     ],
 )
 def test_a_clips_span_beyond_its_range(span, words):

@@ -426,7 +426,7 @@ def test_recolor_start_gives_each_region_its_paintings_colours():
     masks[0, :, :4] = 1  # left: red; right: blue; the middle third: no style
     masks[1, :, 8:] = 1
     start = initial_image(
-        StyleConfig(), content, None, [red, blue], [[1.0, 0.0], [0.0, 1.0]], masks
+        StyleConfig(init="recolor"), content, None, [red, blue], [[1.0, 0.0], [0.0, 1.0]], masks
     )
     torch.testing.assert_close(start[:, :, 4:8], content[:, :, 4:8])
     torch.testing.assert_close(start[:, :, :4], match_color(content, red).clamp(0, 1)[:, :, :4])
@@ -442,7 +442,7 @@ def test_recolor_start_moves_a_strength_share_of_the_way():
     content = torch.rand(3, 8, 12, generator=torch.Generator().manual_seed(0))
     style = torch.rand(3, 6, 6, generator=torch.Generator().manual_seed(1)) * 0.3
     full = match_color(content, style).clamp(0, 1)
-    quarter = initial_image(StyleConfig(strength=0.25), content, None, [style])
+    quarter = initial_image(StyleConfig(strength=0.25, init="recolor"), content, None, [style])
     torch.testing.assert_close(quarter, content + 0.25 * (full - content))
-    strong = initial_image(StyleConfig(strength=2.0), content, None, [style])
+    strong = initial_image(StyleConfig(strength=2.0, init="recolor"), content, None, [style])
     torch.testing.assert_close(strong, full)

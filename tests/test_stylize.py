@@ -228,7 +228,7 @@ def test_next_scale_starts_from_previous_best_carried_up(tiny_network, content, 
 
 
 def test_zero_iteration_scale_is_skipped(tiny_network, content, style):
-    config = StyleConfig(schedule="32:0,44:3", **LAYERS)
+    config = StyleConfig(schedule="32:0,44:3", init="recolor", **LAYERS)
     out, records = run(content, style, config)
     assert out.shape == (3, *output_size(30, 45, 44))
     assert {p.scale for p in records} == {2} and len(records) == 3
@@ -285,8 +285,7 @@ def test_init_content(tiny_network, content, style):
 def test_init_recolor_is_the_content_in_the_paintings_colours(tiny_network, content, style):
     from impasto.ops.color import match_color
 
-    config = StyleConfig(**FAST, **LAYERS)
-    assert config.init == "recolor"
+    config = StyleConfig(**FAST, init="recolor", **LAYERS)
     _, records = run(content, style, config)
     hw = records[0].size
     style_hw = budget.style_sizes([style.shape[-2:]], schedule.plan_for(config)[0].size, 1.0)[0]

@@ -88,6 +88,7 @@ def test_a_strong_anchor_holds_the_picture_where_reliable(tiny_network):
         iterations=15,
         smooth_steps=0,
         init="content",
+        content_weight=1.0,  # the default until 2026-12-05, which the anchor's 100 was set against
         precision="fp32",
         style_layer_weights=tuple(w / 341 for w in (256, 64, 16, 4, 1)),
     )

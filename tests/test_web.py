@@ -296,6 +296,13 @@ def test_the_estimate_comes_from_the_prepared_job(web, pair):
         ({"learning_rate": 1e300}, "learning_rate must be at most"),
         ({"strength": 1e300}, "strength must be at most"),
         ({"schedule": f"64:5,{10**21}:5"}, "sizes must be at most"),
+        # JSON's true and false are no numbers (they were taken as 1 and 0)
+        ({"size": True}, "size must be a whole number, got True"),
+        ({"seed": True}, "seed must be a whole number, got True"),
+        ({"tile": True}, "tile must be a whole number, got True"),
+        ({"strength": True}, "strength must be a number, got True"),
+        ({"max_memory": False}, "max_memory must be a number, got False"),
+        ({"style_layer_weights": [True, 1, 1, 1, 1]}, "must be a list of numbers, got [True"),
     ],
 )
 def test_bad_settings_are_refused_in_one_line(web, pair, settings, words):
@@ -313,9 +320,10 @@ def test_bad_settings_are_refused_in_one_line(web, pair, settings, words):
         ({"content": None, "styles": []}, "choose a photo first"),
         ({"settings": ["size", 64]}, "settings must be an object"),
         ({"blend": {"a": 1}}, "style_blend must be a list"),
-        ({"init": "sepia"}, "init must be one of recolor"),
+        ({"init": "sepia"}, "init must be one of palette, recolor"),
         ({"blend": [1e308, 1e308]}, "style blend weights must be at most"),
         ({"blend": ["inf", 1]}, "style_blend must be a list of finite numbers"),
+        ({"blend": [True, 1]}, "style_blend must be a list of numbers, got [True, 1]"),
     ],
 )
 def test_malformed_requests_get_one_line_not_a_crash(web, pair, body, words):
@@ -538,6 +546,63 @@ def test_the_queue_has_an_end_and_past_it_the_server_says_it_is_busy(web, pair):
     web.client.post(f"/api/paintings/{waiting[0].json()['id']}/cancel")
     assert web.paint(pair[0], [pair[1]], size=24, schedule="24:2").status_code == 202
     web.client.post(f"/api/paintings/{first}/cancel")
+
+
+def test_ended_paintings_past_the_limit_are_forgotten_with_their_results(tiny_network, tmp_path):
+    """A queue filled and cancelled again and again kept every painting (its state, preview
+    and result file) for good: the state and the temporary folder grew with each request.
+    Past ``max_ended`` ended paintings the oldest go, results and all, except a result that
+    is the start of a painting still to come."""
+    web = Running(tmp_path / "serve", max_ended=3)
+    try:
+        photo, style = web.picture_id(24, 32, 1, "photo.png"), web.picture_id(32, 32, 2, "p.png")
+        first = web.paint(photo, [style], size=24, schedule="24:2").json()["id"]
+        until(lambda: web.ended(first), "the first painting")
+        body = {"content": photo, "styles": [style], "init": f"result:{first}"}
+        body["settings"] = {"size": 32, "schedule": "32:100000", "optimizer": "adam"}
+        refining = web.client.post("/api/paintings", json=body).json()["id"]
+        until(lambda: any(e["type"] == "started" for e in web.of(refining)), "it to start")
+        for _round in range(3):  # the queue filled, then cancelled
+            waiting = [web.paint(photo, [style], size=24, schedule="24:2") for _ in range(3)]
+            for answer in waiting:
+                web.client.post(f"/api/paintings/{answer.json()['id']}/cancel")
+        last = [answer.json()["id"] for answer in waiting]
+        state = web.client.get("/api/state").json()
+        kept = [p["id"] for p in state["paintings"]]
+        assert kept == [first, refining, *last]  # and the start of the one going on
+        assert web.client.get(f"/api/results/{first}.png").status_code == 200
+        web.client.post(f"/api/paintings/{refining}/cancel")
+        until(lambda: web.ended(refining), "the refinement to stop")
+        state = web.client.get("/api/state").json()
+        assert [p["id"] for p in state["paintings"]] == [refining, *last[1:]]
+        assert web.client.get(f"/api/results/{first}.png").status_code == 404
+        assert sorted(p.name for p in (tmp_path / "serve" / "results").iterdir()) == [
+            f"{refining}.png"
+        ]  # fmt: skip
+    finally:
+        web.stop()
+
+
+def test_pictures_past_the_limit_are_forgotten_but_those_a_painting_needs(tiny_network, tmp_path):
+    """Every upload was kept for good, its file and its thumbnail: past ``max_pictures`` the
+    oldest go, but not a picture that a painting still to come paints from."""
+    web = Running(tmp_path / "serve", max_pictures=3)
+    try:
+        photo, style = web.picture_id(24, 32, 1, "photo.png"), web.picture_id(32, 32, 2, "p.png")
+        painting = _long(web, photo, style)
+        until(lambda: any(e["type"] == "started" for e in web.of(painting)), "it to start")
+        later = [web.picture_id(24, 32, 3 + k, f"u{k}.png") for k in range(4)]
+        folder = tmp_path / "serve" / "pictures"
+        assert sorted(p.name for p in folder.iterdir()) == sorted([photo, style, later[-1]])
+        for gone in later[:-1]:
+            assert web.client.get(f"/api/pictures/{gone}/thumbnail.jpg").status_code == 404
+        web.client.post(f"/api/paintings/{painting}/cancel")
+        until(lambda: web.ended(painting), "it to stop")
+        web.picture_id(24, 32, 9, "last.png")
+        assert len(list(folder.iterdir())) == 3
+        assert web.paint(photo, [style]).json()["error"].startswith("choose a photo first")
+    finally:
+        web.stop()
 
 
 def _tensors_held(thing, depth: int = 5) -> int:

@@ -192,3 +192,145 @@ def test_a_picture_has_a_large_view_for_the_brush_and_the_comparison(web):
     with Image.open(io.BytesIO(web.client.get(big["view"]).content)) as im:
         assert im.size == (1024, 768)
     assert web.client.get("/api/pictures/nope/view.jpg").status_code == 404
+
+
+# ------------------------------------------------ touch-ups and the server's limits (issue 32)
+
+
+def _ids(web) -> list[str]:
+    return [p["id"] for p in web.client.get("/api/state").json()["paintings"]]
+
+
+def test_past_the_limit_a_touch_up_keeps_what_it_is_painted_from(tiny_network, tmp_path):
+    """Past ``max_ended`` the oldest ended paintings go, but not the picture a waiting
+    touch-up touches up, nor the first run of a touch-up still kept: a touch-up of a touch-up
+    is planned from it. Once no touch-up of it is kept, it goes like any other."""
+    from test_web import Running, _long
+
+    web = Running(tmp_path / "serve", max_ended=2)
+    try:
+        photo, style = web.picture_id(24, 32, 1, "photo.png"), web.picture_id(32, 32, 2, "a.png")
+        first = _painted(web, {"content": photo, "styles": [style], "settings": FAST})
+        touched = _painted(
+            web, {"settings": {"strength": 0.3}}, f"/api/paintings/{first['id']}/touch-up"
+        )
+        long = _long(web, photo, style)
+        until(lambda: any(e["type"] == "started" for e in web.of(long)), "it to start")
+        body = {"settings": {"strength": 0.5}, "mask": _map_id(web, colour_map(24, 32, RED))}
+        waiting = web.client.post(f"/api/paintings/{touched['id']}/touch-up", json=body)
+        assert waiting.status_code == 202, waiting.text
+        waiting_id = waiting.json()["id"]
+
+        def ended_past_the_limit(count: int) -> list[str]:
+            cancelled = [web.paint(photo, [style], **FAST).json()["id"] for _ in range(count)]
+            for ident in cancelled:
+                web.client.post(f"/api/paintings/{ident}/cancel")
+            return cancelled
+
+        cancelled = ended_past_the_limit(4)
+        assert _ids(web) == [first["id"], touched["id"], long, waiting_id, *cancelled[-2:]]
+        for kept in (first, touched):
+            assert web.client.get(kept["result"]["png"]).status_code == 200
+        web.client.post(f"/api/paintings/{long}/cancel")
+        assert until(lambda: web.ended(waiting_id), "the touch-up")["type"] == "done"
+        assert first["id"] in _ids(web) and touched["id"] not in _ids(web)
+        third = _painted(
+            web, {"settings": {"strength": 0.2}}, f"/api/paintings/{waiting_id}/touch-up"
+        )
+        planned = web.serving.worker.get(first["id"]).planned
+        assert third["origin"] == first["id"]
+        assert third["estimate"]["iterations"] == [jobs.touch_up_iterations(planned)]
+        last = ended_past_the_limit(3)
+        until(lambda: all(web.ended(ident) for ident in last), "them to end")
+        kept = _ids(web)  # the first run went with the last touch-up of it
+        assert len(kept) == 2 and set(kept) <= set(last)
+        assert {p.stem for p in (tmp_path / "serve" / "results").iterdir()} <= set(kept)
+    finally:
+        web.stop()
+
+
+def test_the_pictures_a_waiting_touch_up_paints_from_are_kept(tiny_network, tmp_path):
+    """Past ``max_pictures`` the oldest pictures go, with their large views, but not the photo,
+    paintings and strokes of a touch-up still to come."""
+    from test_web import Running, _long
+
+    web = Running(tmp_path / "serve", max_pictures=3)
+    try:
+        photo, style = web.picture_id(24, 32, 1, "photo.png"), web.picture_id(32, 32, 2, "a.png")
+        first = _painted(web, {"content": photo, "styles": [style], "settings": FAST})
+        long = _long(web, photo, style)
+        until(lambda: any(e["type"] == "started" for e in web.of(long)), "it to start")
+        strokes = _map_id(web, colour_map(24, 32, RED, BLACK))
+        body = {"settings": {"strength": 0.5}, "mask": strokes}
+        waiting = web.client.post(f"/api/paintings/{first['id']}/touch-up", json=body)
+        assert waiting.status_code == 202, waiting.text
+        later = [web.picture_id(24, 32, 3 + k, f"u{k}.png") for k in range(3)]
+        kept = sorted([photo, style, strokes, later[-1]])
+        assert sorted(p.name for p in (tmp_path / "serve" / "pictures").iterdir()) == kept
+        views = sorted(p.name for p in (tmp_path / "serve" / "pictures-views").iterdir())
+        assert views == [f"{ident}.jpg" for ident in kept]
+        web.client.post(f"/api/paintings/{long}/cancel")
+        end = until(lambda: web.ended(waiting.json()["id"]), "the touch-up")
+        assert end["type"] == "done", end
+    finally:
+        web.stop()
+
+
+def test_a_touch_up_whose_photo_was_forgotten_is_one_line(tiny_network, tmp_path):
+    from test_web import Running
+
+    web = Running(tmp_path / "serve", max_pictures=2)
+    try:
+        photo, style = web.picture_id(24, 32, 1, "photo.png"), web.picture_id(32, 32, 2, "a.png")
+        first = _painted(web, {"content": photo, "styles": [style], "settings": FAST})
+        web.picture_id(24, 32, 3, "later.png")  # the photo goes: no painting to come needs it
+        response = web.client.post(f"/api/paintings/{first['id']}/touch-up", json={})
+        message = response.json()["error"]
+        assert response.status_code == 400
+        assert message.startswith("touch up: its photo is no longer kept"), message
+        assert str(web.folder) not in message
+        assert _ids(web) == [first["id"]]
+    finally:
+        web.stop()
+
+
+@pytest.mark.parametrize(
+    "kind, words",
+    [
+        ("painting", "choose a photo first (content: no such picture)"),
+        ("touch-up", "touch up: its photo is no longer kept"),
+        ("touch-up of a forgotten result", "touch up: no such finished picture"),
+    ],
+)
+def test_what_is_forgotten_while_a_request_is_checked_is_one_line(
+    web, three, monkeypatch, kind, words
+):
+    """An upload (or an ending painting) may forget a picture (or a result) while a request is
+    decoded: it is checked again as it joins the queue, never a queued painting whose file is
+    gone."""
+    from impasto.apps.web import orders
+
+    body: dict = {"content": three[0], "styles": [three[1]], "settings": FAST}
+    path, name = "/api/paintings", "prepare"
+    if kind != "painting":
+        first = _painted(web, body)
+        path, name = f"/api/paintings/{first['id']}/touch-up", "touch_up"
+        body = {"settings": {"strength": 0.3}}
+    make = getattr(orders, name)
+
+    def then_forgotten(serving, *args):
+        order = make(serving, *args)
+        if kind == "touch-up of a forgotten result":
+            serving.worker.get(first["id"]).out.unlink()
+        else:  # as an upload meanwhile does, with nothing queued that needs them
+            serving.store.max_pictures = 1
+            serving.store.trim()
+        return order
+
+    monkeypatch.setattr(orders, name, then_forgotten)
+    before = _ids(web)
+    response = web.client.post(path, json=body)
+    message = response.json()["error"]
+    assert response.status_code == 400 and message.startswith(words), message
+    assert str(web.folder) not in message
+    assert _ids(web) == before

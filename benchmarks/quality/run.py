@@ -179,6 +179,12 @@ CONFIGS: dict[str, dict] = {
 for _name, _kw in CONFIGS.items():
     if _name != "default" and "pooling" not in _kw:
         CONFIGS[_name] = {**_kw, "pooling": "avg"}
+# 2026-12-05 (issue 35): the default content weight went from 1 to 200 and the start from the
+# linear recolour to the palette; every configuration above keeps the old two.
+for _name, _kw in CONFIGS.items():
+    if _name != "default":
+        CONFIGS[_name] = {"content_weight": 1.0, "init": "recolor", **_kw}
+CONFIGS["max_before_1205"] = {"content_weight": 1.0, "init": "recolor"}  # the default 12-03..05
 DEFAULT_CONFIGS = ("previous", "default")
 
 

@@ -32,7 +32,7 @@ from .ranges import (
 )
 
 # The choices of a field are its type: every front end reads them from there (``choices``).
-Init = Literal["recolor", "content", "noise"]  # the default first
+Init = Literal["palette", "recolor", "content", "noise"]  # the default first
 Optimizer = Literal["lbfgs", "adam"]
 LossForm = Literal["relative", "seed"]
 PreserveColor = Literal["none", "luminance", "histogram", "yuv"]
@@ -88,12 +88,22 @@ class StyleConfig:
     """How to paint: sizes, loss weights, layers, optimiser and schedule."""
 
     size: int = _opt(512, "long side of the output in pixels")
-    content_weight: float = _opt(1.0, "weight alpha of the content cost")
+    content_weight: float = _opt(
+        200.0, "weight alpha of the content cost (relative: the same at every size)"
+    )
     style_weight: float = _opt(
         100.0, "weight beta of the style cost (relative losses: the same at every size)"
     )
     tv_weight: float = _opt(
         3.0, "total-variation weight: smooths pixel noise (mean squared neighbour difference)"
+    )
+    structure_weight: float = _opt(
+        0.0,
+        "weight of the structure cost: the photo's edges as band-passed pixels (after Li et "
+        "al. 2017); keeps outlines of buildings and machines inside the strokes (try 30-100)",
+    )
+    structure_scales: tuple[float, ...] = _opt(
+        (2, 8), "scales of the structure cost's edges, in px of a 512 px picture"
     )
     content_layers: tuple[str, ...] = _opt(("relu4_2",), "layers for the content cost")
     style_layers: tuple[str, ...] = _opt(STYLE_LAYERS, "layers for the style cost")
@@ -127,9 +137,10 @@ class StyleConfig:
         "seed: the course notes' exact 1/2||.||^2 and 1/(2 nH nW nC)^2 formulas",
     )
     init: Init = _opt(
-        "recolor",
-        "start from the content image, the content recoloured to the paintings' colours "
-        "(recolor), noise, or an image file",
+        "palette",
+        "start from the content in the paintings' palette, brightness by brightness (palette), "
+        "the content moved linearly to the paintings' colours (recolor, the default until "
+        "2026-12-05), the content itself, noise, or an image file",
     )
     optimizer: Optimizer = _opt("lbfgs", "lbfgs or adam")
     smooth_steps: float = _opt(
@@ -208,6 +219,11 @@ class StyleConfig:
             raise ConfigError("strength below 1 needs the relative loss form")
         if self.style_blend is not None:
             check_weights("style blend weights", self.style_blend)
+        if not self.structure_scales:
+            raise ConfigError("structure_scales is empty")
+        for scale in self.structure_scales:
+            in_range("structure_scales", scale, 0, MAX_SIZE)
+            positive("structure_scales", scale)
 
     def layer_weights(self) -> dict[str, float]:
         """lambda_l for each style layer: as given, else the default (``BLOCK_WEIGHTS``), as is.
@@ -248,6 +264,7 @@ _RANGES = (
     ("content_weight", 0, MAX_WEIGHT),
     ("style_weight", 0, MAX_WEIGHT),
     ("tv_weight", 0, MAX_WEIGHT),
+    ("structure_weight", 0, MAX_WEIGHT),
     ("strength", 0, MAX_STRENGTH),
     ("style_scale", 0, MAX_STYLE_SCALE),
     ("smooth_steps", 0, MAX_SIZE),

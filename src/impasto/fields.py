@@ -22,6 +22,7 @@ from .errors import ConfigError
 TRUE = ("1", "true", "yes", "on")
 FALSE = ("0", "false", "no", "off")
 LIST_SEPARATOR = ","  # between the items of a list typed as text
+MAX_DIGITS = 300  # a number typed longer than this is said by its length, not quoted
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,8 @@ def parse(kind: Kind, raw: Any) -> Any:
     try:
         values = tuple(_scalar(kind, p) for p in parts if not isinstance(p, str) or p.strip())
     except BadValue as e:
+        if not e.problem.startswith("must be "):
+            raise
         expected = e.problem.split(", got ")[0].removeprefix("must be ")
         problem = f"must be a list of {_plural(kind, expected)}, got {short(raw)}"
         raise BadValue(kind.name, problem) from None
@@ -118,6 +121,9 @@ def _scalar(kind: Kind, value: Any) -> Any:
         return word
     if isinstance(value, bool):  # JSON's true is no number
         raise BadValue(kind.name, f"must be {_expected(kind)}, got {short(value)}")
+    if text is not None and (digits := len(text.lstrip("+-"))) > MAX_DIGITS:
+        if text.lstrip("+-").isdigit():  # int() reads at most 4300, float() makes 310 inf
+            raise BadValue(kind.name, f"got a number of {digits} digits; none is that large")
     if kind.item is int:
         if isinstance(value, float) and value.is_integer():
             return int(value)

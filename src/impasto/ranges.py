@@ -17,6 +17,7 @@ from .errors import ConfigError
 
 MAX_SIZE = 2**31 - 1  # px: the longest side a PNG (and PIL) can hold; the memory budget
 # then judges a size long before this, with the largest size that fits (engine/budget.py)
+MAX_PIXELS = 100_000_000  # width x height of any picture: a file, a frame or a tensor
 MAX_ITERATIONS = 1_000_000  # per scale
 MAX_WEIGHT = 1e12  # any cost weight: a blend of them, times each other, stays finite
 MAX_STRENGTH = 1000.0
@@ -31,7 +32,7 @@ FPS_RANGE = (0.01, 1000.0)  # a clip's --fps: beyond it encoders fail or players
 
 def shown(value: Any) -> str:
     """A number as a message shows it: short even when it has 300 digits."""
-    if is_number(value) and not isinstance(value, bool) and abs(value) >= 1e15:
+    if is_number(value) and abs(value) >= 1e15:
         try:
             return format(decimal.Decimal(value), ".3g")
         except (ValueError, TypeError, decimal.InvalidOperation):
@@ -40,10 +41,12 @@ def shown(value: Any) -> str:
 
 
 def is_number(value: Any) -> bool:
-    return isinstance(value, numbers.Real)
+    """A real number; True and False are not, though Python counts them as 1 and 0."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def is_whole(value: Any) -> bool:
+    """A whole number; True and False are not."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
@@ -70,7 +73,9 @@ def _bound(value: float) -> str:
 
 
 def check_weights(what: str, weights: tuple[float, ...]) -> None:
-    """Not empty, each in 0..MAX_WEIGHT (not NaN), not all zero."""
+    """Not empty, each a number in 0..MAX_WEIGHT (not NaN), not all zero."""
+    if (odd := next((w for w in weights if not is_number(w)), None)) is not None:
+        raise ConfigError(f"{what} must be numbers, got {odd!r}")
     if not weights or not all(is_number(w) and w >= 0 for w in weights):
         raise ConfigError(f"{what} must be >= 0 and not all zero")
     if not all(w <= MAX_WEIGHT for w in weights):

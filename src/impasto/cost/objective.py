@@ -29,6 +29,7 @@ from ..network.layers import layer_stride
 from ..network.vgg import VGGFeatures
 from . import losses, moments
 from .moments import Moments, StyleTarget
+from .structure import Structure
 from .temporal import Anchor
 from .tiling import Tile
 
@@ -55,6 +56,7 @@ class Targets:
     shares: dict[str, torch.Tensor]
     seed_style: dict[str, torch.Tensor] | None = None  # raw Gram targets for the seed form
     anchor: Anchor | None = None  # video: the previous frame, warped (``temporal.py``)
+    structure: Structure | None = None  # the photo's edges (``structure.py``)
 
 
 class Objective:
@@ -194,7 +196,12 @@ class Objective:
                 blend = region_blends[0]
                 outers = [w * s[name].outer[0] for w, s in zip(blend, per_style) if w]
                 seed_t[name] = torch.stack(outers).sum(0)
-        return Targets(content_t, norms, style_t, masks, shares, seed_t or None)
+        structure = None
+        if config.structure_weight > 0 and not self.seed_form:
+            structure = Structure.of(content, config.structure_scales, config.structure_weight)
+        return Targets(
+            content_t, norms, style_t, masks, shares, seed_t or None, structure=structure
+        )
 
     # -- the cost ----------------------------------------------------------------------------
 
@@ -243,7 +250,7 @@ class Objective:
             out[name] = moments.moments(feats[name], mask, self.sum_dtype)
         return out
 
-    def _terms(self, image, content, style, anchor: Anchor | None) -> dict[str, torch.Tensor]:
+    def _terms(self, image, content, style, targets: Targets) -> dict[str, torch.Tensor]:
         zero = image.new_zeros(())
         tv = self.tv_weight * losses.total_variation(image) if self.tv_weight else zero
         terms = {
@@ -252,6 +259,10 @@ class Objective:
             "tv": tv,
         }
         terms["total"] = terms["content"] + terms["style"] + terms["tv"]
+        if targets.structure is not None:
+            terms["structure"] = targets.structure.cost(image)
+            terms["total"] = terms["total"] + terms["structure"]
+        anchor = targets.anchor
         if anchor is not None:
             terms["temporal"] = anchor.cost(image)
             terms["total"] = terms["total"] + terms["temporal"]
@@ -262,7 +273,7 @@ class Objective:
         feats = self.features(image.unsqueeze(0))
         content = self.content_cost(feats, targets)
         style = self.style_cost(self._style_sums(feats, targets, None), targets)
-        return self._terms(image, content, style, targets.anchor)
+        return self._terms(image, content, style, targets)
 
     def value_and_grad(
         self, image: torch.Tensor, targets: Targets, tiles: Sequence[Tile] | None = None
@@ -311,8 +322,10 @@ class Objective:
             grad[:, top:bottom, left:right] += crop.grad
             del feats, owned, surrogate
         x = image.requires_grad_(True)
-        terms = self._terms(x, content, style.detach(), targets.anchor)
-        pixel_terms = [t for k in ("tv", "temporal") if (t := terms.get(k)) is not None]
+        terms = self._terms(x, content, style.detach(), targets)
+        pixel_terms = [
+            t for k in ("tv", "structure", "temporal") if (t := terms.get(k)) is not None
+        ]
         pixel_terms = [t for t in pixel_terms if t.requires_grad]
         if pixel_terms:
             grad += torch.autograd.grad(torch.stack(pixel_terms).sum(), x)[0]

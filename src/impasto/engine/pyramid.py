@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 
@@ -39,8 +40,10 @@ def initial_image(
     """Start from the content in its paintings' colours (default), the content itself, seeded
     uniform noise as in the notes, or an image.
 
-    ``recolor`` moves the content to the colour mean and covariance of the pooled pixels of
-    the paintings each region blends (``region_blends[r]``, placed by ``masks``, R x H x W);
+    ``palette`` gives the content the colours of the pooled pixels of the paintings each
+    region blends brightness class by brightness class (``color.match_palette``); ``recolor``
+    moves it linearly to their colour mean and covariance (``region_blends[r]``, placed by
+    ``masks``, R x H x W);
     where the masks leave the content alone, it keeps its own colours; below strength 1 the
     colours move that share of the way.
     """
@@ -49,13 +52,16 @@ def initial_image(
     if config.init == "noise":
         generator = torch.Generator().manual_seed(config.seed)
         return torch.rand(content.shape, generator=generator)
-    if config.init != "recolor" or not styles:
+    if config.init not in ("palette", "recolor") or not styles:
         return content.clone()
     recoloured = []
     for blend in region_blends:
         painted = [s for s, w in zip(styles, blend) if w > 0] or list(styles)
         palette = torch.cat([s.reshape(3, 1, -1) for s in painted], dim=-1)
-        moved = color.match_color(content, palette).clamp(0, 1)
+        if config.init == "palette":
+            moved = color.match_palette(content, palette).clamp(0, 1)
+        else:
+            moved = color.match_color(content, palette).clamp(0, 1)
         # Below strength 1 the style targets keep part of the content's statistics: so do
         # the colours of the start.
         recoloured.append(torch.lerp(content, moved, min(config.strength, 1.0)))
@@ -210,6 +216,18 @@ def tiles_for(net: VGGFeatures, height: int, width: int, tile: int) -> list[Tile
     return plan_tiles(height, width, tile, net.radius, net.align)
 
 
+def as_config(value: Any) -> StyleConfig:
+    """A StyleConfig, or a dict of its fields, as a StyleConfig; else one ConfigError."""
+    if isinstance(value, dict):
+        names = {f.name for f in dataclasses.fields(StyleConfig)}
+        if (odd := next((k for k in value if k not in names), None)) is not None:
+            raise ConfigError(f"config has no setting {odd!r} (see StyleConfig's fields)")
+        value = StyleConfig(**value)
+    if not isinstance(value, StyleConfig):
+        raise ConfigError(f"config must be a StyleConfig, got {type(value).__name__}")
+    return value
+
+
 def stylize(
     content: torch.Tensor,
     styles: Sequence[torch.Tensor] | torch.Tensor,
@@ -237,7 +255,7 @@ def stylize(
     left), never written; the allocator, torch's random generator and its threads are left as
     they are; nothing is printed. A front end opts into those through ``impasto.jobs``.
     """
-    config = _checked_config(config)
+    config = as_config(config or StyleConfig())
     content = as_picture(content, "content")
     if isinstance(styles, torch.Tensor):
         styles = [styles]
@@ -252,15 +270,6 @@ def stylize(
         content, styles, config, plan, network=network, init_image=init_image, masks=masks,
         progress=progress, cancel=cancel,
     )  # fmt: skip
-
-
-def _checked_config(config: StyleConfig | dict | None) -> StyleConfig:
-    config = config or StyleConfig()
-    if isinstance(config, dict):
-        config = StyleConfig(**config)
-    if not isinstance(config, StyleConfig):
-        raise ConfigError(f"config must be a StyleConfig, got {type(config).__name__}")
-    return config
 
 
 def paint(

@@ -24,6 +24,7 @@ from PIL import Image, ImageOps, TiffImagePlugin, UnidentifiedImageError
 
 from ..errors import ImageError
 from ..files import os_error_words, stat_input
+from ..ranges import MAX_PIXELS  # width x height: larger files are refused before decoding
 from .saving import (
     SAVE_FORMATS,
     SIXTEEN_BIT_FORMATS,
@@ -41,9 +42,6 @@ __all__ = [
     "list_images", "load_image", "name_max", "probe_write", "read_input", "save_image",
     "to_pil",
 ]  # fmt: skip
-
-MAX_PIXELS = 100_000_000
-"""Default limit on width x height: larger files are refused before decoding (bomb guard)."""
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif")
 

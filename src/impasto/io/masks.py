@@ -23,7 +23,8 @@ import torch
 
 from ..errors import ConfigError, ImageError
 from ..ops.masks import ASPECT_TOLERANCE, SOFTNESS, colour_labels, is_greyscale, normalise, soften
-from .images import load_image
+from .images import LoadedImage
+from .sources import Sources
 
 PathLike = str | os.PathLike
 
@@ -34,13 +35,15 @@ def load_masks(
     size_hw: tuple[int, int],
     *,
     softness: float = SOFTNESS,
+    sources: Sources | None = None,
 ) -> torch.Tensor:
     """Masks (R, H, W) in 0..1 at ``size_hw`` (the content's size) from mask files.
 
     One greyscale file gives R = 1 (the blend of all styles); one colour map or one greyscale
     file per style gives R = ``n_styles``. Raises ``ImageError`` (naming the file) for a file
     that cannot be read or has the wrong shape, ``ConfigError`` for the wrong number of files
-    or of colours.
+    or of colours. ``sources``: the job's (``io.sources``), so that each file is read
+    once.
     """
     paths = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
     if n_styles < 1:
@@ -48,8 +51,9 @@ def load_masks(
     check_count(len(paths), n_styles)
     height, width = size_hw
     planes = []
+    sources = sources or Sources()
     for path in paths:
-        rgb = _read(path, size_hw)
+        rgb = _read(sources.load(path), path, size_hw)
         if is_greyscale(rgb):
             planes.append(rgb.mean(0, keepdim=True))
         elif len(paths) > 1:
@@ -76,9 +80,8 @@ def check_count(n_files: int, n_styles: int) -> None:
         )
 
 
-def _read(path: PathLike, size_hw: tuple[int, int]) -> torch.Tensor:
+def _read(loaded: LoadedImage, path: PathLike, size_hw: tuple[int, int]) -> torch.Tensor:
     """The file's colour (3, h, w), transparent pixels black, checked against the content."""
-    loaded = load_image(path)
     rgb = loaded.rgb if loaded.alpha is None else loaded.rgb * loaded.alpha
     h, w = rgb.shape[-2:]
     height, width = size_hw

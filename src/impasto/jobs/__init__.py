@@ -46,6 +46,7 @@ from .spec import (
     STDOUT,
     JobSpec,
     PathLike,
+    checked,
     default_output,
     expand_styles,
     numbered,
@@ -58,8 +59,8 @@ from .weights import fetch_once, weights_digest
 
 __all__ = [
     "STDOUT", "TOUCH_UP_KEEPS", "TOUCH_UP_SHARE", "CancelToken", "Cancelled", "Estimate",
-    "FrameProgress", "Job", "JobSpec", "PathLike", "Progress", "ProgressCallback",
-    "VGGFeatures", "VideoJob", "VideoSpec", "calibrate", "clip", "cpu_model", "default_output",
+    "FrameProgress", "Job", "JobSpec", "PathLike", "Progress", "ProgressCallback", "VGGFeatures",
+    "VideoJob", "VideoSpec", "calibrate", "checked", "clip", "cpu_model", "default_output",
     "describe_plan", "duration", "encode", "encode_file", "encode_picture", "expand_styles",
     "fetch_once", "frames", "load_network", "numbered", "output_path", "paint", "prepare",
     "refuse_inputs", "release_memory", "rough_duration", "run", "save", "snapshot_paths",

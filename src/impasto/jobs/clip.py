@@ -23,6 +23,7 @@ from ..engine import budget, calibration
 from ..errors import ConfigError
 from ..files import sha256_file
 from ..io import images, video
+from ..io.sources import Sources
 from ..network.vgg import VGGFeatures
 from ..ops.resize import output_size, size_of
 from ..ranges import check_span
@@ -150,7 +151,8 @@ def prepare(spec: VideoSpec) -> VideoJob:
     info = video.probe(clip, spec.start, spec.duration, spec.fps)
     video.check_rate(clip, info.fps)  # the clip's own (--fps was checked as an option)
     hw = output_size(info.height, info.width, config.size)
-    sources = [images.input_source(p) for p in style_paths]  # a pipe is read once, here
+    reader = Sources()  # a pipe is read once, here, even if named twice
+    sources = [reader.source(p) for p in style_paths]
     work = WorkFolder(folder_for(out), job_key(spec, clip, sources, hw))
     resuming = work.matches()
     overwrite = spec.overwrite or _ours(out, work)

@@ -30,12 +30,14 @@ from ..engine.progress import CancelToken, Progress, ProgressCallback, ScaleTime
 from ..engine.schedule import Scale
 from ..errors import ConfigError
 from ..io import images, masks
+from ..io.sources import Sources
 from ..network.vgg import VGGFeatures, load_network
 from ..ops.pictures import as_masks, as_picture
 from ..ops.resize import output_size, resize_to, size_of
 from .spec import (
     STDOUT,
     JobSpec,
+    checked,
     expand_styles,
     output_path,
     refuse_inputs,
@@ -72,6 +74,7 @@ class Job:
 
 def prepare(spec: JobSpec) -> Job:
     """Check everything cheap, decode the images, plan the run; ImpastoError on any problem."""
+    spec = checked(spec)
     config = spec.config
     style_paths = expand_styles(spec.styles)
     if not style_paths:
@@ -81,8 +84,6 @@ def prepare(spec: JobSpec) -> Job:
         masks.check_count(len(spec.masks), len(style_paths))
         if config.loss_form == "seed":
             raise ConfigError("masks cannot be used with loss_form seed (use the relative form)")
-    if not 1 <= spec.quality <= 100:
-        raise ConfigError(f"quality must be between 1 and 100, got {spec.quality}")
     out = output_path(spec)
     if str(out) == STDOUT and spec.snapshot_every:
         raise ConfigError("snapshots need an output file, not standard output")
@@ -95,9 +96,10 @@ def prepare(spec: JobSpec) -> Job:
     if str(out) != STDOUT:
         refuse_inputs([out], inputs)
         images.check_output_path(out, spec.overwrite, bits=spec.bits)
-    content = images.load_image(spec.content)
+    sources = Sources()  # a pipe named twice is read once
+    content = sources.load(spec.content)
     hw = size_of(content.rgb)
-    styles = [images.load_image(p).rgb for p in style_paths]
+    styles = [sources.load(p).rgb for p in style_paths]
     estimate = budget.estimate_run(hw, [size_of(s) for s in styles], config)
     snapshots = snapshot_paths(spec, out, estimate.plan)
     for path in snapshots:
@@ -105,8 +107,8 @@ def prepare(spec: JobSpec) -> Job:
     refuse_inputs(snapshots, inputs)
     region_masks = None
     if spec.masks:
-        region_masks = masks.load_masks(spec.masks, len(style_paths), hw)
-    init_image = images.load_image(spec.init).rgb if spec.init is not None else None
+        region_masks = masks.load_masks(spec.masks, len(style_paths), hw, sources=sources)
+    init_image = sources.load(spec.init).rgb if spec.init is not None else None
     return Job(spec, out, content, style_paths, styles, init_image, region_masks, estimate)
 
 

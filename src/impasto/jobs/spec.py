@@ -8,15 +8,19 @@ page's, a batch's and a clip's.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..config import StyleConfig
+from ..engine.pyramid import as_config
 from ..engine.schedule import Scale
-from ..errors import ImageError
+from ..errors import ConfigError, ImageError
 from ..io import images
+from ..ranges import is_whole
 
 PathLike = str | os.PathLike
 STDOUT = "-"  # as an output: standard output
@@ -138,3 +142,47 @@ def snapshot_paths(spec: JobSpec, out: Path, plan: Sequence[Scale]) -> list[Path
         return []
     steps = sum(s.iterations for s in plan)
     return [numbered(out, k) for k in range(spec.snapshot_every, steps + 1, spec.snapshot_every)]
+
+
+def _path(value: Any, what: str) -> None:
+    """A file's path as the system takes it, or ConfigError naming ``what``."""
+    if not isinstance(value, (str, os.PathLike)) or not isinstance(os.fspath(value), str):
+        kind = type(value).__name__
+        raise ConfigError(f"{what} must be a file's path (str or os.PathLike), got {kind}")
+    if "\0" in os.fspath(value):
+        raise ConfigError(f"{what} holds a NUL byte (\\0)")
+
+
+def _paths(value: Any, what: str, each: str) -> tuple[PathLike, ...]:
+    """One path, or a sequence of them, as a tuple (one path is one file, not its letters)."""
+    if isinstance(value, (str, os.PathLike)):
+        value = (value,)
+    if not isinstance(value, Sequence):
+        raise ConfigError(f"{what} must be files' paths, got {type(value).__name__}")
+    for number, item in enumerate(value, start=1):
+        _path(item, f"{each} {number}")
+    return tuple(value)
+
+
+def checked(spec: JobSpec) -> JobSpec:
+    """The spec with every field of its type, or one ConfigError naming the field: the door
+    of ``impasto.jobs`` for callers who build specs by hand (one path is one style, and a
+    dict is a config, as ``stylize`` takes them)."""
+    _path(spec.content, "content")
+    for name in ("output", "init"):
+        if getattr(spec, name) is not None:
+            _path(getattr(spec, name), name)
+    styles = _paths(spec.styles, "styles", "style")
+    masks = _paths(spec.masks, "masks", "mask")
+    if not (is_whole(spec.quality) and 1 <= spec.quality <= 100):
+        raise ConfigError(f"quality must be a whole number from 1 to 100, got {spec.quality!r}")
+    if not (is_whole(spec.bits) and spec.bits in (8, 16)):
+        raise ConfigError(f"bits must be 8 or 16, got {spec.bits!r}")
+    if not (is_whole(spec.snapshot_every) and spec.snapshot_every >= 0):
+        raise ConfigError(
+            f"snapshot_every must be a whole number >= 0, got {spec.snapshot_every!r}"
+        )
+    if not isinstance(spec.overwrite, bool):
+        raise ConfigError(f"overwrite must be True or False, got {spec.overwrite!r}")
+    config = as_config(spec.config)
+    return dataclasses.replace(spec, styles=styles, masks=masks, config=config)

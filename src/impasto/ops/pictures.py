@@ -14,16 +14,19 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError
+from ..ranges import MAX_PIXELS
 
 
 def _tensor(value: Any, what: str) -> torch.Tensor:
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in "biuf":  # objects, text, dates: torch takes none of them
             raise ConfigError(f"{what} must hold numbers, got a numpy array of {value.dtype}")
+        _check_pixels(value.shape, what)
         value = torch.from_numpy(np.ascontiguousarray(value))
     if not isinstance(value, torch.Tensor):
         raise ConfigError(f"{what} must be a torch tensor, got {type(value).__name__}")
     _check_storage(value, what)
+    _check_pixels(tuple(value.shape), what)
     if value.numel() == 0:
         raise ConfigError(f"{what} is empty (shape {tuple(value.shape)})")
     if value.dtype == torch.uint8:
@@ -50,6 +53,17 @@ def _check_storage(value: torch.Tensor, what: str) -> None:
         raise ConfigError(f"{what} is quantized ({value.dtype}); pass tensor.dequantize()")
     if value.is_complex():
         raise ConfigError(f"{what} holds complex numbers ({value.dtype}); pass its real part")
+
+
+def _check_pixels(shape: tuple[int, ...], what: str) -> None:
+    """At most ``MAX_PIXELS`` (H x W), as a file may hold: checked before any copy, since a
+    view of one pixel (``expand``, ``broadcast_to``) may say it has billions."""
+    if len(shape) >= 2 and shape[-2] * shape[-1] > MAX_PIXELS:
+        height, width = shape[-2:]
+        raise ConfigError(
+            f"{what} is {width}x{height} pixels, more than the {MAX_PIXELS} pixels a picture "
+            "may have; resize it first"
+        )
 
 
 def _in_unit_range(value: torch.Tensor, what: str) -> None:

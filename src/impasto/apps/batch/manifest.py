@@ -24,6 +24,7 @@ from ...config import INITS, StyleConfig
 from ...errors import ConfigError, ImpastoError
 from ...fields import short
 from ...io.images import SAVE_FORMATS, read_input
+from . import plan
 from .plan import BatchJob, reserved
 
 LIST_SEPARATOR = ";"  # between several styles or masks in one manifest cell
@@ -50,6 +51,8 @@ def read_manifest(path: str | os.PathLike, base: StyleConfig) -> list[BatchJob]:
     file = Path(path)
     if not file.exists():
         raise ConfigError(f"{file}: manifest not found; check the path")
+    if file.is_dir():
+        raise ConfigError(f"{file}: is a folder; a manifest is a CSV or JSON file")
     empty = file.is_file() and file.stat().st_size == 0  # said below, in a manifest's words
     data = b"" if empty else read_input(file)  # by the readers' one limit: /dev/zero ends
     try:
@@ -83,17 +86,32 @@ class _Object(dict):
         self.twice = [k for k, n in collections.Counter(k for k, _ in pairs).items() if n > 1]
 
 
+class _TooLong(Exception):
+    """A JSON number with more digits than ``int()`` reads (``sys.get_int_max_str_digits``)."""
+
+
+def _whole(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise _TooLong(len(text.lstrip("-"))) from None
+
+
 def _json_rows(file: Path, text: str) -> list[tuple[str, dict[str, Any]]]:
     try:
-        data = json.loads(text, object_pairs_hook=_Object)
+        data = json.loads(text, object_pairs_hook=_Object, parse_int=_whole)
     except json.JSONDecodeError as e:
         raise ConfigError(f"{file}:{e.lineno}: not valid JSON ({e.msg})") from None
+    except _TooLong as e:  # no setting is that large: every range ends long before
+        words = f"holds a number of {e.args[0]} digits; none is that large"
+        raise ConfigError(f"{file}: {words}") from None
     if isinstance(data, _Object) and "jobs" in data:
         if "jobs" in data.twice:
             raise ConfigError(f'{file}: "jobs" is given twice')
         data = data["jobs"]
     if not isinstance(data, list):
         raise ConfigError(f'{file}: expected a list of jobs, or an object with a "jobs" list')
+    _at_most(file, len(data))
     rows = []
     for number, item in enumerate(data, start=1):
         where = f"{file}: job {number}"
@@ -125,7 +143,7 @@ def _csv_rows(file: Path, text: str) -> list[tuple[str, dict[str, Any]]]:
                 f"({short(named[_column(name)])} and {short(name)})"
             )
         named[_column(name)] = name
-    rows = []
+    rows: list[tuple[str, dict[str, Any]]] = []
     try:
         for cells in reader:
             where = f"{file}:{reader.line_num}"
@@ -136,10 +154,18 @@ def _csv_rows(file: Path, text: str) -> list[tuple[str, dict[str, Any]]]:
             unnamed = [i for i, c in enumerate(cells, 1) if c.strip() and not names[i - 1]]
             if unnamed:
                 raise ConfigError(f"{where}: cell {unnamed[0]} is under no column name")
+            _at_most(file, len(rows) + 1)
             rows.append((where, {n: c for n, c in zip(names, cells) if n and c.strip()}))
     except csv.Error as e:
         raise ConfigError(f"{file}:{reader.line_num}: {e}") from None
     return rows
+
+
+def _at_most(file: Path, jobs: int) -> None:
+    if jobs > plan.MAX_JOBS:  # before the jobs are made: each holds some 1.4 KB
+        raise ConfigError(
+            f"{file}: more than {plan.MAX_JOBS} jobs, the most a batch takes; split it"
+        )
 
 
 def _job(where: str, row: dict[str, Any], base: StyleConfig, folder: Path) -> BatchJob:

@@ -43,10 +43,15 @@ def check(
             raise _at(entry, f"{folder / entry.name}: {_too_long(side.name, limit)}")
         try:
             refuse_inputs([folder / entry.name, side], inputs)
+            _not_a_folder(folder / entry.name, "")
+            _not_a_folder(side, f"the sidecar of {entry.name}")
         except ImageError as e:
             raise _at(entry, str(e)) from None
     summary, sheet = folder / SUMMARY_NAME, folder / SHEET_NAME
     refuse_inputs([summary, *([sheet] if contact_sheet else [])], inputs)
+    _not_a_folder(summary, "its summary")
+    if contact_sheet:
+        _not_a_folder(sheet, "its contact sheet")
     if overwrite:
         return
     for entry in todo:
@@ -59,6 +64,14 @@ def check(
         raise ImageError(_taken(summary, "is not a batch's summary"))
     if contact_sheet and os.path.lexists(sheet) and not _own_sheet(sheet, summary):
         raise ImageError(_taken(sheet, "is not a batch's contact sheet"))
+
+
+def _not_a_folder(path: Path, what: str) -> None:
+    """A folder where the batch writes a file is no file to replace, --overwrite or not:
+    the single command's words for a picture, ``what`` the batch writes there otherwise."""
+    if path.is_dir():
+        where = f", where the batch writes {what}" if what else "; give a file name"
+        raise ImageError(f"{path}: is a folder{where}")
 
 
 def _inputs(batch: Plan, manifest: str | os.PathLike | None) -> dict[str, Sequence[Path]]:

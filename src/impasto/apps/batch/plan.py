@@ -27,6 +27,7 @@ from ...io.images import SAVE_FORMATS, list_images
 KEY_DIGITS = 8  # hex digits of the key in an output name
 KEY_VERSION = 1  # bump if what goes into the key changes
 FORMATS = tuple(ext.lstrip(".") for ext in SAVE_FORMATS)
+MAX_JOBS = 100_000  # jobs in one batch: each holds some 1.4 KB before anything is painted
 RESERVED = {"contact-sheet": "its contact sheet", "batch-summary": "its summary"}
 """File names (their stems, in any case, with any extension) the batch keeps for itself."""
 
@@ -114,6 +115,12 @@ def grid_jobs(
         raise ConfigError("no content images given")
     if not style_paths:
         raise ConfigError("no style images given (--styles FILE|FOLDER ...)")
+    count = len(content_paths) if pairs else len(content_paths) * len(style_paths)
+    if count > MAX_JOBS:  # before they are made: two folders of 10,000 make 100 million
+        raise ConfigError(
+            f"{len(content_paths)} contents x {len(style_paths)} styles make {count} jobs, more "
+            f"than the {MAX_JOBS} a batch takes; split it"
+        )
     start = Path(init) if init is not None else None
     if pairs:
         if len(content_paths) != len(style_paths):

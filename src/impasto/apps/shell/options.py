@@ -17,7 +17,7 @@ from ... import __version__, fields
 from ...config import INITS, StyleConfig
 from ...errors import ConfigError
 from ...fields import Kind
-from ...ranges import check_threads
+from ...ranges import check_threads, shown
 from .messages import EXIT_USAGE, flag
 
 
@@ -76,7 +76,7 @@ def whole(low: int, high: int | None = None) -> Callable[[str], int]:
         value = read(text)
         if value < low or (high is not None and value > high):
             span = f"between {low} and {high}" if high is not None else f"at least {low}"
-            raise argparse.ArgumentTypeError(f"must be {span}, got {value}")
+            raise argparse.ArgumentTypeError(f"must be {span}, got {shown(value)}")
         return value
 
     return parse

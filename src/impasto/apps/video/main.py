@@ -15,7 +15,7 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from ...config import VIDEO_SIZE, VideoConfig
+from ...config import INITS, VIDEO_SIZE, VideoConfig
 from ...errors import ConfigError, ImpastoError
 from ..shell import options
 from ..shell.messages import EXIT_DIVERGED, EXIT_OK, EXIT_USAGE, cli_words, hw, say
@@ -101,7 +101,7 @@ def video_spec(args: argparse.Namespace) -> VideoSpec:
 
     config, init_path = options.config_from_args(args)
     if init_path is not None:
-        raise ConfigError("init must be one of recolor, content, noise for a clip, not a file")
+        raise ConfigError(f"init must be one of {', '.join(INITS)} for a clip, not a file")
     fields = dataclasses.fields(VideoConfig)
     settings = VideoConfig(**{f.name: getattr(args, f.name) for f in fields})
     return VideoSpec(

@@ -181,6 +181,7 @@ async def _upload(request: Request) -> Response:
         picture = await serving.decode(store.adopt, path, name)
     except ImageError as e:
         return _error(first_line(e))
+    store.trim()
     return JSONResponse(picture.public(), status_code=201)
 
 
@@ -222,6 +223,7 @@ async def _use_example(request: Request) -> Response:
         picture = await serving.decode(serving.store.add_file, path, path.name)
     except ImpastoError as e:
         return _error(first_line(e))
+    serving.store.trim()
     return JSONResponse(picture.public(), status_code=201)
 
 
@@ -279,6 +281,8 @@ async def _queue(
     try:
         body = await _json(request)
         order = await serving.decode(make, serving, body, painting_id)
+        # its pictures still kept: an upload meanwhile may have forgotten one (Store.trim)
+        orders.still_kept(serving, order)
         painting = serving.worker.submit(painting_id, order)
     except ImpastoError as e:
         return _error(first_line(e))

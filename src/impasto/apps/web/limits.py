@@ -3,7 +3,9 @@
 A decoded picture costs 12 bytes a pixel (float32 RGB) and more while it is decoded: a legal
 49-megapixel PNG of 48 KB on disk takes about 1 GB. So pictures are decoded one at a time
 (uploads, estimates, painting requests, downloads in another format), a waiting painting keeps
-its files' paths, not their pixels, and the queue of paintings has an end. Every request
+its files' paths, not their pixels, the queue of paintings has an end, and so has the list of
+ended paintings (their results are files in the server's temporary folder) and of pictures.
+Every request
 body is refused past its route's limit: from its Content-Length before it is read, and, sent
 without one, as soon as it streams past it.
 """
@@ -19,6 +21,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 MAX_JSON_BYTES = 64 * 1024  # a painting request or an estimate: ids and settings, < 1 KB
 DECODES = 1  # pictures decoded at once for requests (the painting about to start adds one)
 MAX_QUEUE = 8  # paintings waiting behind the one being painted
+MAX_ENDED = 100  # ended paintings kept, with their results; past it the oldest are forgotten
+MAX_PICTURES = 100  # uploads and examples kept; past it the oldest not painted from go
 
 Limit = Callable[[Scope], tuple[int, Callable[[int], str]]]  # scope -> (bytes, message)
 

@@ -29,6 +29,10 @@ ALL_ERASED = (
     "the strokes keep the whole photo (only the eraser is left): brush a painting's colour "
     "where it should go, or clear the strokes to paint everything"
 )
+FORGOTTEN = (
+    "touch up: its {} is no longer kept ({}: no such picture; the server keeps the latest "
+    "pictures): upload it again and paint anew"
+)
 
 
 def job_spec(
@@ -105,7 +109,11 @@ def start_of(serving: Serving, body: dict[str, Any]) -> str:
     if kind == "picture":
         picture = serving.store.get(ident)
         return picture.name if picture else "a picture"
-    words = {"content": "the photo", "recolor": "the photo, recoloured"}
+    words = {
+        "palette": "the photo, in the paintings' palette",
+        "content": "the photo",
+        "recolor": "the photo, recoloured",
+    }
     return words.get(init, init)
 
 
@@ -146,7 +154,8 @@ def touch_up(serving: Serving, base_id: str, body: dict[str, Any], painting_id: 
     if base is None or not base.has_result:
         raise ConfigError("touch up: no such finished picture")
     origin = worker.get(base.origin) if base.origin else base
-    assert origin is not None  # paintings are never forgotten while the server runs
+    if origin is None:  # kept while a touch-up of it is (``Worker._forget_ended``): a bug
+        raise ConfigError("touch up: its first painting was forgotten; paint it anew")
     values = body.get("settings") or {}
     changes = settings.touch_up_changes(values)
     mask_id, mask = _mask(serving, body)
@@ -158,9 +167,37 @@ def touch_up(serving: Serving, base_id: str, body: dict[str, Any], painting_id: 
         masks=(mask,) if mask is not None else (),
         output=worker.output_for(painting_id),
     )
+    _kept(serving, spec, touch_up=True)  # its first run's pictures may be gone (Store.trim)
     job = checked(spec)
     inputs = {**origin.inputs, "mask": mask_id}
     start = f"the result {base.title}"
     return Order(
         spec, base.title, start, estimate_of(job), job.estimate, inputs, base.id, origin.id
     )
+
+
+def still_kept(serving: Serving, order: Order) -> None:
+    """ConfigError if a picture ``order`` paints from was forgotten since it was checked
+    (``Store.trim``, after an upload): called from the event loop, where pictures are
+    forgotten, as the order joins the queue, so that no queued painting's file is gone. The
+    result it starts from is checked by ``Worker.submit``, under the lock that forgets those."""
+    _kept(serving, order.spec, touch_up=order.touch_up_of is not None)
+
+
+def _kept(serving: Serving, spec: jobs.JobSpec, touch_up: bool = False) -> None:
+    """The pictures of ``spec`` still kept, or ConfigError in the words ``job_spec`` uses (a
+    touch-up's photo and paintings are its first run's: the page cannot choose them again)."""
+    store = serving.store
+    if not store.keeps(spec.content):
+        if touch_up:
+            raise ConfigError(FORGOTTEN.format("photo", "content"))
+        raise ConfigError("choose a photo first (content: no such picture)")
+    if not all(store.keeps(path) for path in spec.styles):
+        if touch_up:
+            raise ConfigError(FORGOTTEN.format("painting", "styles"))
+        raise ConfigError("styles: no such picture")
+    if not all(store.keeps(path) for path in spec.masks):
+        raise ConfigError("strokes: no such picture (mask)")
+    start = spec.init
+    if start is not None and Path(start).parent == store.folder and not store.keeps(start):
+        raise ConfigError("init: no such picture")

@@ -40,14 +40,20 @@ class Serving:
         examples: Path | None = None,
         loopback_only: bool = True,
         max_queue: int = limits.MAX_QUEUE,
+        max_ended: int = limits.MAX_ENDED,
+        max_pictures: int = limits.MAX_PICTURES,
         decodes: int = limits.DECODES,
         max_json: int = limits.MAX_JSON_BYTES,
     ) -> None:
         self.loopback_only = loopback_only  # answer only to loopback names (see guard.py)
         self.folder = Path(tempfile.mkdtemp(prefix="impasto-serve-")) if folder is None else folder
         self.events = Events()
-        self.store = uploads.Store(self.folder / "pictures", max_bytes, max_pixels)
-        self.worker = Worker(self.folder / "results", self.events, preview_every, max_queue)
+        self.store = uploads.Store(
+            self.folder / "pictures", max_bytes, max_pixels, max_pictures,
+            in_use=lambda: self.worker.paths_in_use(),
+        )  # fmt: skip
+        results = self.folder / "results"
+        self.worker = Worker(results, self.events, preview_every, max_queue, max_ended)
         self.examples = bundled.Examples(examples if examples is not None else bundled.FOLDER)
         self.stopping = threading.Event()
         # Threads of their own: at most ``decodes`` at once, and the same threads each time,

@@ -8,8 +8,10 @@ error comes back with the temporary path replaced by the name the user uploaded.
 
 from __future__ import annotations
 
+import os
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -17,6 +19,7 @@ from typing import BinaryIO
 from ...errors import ImageError
 from ...io import images
 from ...ops.resize import output_size, resize_to, size_of
+from .limits import MAX_PICTURES
 
 MAX_BYTES = 50 * 1024 * 1024  # per upload
 MAX_PIXELS = 50_000_000  # width x height, checked from the header before decoding
@@ -77,9 +80,18 @@ class Picture:
 
 
 class Store:
-    """The pictures of this server run, in ``folder`` (removed by whoever made the folder)."""
+    """The pictures of this server run, in ``folder`` (removed by whoever made the folder):
+    the latest ``max_pictures``, and any that ``in_use()`` (the files paintings still to
+    come paint from) names."""
 
-    def __init__(self, folder: Path, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS):
+    def __init__(
+        self,
+        folder: Path,
+        max_bytes: int = MAX_BYTES,
+        max_pixels: int = MAX_PIXELS,
+        max_pictures: int = MAX_PICTURES,
+        in_use: Callable[[], set[Path]] = set,
+    ):
         self.folder = folder
         self.folder.mkdir(parents=True, exist_ok=True)
         # Views beside the pictures, not among them: that folder holds only what was sent.
@@ -87,6 +99,8 @@ class Store:
         self.views.mkdir(parents=True, exist_ok=True)
         self.max_bytes = max_bytes
         self.max_pixels = max_pixels
+        self.max_pictures = max_pictures
+        self.in_use = in_use
         self._pictures: dict[str, Picture] = {}
         self._lock = threading.Lock()
 
@@ -134,6 +148,21 @@ class Store:
             self._pictures[picture.id] = picture
         return picture
 
+    def trim(self) -> None:
+        """Forget the oldest pictures past ``max_pictures`` (uploads without end keep no
+        more) and remove their files, but those ``in_use()``. The app calls it from its
+        event loop, where a painting request checks its pictures again as it joins the queue."""
+        used = self.in_use()
+        with self._lock:
+            extra = len(self._pictures) - self.max_pictures
+            for old in [p for p in self._pictures.values() if p.path not in used][:-1]:
+                if extra <= 0:
+                    break
+                del self._pictures[old.id]
+                old.path.unlink(missing_ok=True)
+                old.view.unlink(missing_ok=True)
+                extra -= 1
+
     def add_file(self, source: Path, name: str) -> Picture:
         """A file the server itself chose (a bundled example): the same checks but the
         upload's byte limit."""
@@ -142,3 +171,8 @@ class Store:
     def get(self, picture_id: str) -> Picture | None:
         with self._lock:
             return self._pictures.get(picture_id)
+
+    def keeps(self, path: str | os.PathLike[str]) -> bool:
+        """Whether ``path`` is the file of a picture still kept (``trim`` forgets them)."""
+        picture = self.get(Path(path).name)
+        return picture is not None and picture.path == Path(path)

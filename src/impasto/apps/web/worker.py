@@ -5,7 +5,8 @@ job of ``impasto.jobs``: prepared when it is asked for (so bad settings are refu
 with the estimate), then let go; a waiting painting keeps only its ``JobSpec`` (paths and
 settings), and is prepared again, its pictures decoded, when its turn comes. The queue holds
 at most ``max_queue`` paintings (``limits.MAX_QUEUE``); past it a request is told the server
-is busy. Each is painted with a ``CancelToken`` and a progress callback that publishes
+is busy. Of the ended paintings the latest ``max_ended`` are kept (``limits.MAX_ENDED``),
+with their results. Each is painted with a ``CancelToken`` and a progress callback that publishes
 events and, every few steps, a JPEG of the current picture. A cancelled painting keeps the
 best picture so far as its result, marked cancelled.
 """
@@ -20,12 +21,12 @@ from typing import Any
 
 from ... import jobs
 from ...config import StyleConfig
-from ...errors import ImpastoError, first_line
+from ...errors import ConfigError, ImpastoError, first_line
 from ...jobs import Cancelled, CancelToken, Progress, rough_duration
 from ...ops.resize import size_of
 from . import settings
 from .events import Events, jsonable
-from .limits import MAX_QUEUE
+from .limits import MAX_ENDED, MAX_QUEUE
 
 PREVIEW_EVERY = 5  # steps between pictures sent to the page (and the first of every scale)
 QUEUED, PAINTING, DONE, CANCELLED, FAILED = "queued", "painting", "done", "cancelled", "failed"
@@ -155,14 +156,17 @@ class Worker:
         events: Events,
         preview_every: int = PREVIEW_EVERY,
         max_queue: int = MAX_QUEUE,
+        max_ended: int = MAX_ENDED,
     ):
         self.results = results
         self.max_queue = max_queue
+        self.max_ended = max_ended
         self.results.mkdir(parents=True, exist_ok=True)
         self.events = events
         self.preview_every = max(1, preview_every)
         self._paintings: dict[str, Painting] = {}  # in the order asked for
         self._queue: list[str] = []
+        self._ended: list[str] = []  # in the order they ended
         self._current: Painting | None = None
         self._wake = threading.Condition()
         self._stopping = False
@@ -189,11 +193,17 @@ class Worker:
             )
 
     def submit(self, painting_id: str, order: Order) -> Painting:
-        """Queue a prepared (so checked) order; ``Busy`` if the queue is full."""
+        """Queue a prepared (so checked) order; ``Busy`` if the queue is full, ConfigError if
+        the result it starts from (a touch-up's too) was forgotten since it was checked
+        (``max_ended``)."""
         painting = Painting(painting_id, order)
         with self._wake:
             if (why := self.busy()) is not None:
                 raise Busy(why)
+            init = order.spec.init
+            if init is not None and not Path(init).exists():  # forgotten meanwhile
+                gone = "touch up: no such finished picture" if order.touch_up_of else None
+                raise ConfigError(gone or "init: no such result")
             self._paintings[painting_id] = painting
             self._queue.append(painting_id)
             self.events.publish("queued", painting=painting.public(), queue=list(self._queue))
@@ -217,7 +227,25 @@ class Worker:
                 self.events.publish(
                     "cancelled", painting=painting.public(), queue=list(self._queue)
                 )
+                self._forget_ended(painting)
         return True
+
+    def _forget_ended(self, painting: Painting) -> None:
+        """``painting`` has ended: past ``max_ended`` ended paintings, forget those that
+        ended first and remove their results, but one that a painting still to come starts
+        from (its ``spec.init``, the picture a touch-up touches up) and the first run of a
+        touch-up still kept (a touch-up of it is planned from that run): requests without
+        end keep no more. Called with the lock held."""
+        self._ended.append(painting.id)
+        coming = [p for p in self._paintings.values() if p.state in (QUEUED, PAINTING)]
+        starts = {Path(p.spec.init) for p in coming if p.spec.init is not None}
+        needed = {p.touch_up_of for p in coming} | {p.origin for p in self._paintings.values()}
+        for ident in self._ended[: max(0, len(self._ended) - self.max_ended)]:
+            old = self._paintings[ident]
+            if old.out not in starts and old.id not in needed:
+                self._ended.remove(ident)
+                del self._paintings[ident]
+                old.out.unlink(missing_ok=True)
 
     def state(self) -> dict[str, Any]:
         with self._wake:
@@ -226,6 +254,15 @@ class Worker:
                 "queue": list(self._queue),
                 "current": self._current.id if self._current else None,
             }
+
+    def paths_in_use(self) -> set[Path]:
+        """The files the paintings still to come paint from: content, styles, strokes, start."""
+        with self._wake:
+            specs = [p.spec for p in self._paintings.values() if p.state in (QUEUED, PAINTING)]
+        inits = [s.init for s in specs if s.init is not None]
+        return {Path(f) for f in [*(s.content for s in specs), *inits]} | {
+            Path(f) for s in specs for f in (*s.styles, *s.masks)
+        }
 
     def stop(self, timeout: float = 10.0) -> None:
         """Cancel everything and wait for the thread (the server is stopping)."""
@@ -260,6 +297,7 @@ class Worker:
                     self.events.publish(
                         painting.state, painting=painting.public(), queue=list(self._queue)
                     )
+                    self._forget_ended(painting)
 
     def _paint(self, painting: Painting) -> None:
         start = time.perf_counter()

@@ -6,6 +6,7 @@ import contextlib
 import errno
 import math
 import os
+import stat
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -27,7 +28,10 @@ if TYPE_CHECKING:
 
 
 def _check_file(file: Path, name: str) -> None:
-    if stat_input(file, name, "a video file").st_size == 0:
+    info = stat_input(file, name, "a video file")
+    if not stat.S_ISREG(info.st_mode):  # a clip is read more than once: counted, painted
+        raise _error(name, "is a pipe or a device, not a file; save the clip to a file first")
+    if info.st_size == 0:
         raise _error(name, "empty file (0 bytes)")
 
 
@@ -36,7 +40,10 @@ def _open_input(file: Path, name: str) -> InputContainer:
     _check_file(file, name)
     av = _av(name)
     try:
-        container: InputContainer = av.open(str(file), metadata_errors="replace")
+        # The decoders' own limit from the start: opening may decode a frame to learn the
+        # size where a header leaves it to the frames (PNG in QuickTime, say).
+        limit = {"max_pixels": str(MAX_PIXELS)}
+        container: InputContainer = av.open(str(file), metadata_errors="replace", options=limit)
     except av.error.PermissionError:
         raise _error(name, "permission denied; check the file's permissions") from None
     except (av.FFmpegError, OSError, ValueError):

@@ -88,7 +88,12 @@ function buildControls() {
 }
 
 function buildInits(inits) {
-  const names = { content: "the photo", noise: "noise", recolor: "the photo, recoloured" };
+  const names = {
+    palette: "the photo, in the paintings' palette",
+    content: "the photo",
+    noise: "noise",
+    recolor: "the photo, recoloured",
+  };
   $("init").replaceChildren(...inits.map((i) => el("option", { value: i }, names[i] || i)));
 }
 

@@ -25,7 +25,9 @@ export function renderQueue(page, cancel) {
 function finishedInOrder(page) {
   const all = [...page.paintings.values()].filter((p) => p.result || p.state === "failed");
   const ordered = [];
-  for (const p of all.filter((q) => !q.origin).reverse()) {
+  // a touch-up whose first picture the server no longer keeps stands on its own
+  const firsts = new Set(all.map((q) => q.id));
+  for (const p of all.filter((q) => !q.origin || !firsts.has(q.origin)).reverse()) {
     ordered.push(p, ...all.filter((q) => q.origin === p.id));
   }
   return ordered;
