@@ -19,10 +19,11 @@ from PIL import Image
 
 from ..config import StyleConfig
 from ..engine.progress import CancelToken, ProgressCallback
-from ..engine.pyramid import stylize
+from ..engine.pyramid import as_config, stylize
 from ..errors import ConfigError
 from ..io import images
 from ..io import masks as mask_files
+from ..io.sources import Sources
 from ..network.vgg import VGGFeatures
 from .picture import fit_alpha
 
@@ -49,16 +50,17 @@ def paint(
     ``stylize``, which this calls. The content's alpha (if any) comes back with it.
     """
     try:
-        config = dataclasses.replace(config or StyleConfig(), **settings)
+        config = dataclasses.replace(as_config(config or StyleConfig()), **settings)
     except TypeError as e:  # a name StyleConfig does not have
         raise ConfigError(f"paint: {e}") from None
-    rgb, alpha = _picture(content)
+    sources = Sources()  # a pipe named twice (a content that is also a style) is read once
+    rgb, alpha = _picture(content, sources)
     given: Sequence[Picture] = styles if isinstance(styles, (list, tuple)) else [styles]  # type: ignore[list-item]
-    style_list = [_picture(s)[0] for s in given]
+    style_list = [_picture(s, sources)[0] for s in given]
     if masks is not None and not isinstance(masks, torch.Tensor):
         hw = (int(rgb.shape[-2]), int(rgb.shape[-1]))
-        masks = mask_files.load_masks(masks, len(style_list), hw)
-    start = None if init is None else _picture(init)[0]
+        masks = mask_files.load_masks(masks, len(style_list), hw, sources=sources)
+    start = None if init is None else _picture(init, sources)[0]
     picture = stylize(
         rgb, style_list, config, network=network, init_image=start, masks=masks,
         progress=progress, cancel=cancel,
@@ -66,10 +68,10 @@ def paint(
     return images.to_pil(picture, fit_alpha(alpha, picture))
 
 
-def _picture(value: Picture) -> tuple[torch.Tensor, torch.Tensor | None]:
+def _picture(value: Picture, sources: Sources) -> tuple[torch.Tensor, torch.Tensor | None]:
     if isinstance(value, Image.Image):
         return images.from_pil(value)
     if isinstance(value, (str, os.PathLike)):
-        loaded = images.load_image(value)
+        loaded = sources.load(value)
         return loaded.rgb, loaded.alpha
     return value, None  # a tensor (or an array): stylize checks it
