@@ -64,8 +64,9 @@ def test_style_cost_falls_far_below_its_start(tubingen):
     records = tubingen["records"]
     assert len(records) == records[-1].steps
     first = records[0].losses
-    # starts from the content photo in the painting's colours: close to it, not on it
-    assert 0 < first["content"] < 0.5 and first["style"] > 0, first
+    # starts from the content photo in the painting's palette: close to it, not on it (the
+    # relative content cost, before its weight, measured 0.23)
+    assert 0 < first["content"] / CONFIG.content_weight < 0.5 and first["style"] > 0, first
     final_scale = [p for p in records if p.scale == p.scales]
     best = min(final_scale, key=lambda p: p.losses["total"])  # the picture that is returned
     assert best.losses["style"] < first["style"] / 5, (first, best.losses)
