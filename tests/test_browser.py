@@ -35,8 +35,11 @@ def browser():
 
 
 # The displayed picture, summed in the page: changes when the picture changes.
+# null while the picture on show is still loading (a 0 x 0 canvas cannot be read): the test
+# waits for a value rather than evaluating once, which raced the page's refresh now and then
 PIXELS = """() => {
   const img = document.getElementById("live");
+  if (!img.complete || img.naturalWidth === 0) return null;
   const c = document.createElement("canvas");
   c.width = img.naturalWidth; c.height = img.naturalHeight;
   const g = c.getContext("2d"); g.drawImage(img, 0, 0);
@@ -110,7 +113,7 @@ def test_paint_watch_cancel_finish_and_download_in_a_browser(served, browser, tm
     _settings(page, 128, "128:2000")
     page.click("#start")
     page.wait_for_function(CURRENT_SHOWN, arg=first)
-    before = page.evaluate(PIXELS)
+    before = page.wait_for_function(PIXELS).json_value()
     fraction = float(page.get_attribute("#bar", "data-fraction"))
     page.wait_for_function(
         "src => document.getElementById('live').getAttribute('src') !== src", arg=before[0]
@@ -118,8 +121,7 @@ def test_paint_watch_cancel_finish_and_download_in_a_browser(served, browser, tm
     page.wait_for_function(
         "f => Number(document.getElementById('bar').dataset.fraction) > f", arg=fraction
     )
-    page.wait_for_function("() => document.getElementById('live').complete")
-    after = page.evaluate(PIXELS)
+    after = page.wait_for_function(PIXELS).json_value()
     assert after[1] != before[1] and after[2] == 128  # a new picture, at the size worked on
     assert "Scale 1 of 1 (128×96 px)" in page.text_content("#status")
     assert "left" in page.text_content("#status")
