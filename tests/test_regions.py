@@ -353,6 +353,7 @@ def test_cli_colour_map_for_two_styles(tiny_network, tmp_path, monkeypatch, caps
         ("count", ["2 mask files given for 1 style image;"]),
         ("colour", ["map.png", "yellow", "style 4"]),
         ("seed", ["--mask", "--loss-form seed"]),
+        ("black", ["black.png", "black everywhere", "nothing would be painted"]),
     ],
 )
 def test_cli_bad_mask_is_one_line_exit_2_nothing_written(
@@ -361,12 +362,14 @@ def test_cli_bad_mask_is_one_line_exit_2_nothing_written(
     pics = cli_pics(tmp_path)
     square = save(tmp_path / "square.png", np.zeros((10, 10), np.uint8))
     colour = save(tmp_path / "map.png", stripes([RED, YELLOW], 30, 20))
+    black = save(tmp_path / "black.png", np.zeros((30, 40), np.uint8))  # an inverted mask
     masks = {
         "missing": [tmp_path / "nope.png"],
         "aspect": [square],
         "count": [square, square],
         "colour": [colour],
         "seed": [square, "--loss-form", "seed"],
+        "black": [black],
     }[case]
     before = sorted(tmp_path.rglob("*"))
     out = pics["out"] / "r.png"

@@ -9,6 +9,11 @@ class ImageError(ImpastoError):
     """An image file could not be read or written."""
 
 
+class PaintsNowhere(ImageError):
+    """Masks that are black everywhere: a whole run would give back the photo (an inverted
+    mask, most often), so they are refused before it; the web page words it as strokes."""
+
+
 class WeightsError(ImpastoError):
     """Network weights are missing, corrupt, or in an unexpected layout."""
 

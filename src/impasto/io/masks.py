@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 import torch
 
-from ..errors import ConfigError, ImageError
+from ..errors import ConfigError, ImageError, PaintsNowhere
 from ..ops.masks import ASPECT_TOLERANCE, SOFTNESS, colour_labels, is_greyscale, normalise, soften
 from .images import LoadedImage
 from .sources import Sources
@@ -64,6 +64,12 @@ def load_masks(
         else:
             planes.append(colour_labels(rgb, n_styles, str(path)))
     masks = torch.cat(planes)
+    if not bool(masks.gt(0).any()):
+        named = str(paths[0]) if len(paths) == 1 else "the masks"
+        raise PaintsNowhere(
+            f"{named}: black everywhere, so nothing would be painted: white (or a painting's "
+            "colour in a colour map) marks where to paint"
+        )
     masks = soften(masks, softness * max(height, width), (height, width))
     return normalise(masks)
 

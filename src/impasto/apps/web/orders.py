@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ... import jobs
-from ...errors import ConfigError, ImpastoError
+from ...errors import ConfigError, ImpastoError, PaintsNowhere
 from . import settings
 from .settings import DEFAULT_INIT
 from .worker import Order, estimate_of
@@ -123,6 +123,8 @@ def checked(spec: jobs.JobSpec) -> jobs.Job:
     an all-black map would give back the photo after a whole run."""
     try:
         job = jobs.prepare(spec)
+    except PaintsNowhere:
+        raise ConfigError(ALL_ERASED) from None
     except ImpastoError as e:
         names = [str(m) for m in spec.masks]
         message = str(e)
@@ -131,8 +133,6 @@ def checked(spec: jobs.JobSpec) -> jobs.Job:
         for name in names:
             message = message.replace(name, STROKES)
         raise type(e)(message) from None
-    if job.masks is not None and not bool(job.masks.gt(0).any()):
-        raise ConfigError(ALL_ERASED)
     return job
 
 
