@@ -119,8 +119,8 @@ def start_of(serving: Serving, body: dict[str, Any]) -> str:
 
 def checked(spec: jobs.JobSpec) -> jobs.Job:
     """``jobs.prepare(spec)``, its errors naming the strokes as the page knows them (not the
-    server's path), and strokes that paint nothing refused: the page asked for regions, and
-    an all-black map would give back the photo after a whole run."""
+    server's path); strokes that paint nothing (``PaintsNowhere``, refused by the mask reader
+    for every front end) in the page's words for the eraser."""
     try:
         job = jobs.prepare(spec)
     except PaintsNowhere:
