@@ -18,23 +18,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.bench_machine import cpu  # the model and its vector extensions
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = [str(ROOT / "examples" / "tubingen.jpg"), str(ROOT / "examples" / "starry_night.jpg")]
 RUNS = {
     "before 2026-12-05": ["--content-weight", "1", "--init", "recolor"],
     "today": [],
 }
-
-
-def cpu() -> str:
-    """The CPU's model and the vector extensions that decide impasto's speed."""
-    text = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-    model = next(
-        (ln.split(":", 1)[1].strip() for ln in text.splitlines() if "Model name" in ln), "?"
-    )
-    flags = next((ln.split(":", 1)[1].split() for ln in text.splitlines() if "Flags" in ln), [])
-    wanted = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
-    return f"{model} ({', '.join(f for f in wanted if f in flags) or 'no AVX2'})"
 
 
 def one(extra: list[str], out: Path, threads: int) -> float:

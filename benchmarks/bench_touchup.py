@@ -15,31 +15,16 @@ from __future__ import annotations
 
 import argparse
 import platform
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.bench_machine import cpu  # the model and its vector extensions
+
 ROOT = Path(__file__).resolve().parents[1]
 CONTENT = ROOT / "examples" / "tubingen.jpg"
 STYLE = ROOT / "examples" / "starry_night.jpg"
-FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
-
-
-def cpu() -> str:
-    """'model (flags)' from lscpu: the vector and matrix extensions bf16 needs."""
-    try:
-        text = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return platform.processor() or "unknown CPU"
-    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
-    model = fields.get("Model name", "unknown").strip()
-    flags = fields.get("Flags", "").split()
-    cores = fields.get("CPU(s)", "?").strip()
-    found = [f for f in FLAGS if f in flags]
-    missing = [] if "amx_bf16" in found else ["no AMX"]
-    return f"{model}, {cores} CPUs ({', '.join(found + missing) or 'no AVX2'})"
 
 
 def timed(work):
