@@ -354,14 +354,6 @@ def test_a_damaged_cache_file_is_refused_with_the_way_to_refetch(tmp_path, monke
 # ------------------------------------------------------------------------- the Python API
 
 
-class _OnAnotherDevice(torch.Tensor):
-    """A CPU tensor that says it lives on a GPU (this machine may have none)."""
-
-    @property
-    def device(self):  # type: ignore[override]
-        return torch.device("cuda", 0)
-
-
 def _quantized() -> torch.Tensor:
     import warnings
 
@@ -396,7 +388,6 @@ BAD_API = [
     ("style", META, "style 1 is on the meta device"),
     ("init_image", META, "init_image is on the meta device"),
     ("masks", META[:1], "masks is on the meta device"),
-    ("content", torch.rand(3, 20, 20).as_subclass(_OnAnotherDevice), "on the cuda:0 device"),
     ("content", torch.rand(3, 20, 20).to_sparse(), "sparse_coo tensor"),
     ("masks", torch.rand(1, 20, 20).to_sparse(), "masks is a torch.sparse_coo tensor"),
     ("content", torch.rand(3, 20, 20, dtype=torch.complex64), "complex numbers"),

@@ -14,6 +14,7 @@ import typing
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
+from .devices import check_name
 from .errors import ConfigError
 from .ranges import (
     MAX_ITERATIONS,
@@ -171,8 +172,14 @@ class StyleConfig:
     )
     precision: Precision = _opt(
         "auto",
-        "network precision: auto (bf16 where the CPU has AVX-512 BF16 or AMX, else fp32), "
-        "fp32, or bf16 (about 1.6x faster with those instructions, slower without)",
+        "network precision: auto (bf16 where the CPU has AVX-512 BF16 or AMX, or the GPU is "
+        "an NVIDIA Ampere or newer; else fp32), fp32, or bf16 (about 1.6x faster with those "
+        "instructions, slower without)",
+    )
+    device: str = _opt(
+        "auto",
+        "where to paint: auto (an NVIDIA GPU, else an Apple GPU, else the CPU), cpu, cuda, "
+        "cuda:N or mps; a device that is not there is refused before any work",
     )
     pooling: Pooling = _opt(
         "max",
@@ -197,6 +204,7 @@ class StyleConfig:
         if self.schedule is not None:
             parse_schedule(self.schedule)
         check_choices(self)
+        object.__setattr__(self, "device", check_name(self.device))
         if not self.content_layers and self.content_weight > 0:
             raise ConfigError("content_layers is empty but content_weight > 0")
         if not self.style_layers:

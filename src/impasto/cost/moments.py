@@ -191,7 +191,7 @@ class StyleTarget:
             # A small ridge keeps the square roots' gradients finite for rank-deficient
             # covariances (dead channels, flat regions).
             ridge = (1e-2 * trace / cov.shape[-1]).clamp_min(EPS)[:, None, None]
-            cov = cov + ridge * torch.eye(cov.shape[-1], dtype=cov.dtype)
+            cov = cov + ridge * torch.eye(cov.shape[-1], dtype=cov.dtype, device=cov.device)
             return cls(kind, cov, mean, sqrtm(cov), scale, ridge)
         mat = matrix(m, kind)
         return cls(kind, mat, mean, None, mat.pow(2).sum((1, 2)).clamp_min(EPS))
@@ -207,6 +207,6 @@ def relative_distance(current: Moments, target: StyleTarget) -> torch.Tensor:
     if target.kind == "w2":
         assert target.ridge is not None
         mean = current.total / current.count.clamp_min(EPS)[:, None]
-        cov = _covariance(current) + target.ridge * torch.eye(mean.shape[-1], dtype=mean.dtype)
+        cov = _covariance(current) + target.ridge * torch.eye(mean.shape[-1], dtype=mean.dtype, device=mean.device)
         return wasserstein2(mean, cov, target.mean, target.matrix, target.sqrt_cov) / target.scale
     return (matrix(current, target.kind) - target.matrix).pow(2).sum((1, 2)) / target.scale

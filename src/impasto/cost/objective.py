@@ -26,7 +26,7 @@ from ..config import StyleConfig
 from ..errors import ConfigError
 from ..network import precision
 from ..network.layers import layer_stride
-from ..network.vgg import VGGFeatures
+from ..network.vgg import VGGFeatures, device_of
 from . import losses, moments
 from .moments import Moments, StyleTarget
 from .structure import Structure
@@ -69,7 +69,8 @@ class Objective:
         self.seed_form = config.loss_form == "seed"
         self.kind = config.style_representation
         self.sum_dtype = torch.float64 if self.kind in moments.CENTRED else None
-        self.bf16 = precision.resolve(config.precision) == "bf16"
+        self.device = device_of(net)
+        self.bf16 = precision.resolve(config.precision, device=self.device) == "bf16"
         # The Gram products were a fifth of a bf16 evaluation in float32 (benchmarks/). Their
         # bfloat16 inputs are already rounded by the network; only the Gram matrix's own
         # rounding (about 0.2 %) is added. Centred statistics (float64) and the seed form's
@@ -95,7 +96,7 @@ class Objective:
         """
         if not self.bf16:
             return self.net(batch)
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+        with torch.autocast(batch.device.type, dtype=torch.bfloat16):
             feats = self.net(batch)
         return {n: a if n in self.bf16_layers else a.float() for n, a in feats.items()}
 
@@ -191,7 +192,7 @@ class Objective:
             )
             style_t[name] = StyleTarget.from_moments(stacked, self.kind)
             mask = masks[name]
-            shares[name] = torch.ones(1) if mask is None else mask.flatten(1).mean(1)
+            shares[name] = content.new_ones(1) if mask is None else mask.flatten(1).mean(1)
             if self.seed_form:
                 blend = region_blends[0]
                 outers = [w * s[name].outer[0] for w, s in zip(blend, per_style) if w]

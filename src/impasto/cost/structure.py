@@ -45,7 +45,7 @@ def blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
     not an edge); the kernel is cut to the picture where it is wider."""
     x = image.unsqueeze(0)
     c = x.shape[1]
-    full = gaussian_kernel(sigma).to(x.dtype)
+    full = gaussian_kernel(sigma).to(x.device, x.dtype)
     middle = len(full) // 2
     for axis in (2, 3):
         radius = min(middle, x.shape[axis] - 1)

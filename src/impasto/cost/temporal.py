@@ -33,6 +33,10 @@ class Anchor:
                 f"{tuple(self.reliability.shape)} differ in size"
             )
 
+    def to(self, device: torch.device) -> Anchor:
+        """The same anchor on ``device``."""
+        return Anchor(self.target.to(device), self.reliability.to(device), self.weight)
+
     def at(self, height: int, width: int) -> Anchor:
         """The same anchor at another scale of the pyramid."""
         if tuple(self.target.shape[-2:]) == (height, width):

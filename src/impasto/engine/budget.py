@@ -15,7 +15,9 @@ import functools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from .. import devices
 from ..config import StyleConfig
 from ..cost.tiling import crop_lengths
 from ..errors import ConfigError
@@ -25,6 +27,9 @@ from ..ranges import MAX_SIZE
 from . import calibration
 from .progress import rough_duration
 from .schedule import fit, plan_for
+
+if TYPE_CHECKING:
+    import torch
 
 GB = 1e9
 BASE_BYTES = 0.6 * GB  # Python, torch, the network's weights, the style targets
@@ -60,10 +65,14 @@ def available_memory() -> float:
         return DEFAULT_CAP * GB
 
 
-def budget_bytes(max_memory: float) -> float:
-    """The memory budget: as asked (GB), else the smaller of 8 GB and what is free."""
+def budget_bytes(max_memory: float, device: torch.device | None = None) -> float:
+    """The memory budget: as asked (GB), else the smaller of 8 GB and what is free; on a GPU,
+    nine tenths of what is free on it (a GPU's memory is there to be used)."""
     if max_memory > 0:
         return max_memory * GB
+    free = None if device is None else devices.free_memory(device)
+    if free is not None:
+        return 0.9 * free
     return min(DEFAULT_CAP * GB, 0.9 * available_memory())
 
 
@@ -192,6 +201,7 @@ class Estimate:
     plan: tuple = ()  # the schedule's Scales, fitted to the content (set by estimate_run)
     speed: calibration.Speed = calibration.FALLBACK  # the machine's speed it assumed
     learnt: bool = False  # whether that speed was measured on this machine
+    device: str = ""  # where it paints, its name and memory (``devices.About.describe``)
 
     def describe(self) -> str:
         tiled = [s for s in self.scales if s.tile]
@@ -199,11 +209,12 @@ class Estimate:
         if tiled:
             first = tiled[0]
             tiles = f"; tiles of {first.tile} px from {max(first.height, first.width)} px up"
+        on = f"; device {self.device}" if self.device else ""
         return (
             f"estimate: about {rough_duration(self.seconds)}"
             f"{' on this machine' if self.learnt else ' (speed not yet measured here)'}"
             f", peak memory about "
-            f"{self.memory / GB:.1f} GB of {self.budget / GB:.1f} GB{tiles}"
+            f"{self.memory / GB:.1f} GB of {self.budget / GB:.1f} GB{tiles}{on}"
         )
 
 
@@ -248,9 +259,10 @@ def estimate_run(
 
     ``speed`` defaults to what this machine has shown (``calibration.speed``).
     """
+    device = devices.resolve(config.device)
     learnt = speed is not None or calibration.stored(config) is not None
     speed = calibration.speed(config) if speed is None else speed
-    limit = budget_bytes(config.max_memory)
+    limit = budget_bytes(config.max_memory, device)
     plan = fit(plan_for(config), content_hw)
     geometry = Geometry.of(config.network, config.content_layers + config.style_layers)
     sizes = [(*output_size(*content_hw, s.size), s.iterations) for s in plan]
@@ -260,6 +272,7 @@ def estimate_run(
             estimate(sizes, limit, geometry, config.tile, styles, speed),
             plan=tuple(plan),
             learnt=learnt,
+            device=devices.about(device).describe(),
         )
     except ConfigError:
         pass
@@ -287,6 +300,23 @@ def estimate_run(
         f"a {width}x{height} picture needs about {_gb(need)} GB, more than the "
         f"{limit / GB:.1f} GB budget; the largest size that fits is about "
         f"{largest} px (or raise max_memory)"
+    )
+
+
+def out_of_memory(
+    height: int, width: int, estimate: Estimate, config: StyleConfig, device: torch.device
+) -> ConfigError:
+    """The one line for a device that ran out of memory although the plan fitted (a GPU's
+    convolutions may take more working memory than the CPU's measured here): tiling within
+    half the budget, or the largest size that fits in that."""
+    half = estimate.budget / 2
+    geometry = Geometry.of(config.network, config.content_layers + config.style_layers)
+    largest = largest_size(height / width, half, geometry)
+    return ConfigError(
+        f"{devices.about(device).describe()} ran out of memory at {width}x{height} px (the "
+        f"plan expected {estimate.memory / GB:.1f} GB of {estimate.budget / GB:.1f} GB); "
+        f"--max-memory {half / GB:.3g} tiles it smaller, or the largest size that fits in "
+        f"that is about {largest} px"
     )
 
 

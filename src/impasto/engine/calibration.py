@@ -34,7 +34,9 @@ from typing import Any
 
 import torch
 
+from .. import devices
 from ..config import StyleConfig
+from ..devices import cpu_model
 from ..errors import ImpastoError
 from ..files import write_atomic
 from ..network import precision
@@ -79,6 +81,8 @@ class Speed:
 
 # One thread of a Xeon with AVX-512 BF16 (2026-11); divided by the threads when nothing is known.
 FALLBACK = Speed(seconds=0.43)
+# Any GPU before its probe: a guess between a laptop's and a data centre's (a job probes it).
+GPU_FALLBACK = Speed(seconds=0.02)
 
 
 def fit(points: Sequence[tuple[float, float]], exponent: float = FALLBACK.exponent) -> Speed:
@@ -97,33 +101,25 @@ def fit(points: Sequence[tuple[float, float]], exponent: float = FALLBACK.expone
     return Speed(math.exp(level), exponent, max(p for p, _ in points))
 
 
-def cpu_model() -> str:
-    """The CPU's model name (Linux), or the platform's word for it."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() in ("model name", "Model", "Hardware"):
-                return value.strip()
-    except OSError:
-        pass
-    import platform
-
-    return platform.processor() or platform.machine() or "unknown CPU"
-
-
 def key(config: StyleConfig, width: int = WIDTHS[0], threads: int | None = None) -> str:
-    """Where a rate is stored: one entry per CPU, threads, torch, precision and network.
+    """Where a rate is stored: one entry per CPU and threads (or GPU), torch, precision and
+    network.
 
     ``width`` is the network's first convolution width, so that a narrow test network never
-    teaches the estimate for the real one.
+    teaches the estimate for the real one. A GPU's entry names its model and device type in
+    place of the CPU and its threads (which barely move a GPU's time); the CPU's entries are
+    as they were before there were devices, so a store carries over.
     """
-    threads = threads or torch.get_num_threads()
+    device = devices.resolve(config.device)
+    if device.type == "cpu":
+        where = (cpu_model(), f"{threads or torch.get_num_threads()} threads")
+    else:
+        where = (devices.about(device).name, device.type)
     return "|".join(
         (
-            cpu_model(),
-            f"{threads} threads",
+            *where,
             f"torch {torch.__version__}",
-            precision.resolve(config.precision),
+            precision.resolve(config.precision, device=device),
             f"{config.network} {config.pooling} {width}",
         )
     )
@@ -169,6 +165,8 @@ def speed(config: StyleConfig) -> Speed:
     known = stored(config)
     if known is not None:
         return known
+    if devices.resolve(config.device).type != "cpu":
+        return GPU_FALLBACK
     threads = max(1, torch.get_num_threads())
     return dataclasses.replace(FALLBACK, seconds=FALLBACK.seconds / threads)
 
@@ -261,7 +259,8 @@ def probe(
     from .optimise import SpectralBasis, minimise
 
     objective = Objective(net, config)  # type: ignore[arg-type]
-    generator = torch.Generator().manual_seed(0)
+    generator = torch.Generator().manual_seed(0)  # on the CPU: the same pictures everywhere
+    device = devices.resolve(config.device)
 
     def timed_steps(picture: torch.Tensor, targets) -> float:
         ends: list[float] = []
@@ -273,13 +272,15 @@ def probe(
         def after(_: torch.Tensor) -> None:
             ends.append(time.perf_counter())
 
-        basis = SpectralBasis(picture.shape, config.smooth_steps) if config.smooth_steps else None
+        basis = None
+        if config.smooth_steps:
+            basis = SpectralBasis(picture.shape, config.smooth_steps, picture.device)
         minimise(picture, evaluate, steps + 1, method=config.optimizer, basis=basis, after=after)
         return statistics.median(b - a for a, b in zip(ends, ends[1:]))
 
     points = []
     for height, width in sizes:
-        picture, style = torch.rand(2, 3, height, width, generator=generator)
+        picture, style = torch.rand(2, 3, height, width, generator=generator).to(device)
         targets = objective.prepare(picture, [style], [[1.0]])
         points.append((height * width, timed_steps(picture, targets)))
     return fit(points)

@@ -49,17 +49,19 @@ class SpectralBasis:
     invertible); only the path there changes.
     """
 
-    def __init__(self, shape: torch.Size | tuple[int, ...], period: float) -> None:
+    def __init__(
+        self, shape: torch.Size | tuple[int, ...], period: float, device: torch.device | None = None
+    ) -> None:
         height, width = shape[-2], shape[-1]
-        fy = torch.fft.fftfreq(height)[:, None]
-        fx = torch.fft.rfftfreq(width)[None, :]
+        fy = torch.fft.fftfreq(height, device=device)[:, None]
+        fx = torch.fft.rfftfreq(width, device=device)[None, :]
         frequency = (fy.square() + fx.square()).sqrt()
         self.shape = (height, width)
         self.scale = (1.0 + (period * frequency).square()).rsqrt()
         # The half spectrum stands for both halves of every column but the first (and the
         # last, for even widths): 1/sqrt(2) there makes the map exactly length-preserving,
         # so that a step moves each frequency by scale**2 and nothing else.
-        halves = torch.full((fx.shape[-1],), 0.5**0.5)
+        halves = torch.full((fx.shape[-1],), 0.5**0.5, device=device)
         halves[0] = 1.0
         if width % 2 == 0:
             halves[-1] = 1.0

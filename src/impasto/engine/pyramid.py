@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from .. import devices
 from ..config import StyleConfig
 from ..cost.objective import Objective, Targets
 from ..cost.temporal import Anchor
@@ -50,8 +51,8 @@ def initial_image(
     if init_image is not None:
         return resize_to(init_image, *content.shape[-2:])
     if config.init == "noise":
-        generator = torch.Generator().manual_seed(config.seed)
-        return torch.rand(content.shape, generator=generator)
+        generator = torch.Generator().manual_seed(config.seed)  # the CPU's: same on any device
+        return torch.rand(content.shape, generator=generator).to(content.device)
     if config.init not in ("palette", "recolor") or not styles:
         return content.clone()
     recoloured = []
@@ -177,7 +178,11 @@ def _optimise_scale(
         learning_rate=config.learning_rate,
         best=run.best,
         after=report,
-        basis=SpectralBasis(image.shape, config.smooth_steps) if config.smooth_steps else None,
+        basis=(
+            SpectralBasis(image.shape, config.smooth_steps, image.device)
+            if config.smooth_steps
+            else None
+        ),
     )
 
 
@@ -247,7 +252,9 @@ def stylize(
     ``network`` defaults to ``load_network(config)`` (the config's network, its weights from
     the cache, fetched there the first time). ``cancel.cancel()`` (from any thread) or Ctrl-C
     stops the run with ``Cancelled``, which carries the best picture so far at the output
-    size. ``config.preserve_color`` recolours the inputs before the optimisation and its
+    size. ``config.device`` says where it paints (``auto``: a GPU if there is one); the
+    inputs may be on any device, and the pictures come back on the CPU.
+    ``config.preserve_color`` recolours the inputs before the optimisation and its
     pictures after (``ops/color.py``): the result, ``Cancelled.image`` and
     ``Progress.image()`` alike.
 
@@ -287,7 +294,70 @@ def paint(
 ) -> torch.Tensor:
     """``stylize`` as a job runs it: pictures already checked (``as_picture``), the run already
     planned (``plan``: ``budget.estimate_run``, timed on this machine), and ``anchor`` (video)
-    adding the temporal cost towards a picture at the output size (``cost/temporal.py``)."""
+    adding the temporal cost towards a picture at the output size (``cost/temporal.py``).
+
+    The run happens on ``config.device`` (with a ``network`` and ``auto``: the network's);
+    the pictures it gives back (the result, ``Cancelled.image``, ``Progress.image()``) are on
+    the CPU whatever painted them, ready to save.
+    """
+    device = run_device(config, network)
+
+    def here(tensor: torch.Tensor | None) -> torch.Tensor | None:
+        return None if tensor is None else tensor.to(device)
+
+    if progress is not None and device.type != "cpu":
+        progress = _on_cpu(progress)
+    try:
+        image = _paint_on(
+            here(content), [s.to(device) for s in styles], config, plan, network=network,
+            init_image=here(init_image), masks=here(masks), progress=progress, cancel=cancel,
+            anchor=None if anchor is None else anchor.to(device),
+        )  # fmt: skip
+    except Cancelled as e:
+        raise Cancelled(e.image.cpu(), e.reason) from None
+    return image.cpu()
+
+
+def _on_cpu(progress: ProgressCallback) -> ProgressCallback:
+    """Reports whose picture comes to the CPU (a GPU's is copied only when one is asked for)."""
+
+    def report(p: Progress) -> None:
+        progress(dataclasses.replace(p, _image=lambda: p.image().cpu()))
+
+    return report
+
+
+def run_device(config: StyleConfig, network: VGGFeatures | None = None) -> torch.device:
+    """The device a run paints on: ``config.device``; given a ``network`` and ``auto``, the
+    network's. A network on another device than the one named is a ConfigError."""
+    if network is None:
+        return devices.resolve(config.device)
+    where = vgg.device_of(network)
+    if config.device == "auto":
+        return where
+    device = devices.resolve(config.device)
+    if (where.type, where.index or 0) != (device.type, device.index or 0):
+        raise ConfigError(
+            f"the network is on {where} but config.device is {config.device}: build it with "
+            "load_network(config), which puts it there"
+        )
+    return device
+
+
+def _paint_on(
+    content: torch.Tensor,
+    styles: Sequence[torch.Tensor],
+    config: StyleConfig,
+    plan: budget.Estimate,
+    *,
+    network: VGGFeatures | None,
+    init_image: torch.Tensor | None,
+    masks: torch.Tensor | None,
+    progress: ProgressCallback | None,
+    cancel: CancelToken | None,
+    anchor: Anchor | None,
+) -> torch.Tensor:
+    """``paint`` with every picture on the device already."""
     run = _Painting(config, network, plan, masks, progress, cancel, anchor)
     mode = config.preserve_color
     if mode == "none":
@@ -372,5 +442,11 @@ class _Painting:
             best = _keep_content(resize_to(best, *final_hw), final_content, masks)
             reason = str(stop) if isinstance(stop, _Stop) else "interrupted"
             raise Cancelled(best, reason) from None
+        except RuntimeError as error:  # torch.OutOfMemoryError is one
+            if not devices.is_out_of_memory(error):
+                raise
+            height, width = max(((p.height, p.width) for p in plans), key=lambda s: s[0] * s[1])
+            device = vgg.device_of(net)
+            raise budget.out_of_memory(height, width, self.estimate, config, device) from None
         assert image is not None
         return image.clamp(0, 1)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from .. import files
+from .. import devices, files
 from ..config import StyleConfig
 from ..cost.temporal import Anchor
 from ..engine import budget, calibration, pyramid
@@ -76,6 +76,7 @@ def prepare(spec: JobSpec) -> Job:
     """Check everything cheap, decode the images, plan the run; ImpastoError on any problem."""
     spec = checked(spec)
     config = spec.config
+    devices.resolve(config.device)  # a device that is not there, before any work
     style_paths = expand_styles(spec.styles)
     if not style_paths:
         raise ConfigError("at least one style image is needed")

@@ -7,6 +7,7 @@ run. It takes RGB images in 0..1 and applies the network's own input convention 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Mapping
 
 import torch
@@ -16,6 +17,7 @@ from torch.nn.utils import skip_init
 
 from ..config import POOLINGS, StyleConfig
 from ..errors import ConfigError
+from .. import devices
 from . import registry
 from .layers import alignment, layers_up_to, receptive_radius
 
@@ -104,6 +106,13 @@ class VGGFeatures(nn.Module):
         return out
 
 
+def device_of(net: nn.Module) -> torch.device:
+    """The device a network's weights are on (the CPU for one that holds none)."""
+    for tensor in itertools.chain(net.parameters(), net.buffers()):
+        return tensor.device
+    return torch.device("cpu")
+
+
 def _conv(weight: torch.Tensor, bias: torch.Tensor) -> nn.Conv2d:
     """A 3x3 convolution holding these weights, built without drawing from torch's global
     random generator (``skip_init``), so that loading a network never changes a seeded run."""
@@ -129,14 +138,15 @@ def load_network(
     up to the deepest of ``layers`` (default: the config's content and style layers).
 
     The one way impasto builds a network: a front end, a job, ``stylize`` without a network
-    and ``explain`` all call this. The weights are read once per process (``_state_dict``).
+    and ``explain`` all call this. It is on ``config.device`` (``auto``: a GPU if there is one). The weights are read once per process (``_state_dict``).
     ``on_progress`` gets a line for each step of a first fetch (download, verify, convert).
     """
     config = config or StyleConfig()
     spec = registry.spec(config.network)
     wanted = config.content_layers + config.style_layers if layers is None else layers
     state = _state_dict(config.network, config.weights, on_progress)
-    return VGGFeatures(state, spec.arch, spec.convention, wanted, config.pooling)
+    net = VGGFeatures(state, spec.arch, spec.convention, wanted, config.pooling)
+    return net.to(devices.resolve(config.device))
 
 
 def _state_dict(

@@ -32,7 +32,7 @@ _YUV_TO_RGB = torch.linalg.inv(_RGB_TO_YUV)
 
 def _apply(matrix: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
     """Multiply the 3-vector of every pixel of (3, H, W) by ``matrix``, in the image's dtype."""
-    return torch.einsum("ij,jhw->ihw", matrix.to(image.dtype), image)
+    return torch.einsum("ij,jhw->ihw", matrix.to(image.device, image.dtype), image)
 
 
 def rgb_to_yuv(rgb: torch.Tensor) -> torch.Tensor:
@@ -98,7 +98,7 @@ def match_color(style: torch.Tensor, content: torch.Tensor, eps: float = 1e-5) -
     """
     mu_s, cov_s = _mean_cov(style)
     mu_c, cov_c = _mean_cov(content)
-    eye = torch.eye(3, dtype=torch.float64)
+    eye = torch.eye(3, dtype=torch.float64, device=style.device)
     transform = _sqrt_sym(cov_c, 0.5) @ _sqrt_sym(cov_s + eps * eye, -0.5)
     pixels = style.reshape(3, -1).double()
     moved = transform @ (pixels - mu_s) + mu_c

@@ -89,10 +89,10 @@ def _nearest(
     """Index (H, W) of the colour nearest each pixel (the first wins a tie), and the squared
     distance to it. A loop, not one (colours, 3, H, W) tensor: big maps stay small in memory.
     """
-    best = torch.full(rgb.shape[-2:], math.inf)
-    label = torch.zeros(rgb.shape[-2:], dtype=torch.long)
+    best = torch.full(rgb.shape[-2:], math.inf, device=rgb.device)
+    label = torch.zeros(rgb.shape[-2:], dtype=torch.long, device=rgb.device)
     for index, colour in enumerate(colours):
-        distance = (rgb - torch.tensor(colour, dtype=rgb.dtype)[:, None, None]).pow(2).sum(0)
+        distance = (rgb - torch.tensor(colour, dtype=rgb.dtype, device=rgb.device)[:, None, None]).pow(2).sum(0)
         closer = distance < best
         best = torch.where(closer, distance, best)
         label[closer] = index
@@ -104,7 +104,7 @@ def gaussian_blur(masks: torch.Tensor, sigma: float) -> torch.Tensor:
     if sigma <= 0:
         return masks
     radius = max(1, math.ceil(3 * sigma))
-    x = torch.arange(-radius, radius + 1, dtype=masks.dtype)
+    x = torch.arange(-radius, radius + 1, dtype=masks.dtype, device=masks.device)
     kernel = torch.exp(-(x**2) / (2 * sigma**2))
     kernel = kernel / kernel.sum()
     out = masks[:, None]

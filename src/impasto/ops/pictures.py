@@ -39,16 +39,14 @@ def _tensor(value: Any, what: str) -> torch.Tensor:
 
 
 def _check_storage(value: torch.Tensor, what: str) -> None:
-    """A dense tensor of real numbers in this process's memory: what the CPU paints with."""
+    """A dense tensor of real numbers on a device with memory (any: a run moves its pictures
+    to the device it paints on)."""
     if value.is_nested:
         raise ConfigError(f"{what} is a nested tensor; pass one picture as a (3, H, W) tensor")
     if value.is_meta:
         raise ConfigError(f"{what} is on the meta device: it has a shape but no pixels")
     if value.layout != torch.strided:
         raise ConfigError(f"{what} is a {value.layout} tensor; pass tensor.to_dense()")
-    if value.device.type != "cpu":
-        raise ConfigError(f"{what} is on the {value.device} device; impasto paints on the CPU: "
-                          "pass tensor.cpu()")  # fmt: skip
     if value.is_quantized:
         raise ConfigError(f"{what} is quantized ({value.dtype}); pass tensor.dequantize()")
     if value.is_complex():
