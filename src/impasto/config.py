@@ -52,6 +52,7 @@ REPRESENTATIONS: tuple[str, ...] = typing.get_args(Representation)
 POOLINGS: tuple[str, ...] = typing.get_args(Pooling)
 NETWORKS: tuple[str, ...] = typing.get_args(Network)
 DEFAULT_NETWORK = NETWORKS[0]
+DEFAULT_DEVICE = "auto"  # an NVIDIA GPU, else an Apple GPU, else the CPU (devices.py)
 BLOCK_WEIGHTS = (256.0, 64.0, 16.0, 4.0, 1.0)  # default style-layer weight of each VGG block
 PRESETS = {"fast": 0.5, "balanced": 1.0, "best": 3.0}  # preset -> iterations multiplier
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
@@ -177,7 +178,7 @@ class StyleConfig:
         "instructions, slower without)",
     )
     device: str = _opt(
-        "auto",
+        DEFAULT_DEVICE,
         "where to paint: auto (an NVIDIA GPU, else an Apple GPU, else the CPU), cpu, cuda, "
         "cuda:N or mps; a device that is not there is refused before any work",
     )

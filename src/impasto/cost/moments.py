@@ -207,6 +207,7 @@ def relative_distance(current: Moments, target: StyleTarget) -> torch.Tensor:
     if target.kind == "w2":
         assert target.ridge is not None
         mean = current.total / current.count.clamp_min(EPS)[:, None]
-        cov = _covariance(current) + target.ridge * torch.eye(mean.shape[-1], dtype=mean.dtype, device=mean.device)
+        eye = torch.eye(mean.shape[-1], dtype=mean.dtype, device=mean.device)
+        cov = _covariance(current) + target.ridge * eye
         return wasserstein2(mean, cov, target.mean, target.matrix, target.sqrt_cov) / target.scale
     return (matrix(current, target.kind) - target.matrix).pow(2).sum((1, 2)) / target.scale

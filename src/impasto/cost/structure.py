@@ -32,10 +32,10 @@ EPS = 1e-8
 REFERENCE_SIDE = 512  # the scales are given in pixels of a picture this long
 
 
-def gaussian_kernel(sigma: float) -> torch.Tensor:
+def gaussian_kernel(sigma: float, device: torch.device | None = None) -> torch.Tensor:
     """The normalised 1-D Gaussian of standard deviation ``sigma``, radius ceil(3 sigma)."""
     radius = max(1, int(-(-3 * sigma // 1)))
-    t = torch.arange(-radius, radius + 1, dtype=torch.float64)
+    t = torch.arange(-radius, radius + 1, dtype=torch.float64, device=device)
     k = torch.exp(-0.5 * (t / sigma) ** 2)
     return k / k.sum()
 
@@ -45,7 +45,7 @@ def blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
     not an edge); the kernel is cut to the picture where it is wider."""
     x = image.unsqueeze(0)
     c = x.shape[1]
-    full = gaussian_kernel(sigma).to(x.device, x.dtype)
+    full = gaussian_kernel(sigma, x.device).to(x.dtype)
     middle = len(full) // 2
     for axis in (2, 3):
         radius = min(middle, x.shape[axis] - 1)

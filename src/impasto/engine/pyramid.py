@@ -271,6 +271,7 @@ def stylize(
         raise ConfigError("at least one style image is needed")
     init_image = None if init_image is None else as_picture(init_image, "init_image")
     masks = None if masks is None else as_masks(masks)
+    run_device(config, network)  # a missing device, or a network elsewhere, before planning
     shapes = [size_of(s) for s in styles]
     plan = budget.estimate_run(size_of(content), shapes, config)
     return paint(
@@ -309,7 +310,7 @@ def paint(
         progress = _on_cpu(progress)
     try:
         image = _paint_on(
-            here(content), [s.to(device) for s in styles], config, plan, network=network,
+            content.to(device), [s.to(device) for s in styles], config, plan, network=network,
             init_image=here(init_image), masks=here(masks), progress=progress, cancel=cancel,
             anchor=None if anchor is None else anchor.to(device),
         )  # fmt: skip

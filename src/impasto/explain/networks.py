@@ -13,7 +13,7 @@ from ..config import (
 from ..errors import ConfigError
 from ..network import registry
 from ..network.layers import check_layers, layer_names
-from ..network.vgg import VGGFeatures, load_network
+from ..network.vgg import VGGFeatures, device_of, load_network
 from ..ops.resize import resize_long_side
 
 # ---------------------------------------------------------------- networks
@@ -53,7 +53,7 @@ def sub_network(net: VGGFeatures, layers: Sequence[str]) -> VGGFeatures:
         state[f"{name}.weight"] = conv.weight  # type: ignore[assignment]
         state[f"{name}.bias"] = conv.bias  # type: ignore[assignment]
     pooling = "max" if net.pool is F.max_pool2d else "avg"
-    return VGGFeatures(state, _arch(net), net.convention, layers, pooling)
+    return VGGFeatures(state, _arch(net), net.convention, layers, pooling).to(device_of(net))
 
 
 def shrink(image: torch.Tensor, size: int) -> torch.Tensor:

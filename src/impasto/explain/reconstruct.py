@@ -18,7 +18,7 @@ from ..cost import losses
 from ..engine import schedule
 from ..engine.optimise import Diverged, minimise
 from ..errors import ConfigError
-from ..network.vgg import VGGFeatures
+from ..network.vgg import VGGFeatures, device_of
 from ..ops.resize import resize_long_side, resize_to
 from .networks import sub_network
 
@@ -76,18 +76,19 @@ def _reconstruct(net, source, targets, cost, plan, seed, progress, like=None) ->
             progress(Step(done, steps, loss, size))
 
     image = None
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)  # the CPU's: the same noise on any device
+    source = source.to(device_of(net))
     for size, iterations in plan:
         with torch.no_grad():
             wanted = targets(net(resize_long_side(source, size)[None]))
         shape = resize_long_side(source if like is None else like, size).shape
         if image is None:
-            image = torch.rand(shape, generator=generator)
+            image = torch.rand(shape, generator=generator).to(source.device)
         else:
             image = resize_to(image.clamp(0, 1), *shape[-2:])
         image = _lbfgs(net, functools.partial(cost, wanted=wanted), image, iterations, report)
     assert image is not None  # the plan is never empty
-    return image.clamp(0, 1)
+    return image.clamp(0, 1).cpu()
 
 
 def _check_plan(size: int, iterations: int) -> None:

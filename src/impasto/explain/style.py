@@ -12,7 +12,7 @@ from ..config import (
 )
 from ..cost import losses
 from ..errors import ConfigError
-from ..network.vgg import VGGFeatures
+from ..network.vgg import VGGFeatures, device_of
 from .networks import shrink, sub_network
 
 # ---------------------------------------------------------------- style matrices
@@ -47,9 +47,9 @@ def style_matrices(
         raise ConfigError(f"max_channels must be at least 2, got {max_channels}")
     sub = sub_network(net, [layer])
     with torch.no_grad():
-        act = sub(shrink(style, size))[layer]
-    gram = losses.style_matrix(act, "gram")[0]
-    correlation = losses.style_matrix(act, "correlation")[0]
+        act = sub(shrink(style, size).to(device_of(sub)))[layer]
+    gram = losses.style_matrix(act, "gram")[0].cpu()
+    correlation = losses.style_matrix(act, "correlation")[0].cpu()
     channels = gram.diagonal().argsort(descending=True)[:max_channels]
     channels = channels[_spectral_order(correlation[channels[:, None], channels[None, :]])]
     index = channels[:, None], channels[None, :]

@@ -15,7 +15,7 @@ from ..config import (
 from ..errors import ConfigError
 from ..network import layers
 from ..network.layers import layer_names
-from ..network.vgg import VGGFeatures
+from ..network.vgg import VGGFeatures, device_of
 from .networks import shrink, sub_network
 
 SEPARATION = 0.5  # chosen patches of one unit and image lie this many fields apart, at least
@@ -103,7 +103,7 @@ def _inside(act: torch.Tensor, field: tuple[int, int, int], height: int, width: 
     size, stride, offset = field
     out = act.clone()
     for dim, extent in ((1, height), (2, width)):
-        start = offset + stride * torch.arange(act.shape[dim])
+        start = offset + stride * torch.arange(act.shape[dim], device=act.device)
         bad = (start < 0) | (start + size > extent)
         if not bad.all():
             out.index_fill_(dim, bad.nonzero().flatten(), -math.inf)
@@ -125,7 +125,7 @@ def _crop(image: torch.Tensor, field: tuple[int, int, int], y: int, x: int) -> t
     sits at the centre of every crop."""
     size, stride, offset = field
     top, left = offset + y * stride, offset + x * stride
-    crop = torch.full((3, size, size), OUTSIDE)
+    crop = torch.full((3, size, size), OUTSIDE, device=image.device)
     t, lf, b, r = _box(field, y, x, *image.shape[-2:])
     crop[:, t - top : b - top, lf - left : r - left] = image[:, t:b, lf:r]
     return crop
@@ -166,13 +166,14 @@ def top_patches(
     if len(images) == 0:
         raise ConfigError("no images to search for patches")
     sub = sub_network(net, [layer])
+    device = device_of(sub)
     field = layers.receptive_field(sub.names, layer)
     radius = max(1, math.ceil(separation * field[0] / field[1]))
     best = None
     with torch.no_grad():
         for index in range(len(images)):
             image = shrink(images[index], size)
-            act = sub(image)[layer][0]
+            act = sub(image.to(device))[layer][0].cpu()  # the search is cheap: on the CPU
             if best is None and units is not None:
                 _check_units(units, act.shape[0], layer)
             if units is not None:
@@ -198,7 +199,7 @@ def _distinct_units(best, n: int, radius: int) -> list[int]:
     for unit in score.argsort(descending=True).tolist():
         if len(chosen) == n:
             break
-        same = torch.zeros(values.shape[1], dtype=torch.bool)
+        same = torch.zeros(values.shape[1], dtype=torch.bool, device=values.device)
         for other in chosen:
             same |= (
                 (image_ix[unit, :, None] == image_ix[other, None, :])

@@ -22,7 +22,7 @@ from ..cost.temporal import Anchor
 from ..engine import pyramid
 from ..engine.progress import CancelToken, Progress
 from ..io import video
-from ..network.vgg import VGGFeatures
+from ..network.vgg import VGGFeatures, device_of
 from ..ops import flow
 from ..ops.resize import resize_to
 from .clip import VideoJob
@@ -105,7 +105,8 @@ def paint_frame(
             frame, job.styles, job.config, job.first, network, progress=progress, cancel=cancel
         )
     config = job.later_config
-    fresh = pyramid.initial_image(config, frame, None, job.styles)
+    styles = [s.to(frame.device) for s in job.styles]
+    fresh = pyramid.initial_image(config, frame, None, styles)
     trusted = carried.reliability
     start = trusted * carried.image + (1 - trusted) * fresh
     anchor = None
@@ -134,6 +135,7 @@ def paint_clip(
     if job.spec.video.per_frame:
         clock.later_estimate = job.first.seconds
     start = time.perf_counter()
+    device = device_of(network)  # the flow's warp and the start are made there too
     previous_in: torch.Tensor | None = None
     previous_out: torch.Tensor | None = None
     maturity: torch.Tensor | None = None
@@ -141,12 +143,13 @@ def paint_clip(
     frames = video.read_frames(info.path, job.spec.start, job.spec.duration, job.spec.fps)
     for index, raw in enumerate(frames, start=1):
         count = index
-        frame = resize_to(raw, *job.frame_hw)
+        frame = resize_to(raw.to(device), *job.frame_hw)
         if index <= done:
             previous_in = frame
             if index == done:
-                previous_out = job.work.load(index)
+                previous_out = job.work.load(index).to(device)
                 maturity = job.work.load_maturity(index)
+                maturity = None if maturity is None else maturity.to(device)
             continue
         began = time.perf_counter()
 
@@ -172,7 +175,7 @@ def paint_clip(
             carried = carry(previous_in, frame, previous_out, maturity)
         painted = paint_frame(job, frame, carried, network, tick, cancel)
         maturity = None if carried is None else carried.next_maturity()
-        job.work.save(index, painted, maturity)
+        job.work.save(index, painted, None if maturity is None else maturity.cpu())
         seconds = time.perf_counter() - began
         clock.record(index, seconds)
         clock.frames = max(clock.frames, index)  # a variable-rate clip's count is estimated
@@ -183,7 +186,7 @@ def paint_clip(
                     index, clock.frames, True, 1.0, now - start, clock.seconds_left(), seconds
                 )
             )
-        previous_in, previous_out = frame, painted
+        previous_in, previous_out = frame, painted.to(device)
     return count
 
 

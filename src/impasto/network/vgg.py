@@ -15,9 +15,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import skip_init
 
+from .. import devices
 from ..config import POOLINGS, StyleConfig
 from ..errors import ConfigError
-from .. import devices
 from . import registry
 from .layers import alignment, layers_up_to, receptive_radius
 
@@ -138,15 +138,16 @@ def load_network(
     up to the deepest of ``layers`` (default: the config's content and style layers).
 
     The one way impasto builds a network: a front end, a job, ``stylize`` without a network
-    and ``explain`` all call this. It is on ``config.device`` (``auto``: a GPU if there is one). The weights are read once per process (``_state_dict``).
+    and ``explain`` all call this, on ``config.device`` (``auto``: a GPU if there is one).
+    The weights are read once per process (``_state_dict``).
     ``on_progress`` gets a line for each step of a first fetch (download, verify, convert).
     """
     config = config or StyleConfig()
     spec = registry.spec(config.network)
     wanted = config.content_layers + config.style_layers if layers is None else layers
+    device = devices.resolve(config.device)  # a missing device before the weights are read
     state = _state_dict(config.network, config.weights, on_progress)
-    net = VGGFeatures(state, spec.arch, spec.convention, wanted, config.pooling)
-    return net.to(devices.resolve(config.device))
+    return VGGFeatures(state, spec.arch, spec.convention, wanted, config.pooling).to(device)
 
 
 def _state_dict(

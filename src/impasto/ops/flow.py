@@ -50,15 +50,15 @@ def optical_flow(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     if a.shape != b.shape:
         raise ValueError(f"frames differ in size: {tuple(a.shape)} and {tuple(b.shape)}")
     dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)  # type: ignore[attr-defined]
-    flow = dis.calc(_grey_uint8(a), _grey_uint8(b), None)  # (H, W, 2): dx, dy
-    return torch.from_numpy(flow).permute(2, 0, 1).contiguous().float()
+    flow = dis.calc(_grey_uint8(a.cpu()), _grey_uint8(b.cpu()), None)  # (H, W, 2): dx, dy
+    return torch.from_numpy(flow).permute(2, 0, 1).contiguous().float().to(a.device)
 
 
 def _grid(flow: torch.Tensor) -> torch.Tensor:
     """Sampling positions p + flow(p) as grid_sample's (1, H, W, 2) in -1..1 (corner pixels)."""
     height, width = flow.shape[-2:]
-    ys = torch.arange(height, dtype=flow.dtype)[:, None].expand(height, width)
-    xs = torch.arange(width, dtype=flow.dtype)[None, :].expand(height, width)
+    ys = torch.arange(height, dtype=flow.dtype, device=flow.device)[:, None].expand(height, width)
+    xs = torch.arange(width, dtype=flow.dtype, device=flow.device)[None, :].expand(height, width)
     gx = (xs + flow[0]) * (2.0 / max(width - 1, 1)) - 1.0
     gy = (ys + flow[1]) * (2.0 / max(height - 1, 1)) - 1.0
     return torch.stack([gx, gy], dim=-1)[None]
@@ -87,15 +87,15 @@ def warp(image: torch.Tensor, flow: torch.Tensor, mode: str = "bilinear") -> tor
 def inside(flow: torch.Tensor) -> torch.Tensor:
     """(H, W) bool: p + flow(p) lies within the frame (else the pixel came from outside it)."""
     height, width = flow.shape[-2:]
-    ys = torch.arange(height, dtype=flow.dtype)[:, None]
-    xs = torch.arange(width, dtype=flow.dtype)[None, :]
+    ys = torch.arange(height, dtype=flow.dtype, device=flow.device)[:, None]
+    xs = torch.arange(width, dtype=flow.dtype, device=flow.device)[None, :]
     x, y = xs + flow[0], ys + flow[1]
     return (x >= 0) & (x <= width - 1) & (y >= 0) & (y <= height - 1)
 
 
 def _gradient_norm2(flow: torch.Tensor) -> torch.Tensor:
     """|grad u|^2 + |grad v|^2 per pixel, by central differences (one-sided at the edges)."""
-    total = torch.zeros(flow.shape[-2:], dtype=flow.dtype)
+    total = torch.zeros(flow.shape[-2:], dtype=flow.dtype, device=flow.device)
     for channel in flow:
         gy, gx = torch.gradient(channel)
         total += gx.square() + gy.square()

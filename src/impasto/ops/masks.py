@@ -92,7 +92,8 @@ def _nearest(
     best = torch.full(rgb.shape[-2:], math.inf, device=rgb.device)
     label = torch.zeros(rgb.shape[-2:], dtype=torch.long, device=rgb.device)
     for index, colour in enumerate(colours):
-        distance = (rgb - torch.tensor(colour, dtype=rgb.dtype, device=rgb.device)[:, None, None]).pow(2).sum(0)
+        colour_t = torch.tensor(colour, dtype=rgb.dtype, device=rgb.device)[:, None, None]
+        distance = (rgb - colour_t).pow(2).sum(0)
         closer = distance < best
         best = torch.where(closer, distance, best)
         label[closer] = index

@@ -46,7 +46,7 @@ def stylize_parser() -> argparse.ArgumentParser:
         "impasto",
         usage="impasto CONTENT STYLE [STYLE ...] [-o OUT] [options]",
         description="Paint CONTENT in the style of one or more STYLE images\n"
-        "(Gatys, Ecker & Bethge 2015), on the CPU.",
+        "(Gatys, Ecker & Bethge 2015), on the CPU or a GPU.",
         epilog=_EPILOG,
     )
     parser.add_argument("content", metavar="CONTENT", help="the picture to repaint")

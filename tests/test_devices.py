@@ -1,0 +1,296 @@
+"""``--device``: names checked without torch, devices resolved or refused in one line, the
+CPU honoured, and every tensor a run makes put on the run's device (checked on the CPU by
+watching torch's factories: a GPU run needs no GPU to fail this way).
+
+The tests that need a real GPU are in test_gpu.py (``-m gpu``, benchmarks/device_check.sh).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torch.overrides import TorchFunctionMode
+
+import impasto
+from impasto import devices
+from impasto.apps.main import main
+from impasto.config import StyleConfig
+from impasto.devices import DeviceMissing
+from impasto.engine import calibration
+from impasto.errors import ConfigError
+from impasto.network import precision
+
+NO_GPU = not torch.cuda.is_available()
+
+
+def write_png(path: Path, width: int, height: int, seed: int) -> Path:
+    rng = np.random.default_rng(seed)
+    Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8)).save(path)
+    return path
+
+
+# ------------------------------------------------------------------------------- names
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("auto", "auto"), ("cpu", "cpu"), ("CUDA", "cuda"), ("cuda:1", "cuda:1"), (" mps ", "mps")],
+)
+def test_device_names_are_checked_and_normalised(name, expected):
+    assert devices.check_name(name) == expected
+    assert StyleConfig(device=name).device == expected
+
+
+@pytest.mark.parametrize("name", ["gpu", "cuda:", "cuda:x", "cpu:0", "mps:1", "", None, 0, "xpu"])
+def test_other_names_are_refused_in_one_line(name):
+    with pytest.raises(ConfigError, match=r"^device must be auto, cpu, cuda, cuda:N or mps"):
+        StyleConfig(device=name)
+
+
+def test_the_default_is_auto():
+    assert StyleConfig().device == "auto"
+
+
+# ------------------------------------------------------------------------------- resolve
+
+
+def test_cpu_is_the_cpu_even_where_cuda_is_there(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert devices.resolve("cpu") == torch.device("cpu")
+
+
+def test_auto_takes_cuda_then_mps_then_the_cpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    monkeypatch.setattr(devices, "_mps_available", lambda: True)
+    assert devices.resolve("auto") == torch.device("cuda", 0)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert devices.resolve("auto") == torch.device("mps")
+    monkeypatch.setattr(devices, "_mps_available", lambda: False)
+    assert devices.resolve("auto") == torch.device("cpu")
+
+
+@pytest.mark.skipif(not NO_GPU, reason="this machine has a CUDA GPU")
+def test_auto_is_the_cpu_here():
+    assert devices.resolve("auto") == torch.device("cpu")
+
+
+def test_cuda_in_a_torch_without_cuda_says_so(monkeypatch):
+    monkeypatch.setattr(torch.version, "cuda", None)
+    with pytest.raises(DeviceMissing, match=r"device cuda is not available: this torch .* "
+                       r"was built without CUDA; install a CUDA build"):  # fmt: skip
+        devices.resolve("cuda")
+
+
+def test_cuda_with_no_gpu_visible_says_so(monkeypatch):
+    monkeypatch.setattr(torch.version, "cuda", "12.4")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(DeviceMissing, match=r"device cuda:0 is not available: .* sees no NVIDIA"):
+        devices.resolve("cuda:0")
+
+
+def test_a_gpu_index_beyond_the_machines_is_refused(monkeypatch):
+    monkeypatch.setattr(torch.version, "cuda", "12.4")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert devices.resolve("cuda:1") == torch.device("cuda", 1)
+    with pytest.raises(DeviceMissing, match=r"cuda:2 is not available: this machine has 2 "
+                       r"CUDA GPUs \(cuda:0, cuda:1\)"):  # fmt: skip
+        devices.resolve("cuda:2")
+
+
+def test_mps_where_there_is_none_says_why(monkeypatch):
+    monkeypatch.setattr(devices, "_mps_built", lambda: False)
+    with pytest.raises(DeviceMissing, match="built without MPS"):
+        devices.resolve("mps")
+    monkeypatch.setattr(devices, "_mps_built", lambda: True)
+    monkeypatch.setattr(devices, "_mps_available", lambda: False)
+    with pytest.raises(DeviceMissing, match="MPS needs an Apple Silicon Mac"):
+        devices.resolve("mps")
+
+
+def test_the_cpu_is_described_by_its_model():
+    about = devices.about(torch.device("cpu"))
+    assert about.describe() == f"cpu ({devices.cpu_model()})"
+
+
+# ------------------------------------------------------------------------------- precision
+
+
+@pytest.mark.parametrize(("capability", "expected"), [((8, 0), "bf16"), ((7, 5), "fp32")])
+def test_auto_precision_on_a_gpu_follows_its_generation(monkeypatch, capability, expected):
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
+    gpu = torch.device("cuda", 0)
+    assert precision.resolve("auto", device=gpu) == expected
+    assert precision.resolve("fp32", device=gpu) == "fp32"  # as asked, never overruled
+
+
+def test_auto_precision_on_the_cpu_is_as_before():
+    cpu = torch.device("cpu")
+    for flags in ({"avx2"}, {"avx512_bf16"}, {"amx_bf16"}):
+        assert precision.resolve("auto", flags, device=cpu) == precision.resolve("auto", flags)
+    assert precision.resolve("auto", device=torch.device("mps")) == "fp32"
+
+
+def test_the_speed_store_keeps_gpus_apart_and_the_cpus_key_as_it_was(monkeypatch):
+    config = StyleConfig()
+    cpu_key = calibration.key(config, threads=2)
+    assert cpu_key.split("|")[:2] == [devices.cpu_model(), "2 threads"]
+    monkeypatch.setattr(devices, "resolve", lambda name: torch.device("cuda", 0))
+    monkeypatch.setattr(
+        devices, "about", lambda device: devices.About("cuda:0", "NVIDIA Test 8GB", 8e9)
+    )
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (8, 6))
+    gpu_key = calibration.key(config, threads=2)
+    assert gpu_key.startswith("NVIDIA Test 8GB|cuda|") and gpu_key.split("|")[3] == "bf16"
+    assert gpu_key != cpu_key
+
+
+# ------------------------------------------------------------------------------- the CPU
+
+
+def test_device_cpu_paints_the_same_picture_as_auto_on_a_cpu(tiny_network):
+    if not NO_GPU:
+        pytest.skip("auto is a GPU here")
+    content, style = torch.rand(3, 40, 48), torch.rand(3, 32, 32)
+    common = dict(size=48, iterations=3, min_size=0)
+    auto = impasto.stylize(content, style, StyleConfig(**common))
+    cpu = impasto.stylize(content, style, StyleConfig(**common, device="cpu"))
+    assert torch.equal(auto, cpu) and cpu.device.type == "cpu"
+
+
+def test_a_network_on_one_device_and_a_config_naming_another_is_refused(tiny_network, monkeypatch):
+    net = impasto.load_network(StyleConfig(device="cpu"))
+    monkeypatch.setattr(devices, "resolve", lambda name: torch.device("cuda", 0))
+    with pytest.raises(ConfigError, match="the network is on cpu but config.device is cuda"):
+        impasto.stylize(torch.rand(3, 20, 20), torch.rand(3, 20, 20),
+                        StyleConfig(size=20, iterations=1, min_size=0, device="cuda"),
+                        network=net)  # fmt: skip
+
+
+def test_the_cli_honours_device_cpu_and_names_it(tiny_network, tmp_path, capsys):
+    content = write_png(tmp_path / "c.png", 40, 30, 0)
+    style = write_png(tmp_path / "s.png", 32, 32, 1)
+    out = tmp_path / "out.png"
+    argv = [content, style, "-o", out, "--size", "40", "--iterations", "2", "--min-size", "0"]
+    code = main([str(a) for a in [*argv, "--device", "cpu"]])
+    err = capsys.readouterr().err
+    assert code == 0 and out.exists()
+    assert f"; device cpu ({devices.cpu_model()})" in err, err
+
+
+@pytest.mark.skipif(not NO_GPU, reason="this machine has a CUDA GPU")
+@pytest.mark.parametrize("device", ["cuda", "cuda:1"])
+def test_the_cli_refuses_a_missing_device_before_any_work(tiny_network, tmp_path, capsys, device):
+    content = tmp_path / "c.png"
+    content.write_bytes(b"not a picture")  # decoding it would be an error of its own
+    style = write_png(tmp_path / "s.png", 32, 32, 1)
+    out = tmp_path / "out.png"
+    code = main([str(content), str(style), "-o", str(out), "--device", device])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(lines) == 1, lines
+    assert f"--device {device} is not available" in lines[0], lines
+    assert not out.exists() and not tiny_network  # no weights were read
+
+
+@pytest.mark.skipif(not NO_GPU, reason="this machine has a CUDA GPU")
+def test_explain_refuses_a_missing_device_before_reading_weights(tiny_network, tmp_path, capsys):
+    image = write_png(tmp_path / "a.png", 40, 30, 0)
+    code = main(["explain", "units", str(image), "--device", "cuda", "-o", str(tmp_path / "u.png")])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "cuda is not available" in lines[0], lines
+    assert not tiny_network
+
+
+# ------------------------------------------------------------------------------- factories
+
+# torch's functions that make a tensor from nothing: without ``device=`` they make it on the
+# CPU, which a GPU run would then mix with its own (torch's error, deep in a run).
+FACTORIES = {
+    torch.zeros, torch.ones, torch.full, torch.empty, torch.rand, torch.randn, torch.randint,
+    torch.arange, torch.linspace, torch.eye, torch.tensor, torch.as_tensor, torch.from_numpy,
+    torch.fft.fftfreq, torch.fft.rfftfreq,
+}  # fmt: skip
+SOURCE = str(Path(impasto.__file__).parent)
+# Made on the CPU on purpose, each with its reason:
+ON_PURPOSE = {
+    "closure",  # optimise: the cost handed to L-BFGS, which reads it as a Python float
+    "__init__",  # VGGFeatures' input constants: buffers, moved with the module by .to()
+    "_tensor",  # ops/pictures: a numpy array at the door, moved with the pictures after
+}
+
+
+class _Factories(TorchFunctionMode):
+    """Records each tensor impasto's code makes from nothing without naming a device.
+
+    A CPU generator's draw (``generator=``) is allowed: the noise is drawn on the CPU so that
+    a seed gives the same start on every device, then moved."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in FACTORIES and "device" not in kwargs and "generator" not in kwargs:
+            frame = sys._getframe(1)
+            code = frame.f_code
+            if code.co_filename.startswith(SOURCE) and code.co_name not in ON_PURPOSE:
+                where = code.co_filename.removeprefix(SOURCE)
+                self.found.append(f"{where}:{frame.f_lineno} {code.co_name}: {func.__name__}")
+        return func(*args, **kwargs)
+
+
+RUNS = {
+    "default": {},
+    "noise, adam": {"init": "noise", "optimizer": "adam"},
+    "tiled, structure": {"tile": 24, "structure_weight": 30.0},
+    "covariance, luminance": {"style_representation": "covariance", "preserve_color": "luminance"},
+    "w2, recolor, yuv": {"style_representation": "w2", "init": "recolor", "preserve_color": "yuv"},
+    "seed form": {"loss_form": "seed", "precision": "fp32"},
+    "strength, histogram": {"strength": 0.5, "preserve_color": "histogram"},
+}
+
+
+@pytest.mark.parametrize("settings", RUNS.values(), ids=RUNS.keys())
+def test_every_tensor_a_run_makes_names_its_device(tiny_network, settings):
+    content, styles = torch.rand(3, 40, 52), [torch.rand(3, 32, 32), torch.rand(3, 28, 36)]
+    masks = None
+    if settings.get("loss_form") != "seed":
+        masks = torch.zeros(2, 40, 52)
+        masks[0, :, :26], masks[1, :, 26:] = 1, 1
+    config = StyleConfig(size=52, iterations=2, min_size=26, **settings)
+    with _Factories() as watch:
+        impasto.stylize(content, styles, config, masks=masks)
+    assert watch.found == []
+
+
+def test_every_tensor_a_clip_frame_and_explain_make_name_their_device(tiny_network):
+    from impasto import explain
+    from impasto.jobs import frames
+
+    net = explain.network_for(StyleConfig(), ["relu2_1"])
+    first, second = torch.rand(3, 24, 32), torch.rand(3, 24, 32)
+    with _Factories() as watch:
+        frames.carry(first, second, torch.rand(3, 24, 32), torch.rand(1, 24, 32))
+        explain.top_patches(net, [first], "relu2_1", n_units=2, per_unit=2, size=32)
+        explain.style_matrices(net, first, "relu2_1", max_channels=4, size=32)
+        explain.reconstruct_content(net, first, "relu2_1", iterations=2, size=24)
+    assert watch.found == []
+
+
+def test_the_watch_sees_a_tensor_made_without_a_device():
+    """The audit above can fail: a factory call from impasto's code without a device is seen."""
+    from impasto.engine import optimise
+
+    with _Factories() as watch:
+        optimise.SpectralBasis((3, 8, 8), 4.0)  # names its device: nothing
+        assert watch.found == []
+        code = compile("torch.zeros(3)", str(Path(SOURCE) / "engine" / "made_up.py"), "exec")
+        exec(code, {"torch": torch})
+    assert watch.found == ["/engine/made_up.py:1 <module>: zeros"]
