@@ -17,6 +17,7 @@ from PIL import Image
 
 from browsing import SCREENSHOTS, WAIT_MS, chromium, own_home, screenshots, serve
 from helpers import EXAMPLES
+from impasto import devices
 
 pytestmark = pytest.mark.browser
 
@@ -83,6 +84,10 @@ def test_paint_watch_cancel_finish_and_download_in_a_browser(served, browser, tm
     page.set_default_timeout(WAIT_MS)
     # two images uploaded by the page's own file inputs, then a second painting for a blend
     _open_with_photo_and_painting(page, served)
+    # where it paints: the server's device (auto: cpu without a GPU), in a line of its own
+    expected = devices.about(devices.resolve("auto")).describe()
+    assert page.text_content("#device") == f"Painting on {expected}"
+    assert page.is_visible("#device")
     page.click("#examples-card summary")
     page.click("#examples li:has-text('the_scream.jpg') >> text=painting")
     page.wait_for_selector("#style-list li:nth-child(2) input.blend")

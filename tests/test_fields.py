@@ -106,5 +106,5 @@ def test_every_front_end_says_the_same(tmp_path, capsys, name, text, words):
         read_manifest(manifest, StyleConfig())
     assert str(info.value) == f"{manifest}:2: {name} {words}"
     with pytest.raises(ConfigError) as info:
-        settings.config_from({name: text})
+        settings.config_from({name: text}, device="cpu")
     assert str(info.value) == f"{name} {words}"

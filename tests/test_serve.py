@@ -131,3 +131,30 @@ def test_a_port_in_use_is_one_line_and_status_2():
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1
     assert f"cannot listen on 127.0.0.1 port {port}" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "name, words",
+    [
+        ("cuda", "impasto: error: --device cuda is not available: "),
+        ("tpu", "impasto serve: error: argument --device: must be auto, cpu, cuda, cuda:N or mps"),
+    ],
+)
+def test_a_device_that_is_not_there_is_one_line_and_nothing_is_served(tmp_path, name, words):
+    pytest.importorskip("starlette", reason="the web extra is not installed")
+    if name == "cuda":
+        import torch
+
+        if torch.cuda.is_available():
+            pytest.skip("this machine has a CUDA GPU")
+    result = subprocess.run(
+        [sys.executable, "-m", "impasto", "serve", "--port", "0", "--device", name],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(words), result.stderr
+    assert "serving on" not in result.stdout and list(tmp_path.iterdir()) == []  # not started

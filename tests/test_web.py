@@ -249,7 +249,8 @@ def test_the_page_gets_every_setting_but_paths_with_its_default(web):
     body = web.client.get("/api/fields").json()
     shown = {f["name"]: f for f in body["fields"]}
     fields = {f.name: f for f in dataclasses.fields(StyleConfig)}
-    assert set(shown) == set(fields) - {"weights", "init"}  # a path; the start is its own control
+    # a path; the start is its own control; the device is the server's (below)
+    assert set(shown) == set(fields) - {"weights", "init", "device"}
     for name, f in shown.items():
         assert f["default"] == (
             list(fields[name].default)
@@ -260,6 +261,19 @@ def test_the_page_gets_every_setting_but_paths_with_its_default(web):
     assert shown["preserve_color"]["choices"] == ["none", "luminance", "histogram", "yuv"]
     assert shown["size"]["main"] and not shown["tile"]["main"]
     assert body["inits"] == list(INITS)
+
+
+def test_the_page_is_told_the_device_the_server_paints_on(web):
+    import torch
+
+    from impasto import devices
+
+    device = web.client.get("/api/fields").json()["device"]
+    expected = devices.resolve("auto")  # the server's default; cpu on a machine without a GPU
+    assert device == {"name": str(expected), "text": devices.about(expected).describe()}
+    assert device["text"].startswith(f"{device['name']} (")
+    if not torch.cuda.is_available() and not torch.backends.mps.is_available():
+        assert device["name"] == "cpu"
 
 
 def test_the_estimate_comes_from_the_prepared_job(web, pair):
@@ -284,6 +298,7 @@ def test_the_estimate_comes_from_the_prepared_job(web, pair):
         ({"preserve_color": "sepia"}, "preserve_color must be one of"),
         ({"size": "big"}, "size must be a whole number"),
         ({"weights": "/etc/passwd"}, "unknown setting 'weights'"),
+        ({"device": "cpu"}, "unknown setting 'device'"),  # the server's (impasto serve --device)
         # numbers beyond what torch or the encoders take: refused before anything is queued
         ({"seed": 2**64}, "seed must be at most 18446744073709551615"),
         ({"seed": -(2**63) - 1}, "seed must be >= -9223372036854775808"),
@@ -381,6 +396,7 @@ def test_a_painting_reports_progress_in_order_and_its_result_downloads(web, pair
             assert im.format == fmt and im.size == (32, 24)
     settings = end["painting"]["settings"]
     assert settings == {"size": 32, "schedule": "24:3,32:3", "optimizer": "adam"}  # not defaults
+    assert web.serving.worker.get(painting_id).config.device == web.serving.device != "auto"
     assert web.serving.worker.get(painting_id).job is None  # its decoded pictures let go
 
 

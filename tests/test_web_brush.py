@@ -142,6 +142,7 @@ def test_a_touch_up_paints_the_output_size_only_from_the_finished_picture(web, t
     assert {(p["scale"], p["scales"], p["width"]) for p in progress} == {(1, 1, 32)}
     painting = web.serving.worker.get(touched["id"])
     assert painting.spec.init == origin.out
+    assert painting.config.device == origin.config.device == web.serving.device  # the server's
     png = web.client.get(touched["result"]["png"])
     assert 'filename="photo_one_touchup.png"' in png.headers["content-disposition"]
     # a touch-up of the touch-up: from its picture, on the first run's plan
@@ -160,6 +161,7 @@ def test_a_touch_up_paints_the_output_size_only_from_the_finished_picture(web, t
     "body, status, words",
     [
         ({"settings": {"size": 64}}, 400, "a touch-up changes the strength, the colour mode"),
+        ({"settings": {"device": "cpu"}}, 400, "unknown setting 'device'"),
         ({"settings": {"strength": -1}}, 400, "strength must be >= 0"),
         ({"settings": {"preserve_color": "sepia"}}, 400, "preserve_color must be one of"),
         ({"mask": "nope"}, 400, "strokes: no such picture"),

@@ -107,7 +107,11 @@ async def _page(request: Request) -> Response:
 
 
 async def _fields(request: Request) -> Response:
-    return JSONResponse({"fields": settings.fields(), "inits": list(INITS)})
+    """The settings' controls, the start modes, and the device every painting here runs on
+    (the server's: the page says where it paints)."""
+    serving = _serving(request)
+    device = {"name": serving.device, "text": serving.device_text}
+    return JSONResponse({"fields": settings.fields(), "inits": list(INITS), "device": device})
 
 
 async def _state(request: Request) -> Response:

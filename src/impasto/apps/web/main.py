@@ -2,6 +2,8 @@
 
 The web page needs the ``web`` extra; without it this is one line and exit status 2. It binds
 to 127.0.0.1 unless ``--host`` says otherwise, and then warns: the page has no password.
+Every painting runs on the ``--device`` the server is started with, resolved before the socket
+is bound: a device that is not there is one line and exit status 2, with nothing started.
 """
 
 from __future__ import annotations
@@ -9,8 +11,10 @@ from __future__ import annotations
 import argparse
 import importlib
 
+from ... import devices
+from ...errors import ConfigError
 from ..shell import options
-from ..shell.messages import EXIT_OK, EXIT_USAGE, say
+from ..shell.messages import EXIT_OK, EXIT_USAGE, fail, say
 from ..shell.running import main_of
 
 DEFAULT_PORT = 8765
@@ -42,12 +46,28 @@ def parser() -> argparse.ArgumentParser:
     made.add_argument(
         "--open", action="store_true", help="open the page in the web browser (default: off)"
     )
+    made.add_argument(
+        "--device",
+        type=device_name,
+        default="auto",
+        metavar="NAME",
+        help="where every painting runs: auto (an NVIDIA GPU, else an Apple GPU, else the "
+        "CPU), cpu, cuda, cuda:N or mps; the page shows it (default: auto)",
+    )
     options.add_threads(made)
     return made
 
 
+def device_name(text: str) -> str:
+    """The argparse type of ``--device``: a device's name (torch not imported: ``--help``)."""
+    try:
+        return devices.check_name(text)
+    except ConfigError as e:
+        raise argparse.ArgumentTypeError(str(e).removeprefix("device ")) from None
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``impasto serve [--port N] [--host H] [--open] [--threads N]``."""
+    """``impasto serve [--port N] [--host H] [--open] [--device NAME] [--threads N]``."""
     return main_of(argv, parser(), lambda args, _signals: run(args))
 
 
@@ -73,6 +93,10 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         say(f"error: --port must be between 0 and 65535, got {args.port}")
         return EXIT_USAGE
+    try:
+        device = devices.resolve(args.device)  # before the socket: a missing one starts nothing
+    except devices.DeviceMissing as e:
+        return fail(e)
     from . import sockets
 
     try:
@@ -100,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
             webbrowser.open(url)
 
     try:
-        server.serve(sock, on_started=started)
+        server.serve(sock, on_started=started, device=device)
     except KeyboardInterrupt:  # uvicorn stopped cleanly, then passed the signal on
         pass
     say("stopped; temporary files removed")

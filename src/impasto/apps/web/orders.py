@@ -60,7 +60,7 @@ def job_spec(
     if init.startswith(("picture:", "result:")):
         init_path = _init_path(serving, init)
         init = DEFAULT_INIT  # not used: the picture is the start
-    config = settings.config_from(values, init)
+    config = settings.config_from(values, init, device=serving.device)
     mask_id, mask = _mask(serving, body)
     spec = jobs.JobSpec(
         content=content.path,

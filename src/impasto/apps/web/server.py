@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import uvicorn
 
@@ -13,6 +14,9 @@ from .app import create_app
 from .guard import LOOPBACK_HOSTS
 from .serving import Serving
 from .sockets import address, bind
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["address", "bind", "make_server", "serve"]
 
@@ -34,10 +38,13 @@ def make_server(
     sock: socket.socket,
     serving: Serving | None = None,
     on_started: Callable[[], None] | None = None,
+    device: torch.device | None = None,
 ) -> uvicorn.Server:
-    """A uvicorn server for the app; ``run(sockets=[sock])`` serves until it is told to stop."""
+    """A uvicorn server for the app; ``run(sockets=[sock])`` serves until it is told to stop.
+    Without ``serving``, the app's state is made from the socket and ``device`` (None: auto)."""
     if serving is None:
-        serving = Serving(loopback_only=sock.getsockname()[0] in LOOPBACK_HOSTS)
+        loopback = sock.getsockname()[0] in LOOPBACK_HOSTS
+        serving = Serving(loopback_only=loopback, device=device)
     config = uvicorn.Config(
         create_app(serving), log_level="warning", timeout_graceful_shutdown=3, lifespan="on"
     )
@@ -57,7 +64,8 @@ def serve(
     sock: socket.socket,
     serving: Serving | None = None,
     on_started: Callable[[], None] | None = None,
+    device: torch.device | None = None,
 ) -> None:
     """Run until Ctrl-C or SIGTERM; the worker stops and the temporary files go on the way out.
     On loopback, the server answers only to loopback names (guard.py)."""
-    make_server(sock, serving, on_started).run(sockets=[sock])
+    make_server(sock, serving, on_started, device).run(sockets=[sock])

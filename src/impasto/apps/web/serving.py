@@ -14,14 +14,18 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.types import Scope
 
+from ... import devices
 from . import examples as bundled
 from . import limits, uploads
 from .events import Events
 from .worker import Worker
+
+if TYPE_CHECKING:
+    import torch
 
 FORM_OVERHEAD = 64 * 1024  # multipart framing around one file
 UPLOAD = "/api/pictures"
@@ -44,7 +48,13 @@ class Serving:
         max_pictures: int = limits.MAX_PICTURES,
         decodes: int = limits.DECODES,
         max_json: int = limits.MAX_JSON_BYTES,
+        device: torch.device | None = None,
     ) -> None:
+        # Every painting's device: the server's (``impasto serve --device``; None: auto), not
+        # the page's; its name goes into each request's config, its description to the page.
+        resolved = device if device is not None else devices.resolve("auto")
+        self.device = str(resolved)  # "cpu", "cuda:0", "mps"
+        self.device_text = devices.about(resolved).describe()
         self.loopback_only = loopback_only  # answer only to loopback names (see guard.py)
         self.folder = Path(tempfile.mkdtemp(prefix="impasto-serve-")) if folder is None else folder
         self.events = Events()

@@ -15,8 +15,9 @@ from ...config import StyleConfig
 from ...errors import ConfigError
 
 # Not settable from the page: a weights file is a path on the server (no endpoint reads a
-# path a user names), and the start image is chosen as a result or an upload, not typed.
-HIDDEN = ("weights", "init")
+# path a user names), the start image is chosen as a result or an upload, not typed, and the
+# device is the server's (``impasto serve --device``): one device paints every request.
+HIDDEN = ("weights", "init", "device")
 DEFAULT_INIT = StyleConfig().init  # the page's "start from" when a request names none
 # The controls shown first; the rest go under "more".
 MAIN = ("size", "strength", "preserve_color", "style_scale", "style_representation", "preset")
@@ -50,12 +51,13 @@ def _settable(name: str) -> values.Kind:
     return kind
 
 
-def config_from(settings: dict[str, Any], init: str = DEFAULT_INIT) -> StyleConfig:
-    """A checked StyleConfig from the page's values (missing ones keep their defaults)."""
+def config_from(settings: dict[str, Any], init: str = DEFAULT_INIT, *, device: str) -> StyleConfig:
+    """A checked StyleConfig from the page's values (missing ones keep their defaults), painted
+    on the server's ``device`` (required: no request may fall back to another one)."""
     if not isinstance(settings, dict):
         raise ConfigError("settings must be an object of field names and values")
     kwargs = {name: values.parse(_settable(name), raw) for name, raw in settings.items()}
-    return StyleConfig(**kwargs, init=values.parse(values.kinds()["init"], init))
+    return StyleConfig(**kwargs, init=values.parse(values.kinds()["init"], init), device=device)
 
 
 def touch_up_changes(settings: Any) -> dict[str, Any]:
@@ -64,21 +66,23 @@ def touch_up_changes(settings: Any) -> dict[str, Any]:
         raise ConfigError("settings must be an object of field names and values")
     changes: dict[str, Any] = {}
     for name, raw in settings.items():
+        kind = _settable(name)  # a hidden one (the device) is no page's, new painting or not
         if name not in TOUCH_UPS:
             raise ConfigError(
                 f"a touch-up changes the strength, the colour mode or the strokes; {name!r} "
                 "needs a new painting"
             )
-        changes[name] = values.parse(_settable(name), raw)
+        changes[name] = values.parse(kind, raw)
     StyleConfig(**changes)  # their ranges and choices, in the config's own words
     return changes
 
 
 def changed(config: StyleConfig) -> dict[str, Any]:
-    """The fields that differ from the defaults: a result's settings, short."""
+    """The fields that differ from the defaults: a result's settings, short (not the device:
+    the server's, the same for every result, and said once on the page)."""
     default = StyleConfig()
     return {
         f.name: getattr(config, f.name)
         for f in dataclasses.fields(StyleConfig)
-        if getattr(config, f.name) != getattr(default, f.name)
+        if f.name != "device" and getattr(config, f.name) != getattr(default, f.name)
     }

@@ -337,7 +337,7 @@ class Worker:
     def _network_for(self, job: jobs.Job) -> Any:
         """The job's network, kept for the next painting that needs the same one."""
         c = job.config
-        key = (c.network, c.content_layers + c.style_layers, c.pooling, c.weights)
+        key = (c.network, c.content_layers + c.style_layers, c.pooling, c.weights, c.device)
         if key != self._network_key:
             self._network, self._network_key = None, None  # free the old one first
             self._network, self._network_key = jobs.load_network(c), key

@@ -355,9 +355,17 @@ function onEvent(event) {
 const brush = new Brush(() => page.styles.map((s) => ({ key: s.key, name: s.picture.name })), () => brush.explain());
 const compare = new Compare((id) => `/api/pictures/${id}/view.jpg`, touchUp);
 
+// Where every painting here runs: the server's device (impasto serve --device), not a setting.
+function showDevice(device) {
+  if (!device) return;
+  $("device").textContent = `Painting on ${device.text}`;
+  $("device").hidden = false;
+}
+
 async function main() {
-  const { fields, inits } = await api("/api/fields");
+  const { fields, inits, device } = await api("/api/fields");
   page.fields = fields;
+  showDevice(device);
   buildControls();
   buildInits(inits);
   dropZone($("content-drop"), $("content-input"), async (files) => {
