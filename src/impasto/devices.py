@@ -56,7 +56,7 @@ def resolve(name: str) -> torch.device:
         if not _mps_built():
             raise DeviceMissing(
                 f"device mps is not available: this torch ({torch.__version__}) was built "
-                "without MPS (Apple GPUs); on a Mac, install torch from PyPI (see README, GPU)"
+                "without MPS (Apple GPUs); on a Mac, install torch from PyPI (README: On a GPU)"
             )
         if not _mps_available():
             raise DeviceMissing(
@@ -67,7 +67,7 @@ def resolve(name: str) -> torch.device:
     if torch.version.cuda is None:
         raise DeviceMissing(
             f"device {name} is not available: this torch ({torch.__version__}) was built "
-            "without CUDA; install a CUDA build of torch (see README, GPU) or use --device cpu"
+            "without CUDA; install a CUDA build of torch (README: On a GPU) or use --device cpu"
         )
     count = torch.cuda.device_count() if torch.cuda.is_available() else 0
     if count == 0:

@@ -117,7 +117,11 @@ def run(args: argparse.Namespace) -> int:
         )
 
     def started() -> None:
-        print(f"impasto: serving on {url} (one painting at a time; Ctrl-C stops)", flush=True)
+        where = devices.about(device).describe()
+        print(
+            f"impasto: serving on {url} (painting on {where}, one at a time; Ctrl-C stops)",
+            flush=True,
+        )
         if args.open:
             import webbrowser
 
