@@ -294,3 +294,15 @@ def test_the_watch_sees_a_tensor_made_without_a_device():
         code = compile("torch.zeros(3)", str(Path(SOURCE) / "engine" / "made_up.py"), "exec")
         exec(code, {"torch": torch})
     assert watch.found == ["/engine/made_up.py:1 <module>: zeros"]
+
+
+@pytest.mark.skipif(not NO_GPU, reason="this machine has a CUDA GPU")
+def test_video_refuses_a_missing_device_before_reading_the_clip(tiny_network, tmp_path, capsys):
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"not a video")  # reading it would be an error of its own
+    style = write_png(tmp_path / "s.png", 32, 32, 1)
+    out = tmp_path / "out.mp4"
+    code = main(["video", str(clip), str(style), "-o", str(out), "--device", "cuda"])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "--device cuda is not available" in lines[0], lines
+    assert not out.exists() and not tiny_network

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from .. import devices
 from ..config import StyleConfig, VideoConfig
 from ..engine import budget, calibration
 from ..errors import ConfigError
@@ -141,6 +142,7 @@ def prepare(spec: VideoSpec) -> VideoJob:
     config = spec.config
     if config.schedule:
         raise ConfigError("--schedule is for pictures; a clip's frames use --frame-iterations")
+    devices.resolve(config.device)  # a device that is not there, before the clip is read
     style_paths = expand_styles(spec.styles)
     if not style_paths:
         raise ConfigError("at least one style image is needed")
