@@ -53,7 +53,7 @@ class Request:
     init: str | None = None  # an init image for every job (the manifest may set its own)
     pairs: bool = False
     overwrite: bool = False
-    workers: int = 1
+    workers: int | None = None  # local: default 1 on the CPU, one per GPU on CUDA
     cores: int | None = None  # default: every core this process may use
     ray: str | None = None  # a Ray cluster's address
     cpus_per_job: int = 1  # with Ray
@@ -125,7 +125,7 @@ def check(request: Request) -> None:
         raise ConfigError("nothing to paint: give CONTENT files or folders, or --manifest FILE")
     if request.manifest is None and not request.styles:
         raise ConfigError("no styles: give --styles FILE|FOLDER ...")
-    if request.ray is not None and request.workers != 1:
+    if request.ray is not None and request.workers not in (None, 1):
         raise ConfigError("--workers is for local runs; with --ray use --cpus-per-job")
 
 
@@ -153,6 +153,10 @@ def make_plan(request: Request) -> planning.Plan:
         jobs, grid = planning.grid_jobs(
             request.contents, request.styles, request.config, pairs=request.pairs, init=request.init
         )
+    if request.ray is None:
+        from ... import devices
+
+        planning.check_devices(jobs, request.config.device, devices.resolve)
     folder = output_folder(request.output)
     output = planning.Output(folder, request.fmt, request.quality, request.bits)
     return planning.plan(jobs, output, grid)
@@ -166,9 +170,10 @@ def executor(request: Request, painter: Callable[..., dict[str, Any]] | None = N
         from .ray_runner import RayPool
 
         return RayPool(request.ray, request.cpus_per_job, paint)
-    from .local import LocalPool, threads_per_worker
+    from .local import LocalPool, layout
 
-    return LocalPool(request.workers, threads_per_worker(request.workers, request.cores), paint)
+    shape = layout(request.config.device, request.workers, request.cores)
+    return LocalPool(shape.workers, shape.threads, paint, shape.gpus)
 
 
 def run(
@@ -183,10 +188,10 @@ def run(
         from .ray_runner import import_ray
 
         import_ray()  # a missing extra is said before anything is read
-    elif request.workers > 1 or request.cores is not None:
-        from .local import threads_per_worker
+    else:
+        from .local import layout
 
-        threads_per_worker(request.workers, request.cores)
+        layout(request.config.device, request.workers, request.cores)  # a missing GPU too
     batch = make_plan(request)
     folder = batch.output.folder
     todo: deque[planning.Planned] = deque()

@@ -79,8 +79,10 @@ class _EventToken(CancelToken):
 _cancel: CancelToken | None = None
 
 
-def init_process(threads: int, cancel_event: Any, driver: int) -> None:
-    """A local worker process's start: its share of the cores, and the driver's stop flag.
+def init_process(threads: int, cancel_event: Any, driver: int, gpus: Any = None) -> None:
+    """A local worker process's start: its share of the cores, the driver's stop flag, and
+    with ``gpus`` (a queue of CUDA indices, one per worker) its own GPU, made the current
+    one before anything touches CUDA, so that ``cuda`` and ``auto`` paint there.
 
     Ctrl-C reaches every process of the terminal's group, and a service manager's SIGTERM
     every process of the service; the driver alone decides what happens, through the flag,
@@ -94,6 +96,8 @@ def init_process(threads: int, cancel_event: Any, driver: int) -> None:
     import torch
 
     torch.set_num_threads(threads)
+    if gpus is not None:
+        torch.cuda.set_device(gpus.get(timeout=60))
     _cancel = _EventToken(cancel_event)
 
 

@@ -1,0 +1,139 @@
+"""impasto batch and devices (issue 36): one local worker per GPU, a missing device refused
+in one line before anything is written. The planning is tested as pure functions (no GPU)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+import helpers
+from impasto import devices
+from impasto.apps.batch import local
+from impasto.apps.main import main
+from impasto.errors import ConfigError
+
+CUDA_COUNT = torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def _image(path: Path, seed: int) -> Path:
+    rgb = helpers.picture(20, 30, seed)
+    pixels = (rgb.permute(1, 2, 0).numpy() * 255).round().astype("uint8")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels).save(path)
+    return path
+
+
+@pytest.fixture
+def pics(tmp_path: Path) -> dict[str, Path]:
+    return {
+        "photo": _image(tmp_path / "in" / "photo.png", 1),
+        "other": _image(tmp_path / "in" / "other.png", 2),
+        "style": _image(tmp_path / "art" / "paint.png", 11),
+        "out": tmp_path / "out",
+    }
+
+
+# ------------------------------------------------------------------------ local: planning
+
+
+@pytest.mark.parametrize(
+    "device, count, workers, gpus",
+    [
+        ("cpu", 2, None, ()),
+        ("cpu", 2, 4, ()),  # the CPU's workers share the cores, whatever the GPUs
+        ("mps", 0, None, ()),
+        ("auto", 0, 3, ()),  # no CUDA: the CPU, as before
+        ("auto", 1, None, (0,)),
+        ("auto", 2, None, (0, 1)),
+        ("cuda", 1, None, (0,)),
+        ("cuda", 2, None, (0, 1)),
+        ("cuda", 2, 1, (0,)),
+        ("cuda", 2, 2, (0, 1)),
+        ("cuda:1", 2, None, (1,)),
+        ("cuda:0", 2, 1, (0,)),
+    ],
+)
+def test_one_local_worker_per_gpu(device, count, workers, gpus):
+    assert local.gpu_workers(device, count, workers) == gpus
+
+
+@pytest.mark.parametrize(
+    "device, count, workers, words",
+    [
+        ("cuda", 0, None, "device cuda is not available: this machine has no CUDA GPU"),
+        ("cuda:1", 0, None, "device cuda:1 is not available"),
+        ("cuda:2", 2, None, "device cuda:2 is not available: this machine has 2 CUDA GPU(s) "
+                            "(cuda:0, cuda:1)"),
+        ("cuda", 2, 3, "3 workers on device cuda need 3 GPUs (one job per GPU), this machine "
+                       "has 2 (cuda:0, cuda:1); use fewer workers, or --device cpu"),
+        ("auto", 1, 2, "2 workers on device auto need 2 GPUs"),
+        ("cuda:1", 2, 2, "2 workers on device cuda:1: it is one GPU, for one worker"),
+    ],
+)  # fmt: skip
+def test_more_workers_than_gpus_or_a_missing_gpu_is_one_line(device, count, workers, words):
+    with pytest.raises(ConfigError) as caught:
+        local.gpu_workers(device, count, workers)
+    assert words in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_the_layout_of_two_gpus_shares_the_cores_among_their_workers(monkeypatch):
+    monkeypatch.setattr(devices, "resolve", lambda name: torch.device("cuda", 0))
+    monkeypatch.setattr(local, "_cuda_count", lambda: 2)
+    assert local.layout("cuda", None, 8) == local.Layout(2, 4, (0, 1))
+    assert local.layout("auto", 1, 8) == local.Layout(1, 8, (0,))
+    assert local.layout("cuda:1", None, 1) == local.Layout(1, 1, (1,))
+    assert local.layout("cuda", None, 1) == local.Layout(2, 1, (0, 1))  # a thread each at least
+
+
+def test_the_layout_on_the_cpu_is_as_before():
+    """This machine's torch has no CUDA: auto is the CPU, and the workers share the cores."""
+    if CUDA_COUNT:
+        pytest.skip("auto is a GPU here")
+    assert local.layout("auto", None, 2) == local.Layout(1, 2)
+    assert local.layout("cpu", 2, 2) == local.Layout(2, 1)
+    with pytest.raises(ConfigError, match="3 workers need at least 3 cores"):
+        local.layout("cpu", 3, 2)
+
+
+def test_a_gpu_pool_says_its_gpus():
+    pool = local.LocalPool(2, 1, helpers.tiny_paint, gpus=(0, 1))  # starts no process yet
+    try:
+        assert pool.describe() == "2 local worker(s), one per GPU (cuda:0, cuda:1)"
+        assert pool.capacity == 2
+    finally:
+        pool.close()
+    with pytest.raises(ValueError):
+        local.LocalPool(2, 1, helpers.tiny_paint, gpus=(0,))
+
+
+# ------------------------------------------------------------------------ the command line
+
+
+def _missing_devices() -> list[str]:
+    """Devices this machine does not have: cuda itself where torch sees no GPU, and always a
+    GPU index one past the last."""
+    return ([] if CUDA_COUNT else ["cuda"]) + [f"cuda:{CUDA_COUNT}"]
+
+
+@pytest.mark.parametrize("device", _missing_devices())
+def test_a_missing_device_is_one_line_and_exit_2_before_anything_is_made(pics, capsys, device):
+    argv = ["batch", pics["photo"], "--styles", pics["style"], "-o", pics["out"],
+            "--device", device]  # fmt: skip
+    assert main(list(map(str, argv))) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"device {device} is not available" in err and len(err.splitlines()) == 1
+    assert not pics["out"].exists()
+
+
+def test_a_manifest_row_on_a_missing_device_is_refused_naming_its_row(pics, capsys):
+    manifest = pics["out"].parent / "jobs.csv"
+    device = _missing_devices()[-1]
+    manifest.write_text(f"content,style,device\nin/photo.png,art/paint.png,{device}\n")
+    argv = ["batch", "--manifest", manifest, "-o", pics["out"], "--device", "cpu"]
+    assert main(list(map(str, argv))) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"jobs.csv:2: device {device} is not available" in err
+    assert len(err.splitlines()) == 1 and not pics["out"].exists()
