@@ -1,5 +1,6 @@
-"""impasto batch and devices (issue 36): one local worker per GPU, a missing device refused
-in one line before anything is written. The planning is tested as pure functions (no GPU)."""
+"""impasto batch and devices (issue 36): one local worker per GPU, one GPU per Ray job, a
+missing device refused in one line before anything is written. The planning is tested as
+pure functions (no GPU, no Ray)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from PIL import Image
 
 import helpers
 from impasto import devices
-from impasto.apps.batch import local
+from impasto.apps.batch import local, ray_runner
 from impasto.apps.main import main
 from impasto.errors import ConfigError
 
@@ -107,6 +108,44 @@ def test_a_gpu_pool_says_its_gpus():
         pool.close()
     with pytest.raises(ValueError):
         local.LocalPool(2, 1, helpers.tiny_paint, gpus=(0,))
+
+
+# ------------------------------------------------------------------------ Ray: planning
+
+
+@pytest.mark.parametrize(
+    "device, cluster_gpus, gpus",
+    [("cpu", 0, 0), ("cpu", 4, 0), ("mps", 0, 0), ("auto", 0, 0), ("auto", 2, 1), ("cuda", 1, 1)],
+)
+def test_a_ray_job_asks_for_one_gpu_when_it_paints_on_cuda(device, cluster_gpus, gpus):
+    options = ray_runner.remote_options(device, 3, cluster_gpus)
+    assert options == {"num_cpus": 3, "num_gpus": gpus}
+
+
+def test_auto_on_ray_is_the_gpu_ray_gave_else_the_cpu_never_a_gpu_in_sight():
+    assert ray_runner.task_device("auto", 1) == "cuda"
+    assert ray_runner.task_device("auto", 0) == "cpu"  # not the machine's GPU, unasked for
+    assert ray_runner.task_device("cpu", 0) == "cpu"
+    assert ray_runner.task_device("cuda", 1) == "cuda"
+
+
+def test_ray_refuses_cuda_without_gpus_and_a_gpu_index_in_one_line():
+    with pytest.raises(ConfigError) as caught:
+        ray_runner.remote_options("cuda", 1, 0, "the Ray cluster at 10.0.0.1:6379")
+    message = str(caught.value)
+    assert "the Ray cluster at 10.0.0.1:6379 has none" in message and "\n" not in message
+    with pytest.raises(ConfigError, match="device cuda:1: with --ray, Ray gives each job"):
+        ray_runner.remote_options("cuda:1", 1, 4)
+
+
+def test_a_gpu_index_with_ray_is_refused_before_anything_is_made(pics, capsys):
+    pytest.importorskip("ray")
+    argv = ["batch", pics["photo"], "--styles", pics["style"], "-o", pics["out"],
+            "--ray", "127.0.0.1:1", "--device", "cuda:0"]  # fmt: skip
+    assert main(list(map(str, argv))) == 2
+    err = capsys.readouterr().err.strip()
+    assert "use --device cuda" in err and len(err.splitlines()) == 1
+    assert not pics["out"].exists()
 
 
 # ------------------------------------------------------------------------ the command line

@@ -16,7 +16,7 @@ import os
 import signal
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -153,23 +153,39 @@ def make_plan(request: Request) -> planning.Plan:
         jobs, grid = planning.grid_jobs(
             request.contents, request.styles, request.config, pairs=request.pairs, init=request.init
         )
-    if request.ray is None:
-        from ... import devices
-
-        planning.check_devices(jobs, request.config.device, devices.resolve)
+    planning.check_devices(jobs, request.config.device, _device_check(request))
     folder = output_folder(request.output)
     output = planning.Output(folder, request.fmt, request.quality, request.bits)
     return planning.plan(jobs, output, grid)
 
 
-def executor(request: Request, painter: Callable[..., dict[str, Any]] | None = None) -> Executor:
+def _device_check(request: Request) -> Callable[[str], object]:
+    """How a job's device is checked before anything is written: resolved on this machine;
+    with Ray, only what needs no cluster (its GPUs are counted once it is reached)."""
+    if request.ray is not None:
+        from .ray_runner import check_device
+
+        return check_device
+    from ... import devices
+
+    return devices.resolve
+
+
+def executor(
+    request: Request,
+    painter: Callable[..., dict[str, Any]] | None = None,
+    devices: Sequence[str] = (),
+) -> Executor:
+    """The Ray pool or the local one; ``devices``: the devices of the jobs to paint (Ray asks
+    the cluster for a GPU for those that need one)."""
     from . import worker
 
     paint = painter or worker.paint
     if request.ray is not None:
         from .ray_runner import RayPool
 
-        return RayPool(request.ray, request.cpus_per_job, paint)
+        names = tuple(devices) or (request.config.device,)
+        return RayPool(request.ray, request.cpus_per_job, paint, names)
     from .local import LocalPool, layout
 
     shape = layout(request.config.device, request.workers, request.cores)
@@ -211,7 +227,7 @@ def run(
         manifest=request.manifest,
         contact_sheet=request.contact_sheet,
     )
-    pool = executor(request, painter)
+    pool = executor(request, painter, sorted({entry.job.config.device for entry in todo}))
     summary = Summary(folder, batch.jobs, pool.describe())
     for entry in batch.jobs:
         if entry.error is not None:
