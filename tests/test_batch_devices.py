@@ -1,9 +1,12 @@
 """impasto batch and devices (issue 36): one local worker per GPU, one GPU per Ray job, a
-missing device refused in one line before anything is written. The planning is tested as
-pure functions (no GPU, no Ray)."""
+missing device refused in one line before anything is written, the painting device in each
+sidecar. The planning is tested as pure functions (no GPU, no Ray); the painting on the CPU
+here; a real GPU batch is the one ``gpu`` test (``benchmarks/device_check.sh``)."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
 
 import pytest
@@ -12,10 +15,12 @@ from PIL import Image
 
 import helpers
 from impasto import devices
-from impasto.apps.batch import local, ray_runner
+from impasto.apps.batch import driver, local, ray_runner, sidecar, worker
 from impasto.apps.main import main
+from impasto.config import StyleConfig
 from impasto.errors import ConfigError
 
+TINY = StyleConfig(size=24, min_size=0, iterations=2)
 CUDA_COUNT = torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
@@ -176,3 +181,41 @@ def test_a_manifest_row_on_a_missing_device_is_refused_naming_its_row(pics, caps
     err = capsys.readouterr().err.strip()
     assert f"jobs.csv:2: device {device} is not available" in err
     assert len(err.splitlines()) == 1 and not pics["out"].exists()
+
+
+def test_a_cpu_batch_paints_and_its_sidecars_say_the_cpu(pics, monkeypatch, capsys):
+    monkeypatch.setattr(worker, "paint", helpers.tiny_paint)
+    argv = ["batch", pics["photo"], "--styles", pics["style"], "-o", pics["out"],
+            "--device", "cpu", "--cores", "1", "--size", "24", "--min-size", "0",
+            "--iterations", "2"]  # fmt: skip
+    assert main(list(map(str, argv))) == 0, capsys.readouterr().err
+    (picture,) = pics["out"].glob("*.png")
+    record = json.loads(Path(f"{picture}.json").read_text())
+    assert record["device"] == devices.about(torch.device("cpu")).describe()
+    assert record["machine"]["threads"] == 1
+    summary = json.loads((pics["out"] / sidecar.SUMMARY_NAME).read_text())
+    assert summary["runner"] == "1 local worker(s), 1 thread(s) each"
+
+
+# ------------------------------------------------------------------------ a real GPU
+
+
+@pytest.mark.gpu
+def test_a_gpu_batch_paints_one_job_per_gpu_and_says_so(pics):
+    if not CUDA_COUNT:
+        pytest.skip("needs a CUDA GPU")
+    request = driver.Request(
+        output=str(pics["out"]),
+        contents=(str(pics["photo"]), str(pics["other"])),
+        styles=(str(pics["style"]),),
+        config=dataclasses.replace(TINY, device="cuda"),
+    )
+    report = driver.run(request, painter=helpers.gpu_tiny_paint)
+    assert report.counts["done"] == 2 and not report.failures, report.failures
+    names = ", ".join(f"cuda:{i}" for i in range(CUDA_COUNT))
+    summary = json.loads(report.summary.read_text())
+    assert summary["runner"] == f"{CUDA_COUNT} local worker(s), one per GPU ({names})"
+    for picture in pics["out"].glob("*.png"):
+        record = json.loads(Path(f"{picture}.json").read_text())
+        assert record["device"].startswith("cuda:"), record["device"]
+        assert record["config"]["device"] == "cuda"

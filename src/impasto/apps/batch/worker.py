@@ -267,6 +267,7 @@ def _paint(task: Task, local: list[Path], tmp: Path) -> dict[str, Any]:
     final = last[-1] if last else None
     return {
         "status": "done",
+        "device": painted_on(task.config.device),
         "image": data,
         "size": [int(rgb.shape[-1]), int(rgb.shape[-2])],
         "steps": final.step if final else 0,
@@ -284,6 +285,15 @@ def _network(job: Any) -> tuple[Any, str]:
 
     jobs.fetch_once(job.config)
     return jobs.load_network(job.config), jobs.weights_digest(job.config)
+
+
+def painted_on(device: str) -> str:
+    """The device a job on ``device`` painted on, as its sidecar says it: ``cuda:1 (NVIDIA
+    H100 80GB HBM3, 79.1 GB)``, ``cpu (AMD EPYC 7B13)`` (resolved here, in the worker, where
+    ``cuda`` is the worker's own GPU: its pinned one, or the one Ray gave it)."""
+    from ... import devices
+
+    return devices.about(devices.resolve(device)).describe()
 
 
 _machine: dict[str, Any] | None = None
