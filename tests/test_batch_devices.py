@@ -219,3 +219,17 @@ def test_a_gpu_batch_paints_one_job_per_gpu_and_says_so(pics):
         record = json.loads(Path(f"{picture}.json").read_text())
         assert record["device"].startswith("cuda:"), record["device"]
         assert record["config"]["device"] == "cuda"
+
+
+def test_a_gpu_out_of_memory_outside_the_run_is_a_memory_failure(pics, monkeypatch):
+    """Moving the network onto a full GPU raises torch's own error, not the run's line."""
+
+    def full(*args):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(worker, "_paint", full)
+    names = [str(pics["photo"]), str(pics["style"])]
+    task = worker.Task("x.png", TINY, names[0], (names[1],), None, (), "png", 95, 8, 1)
+    result = worker.paint(task, *[Path(n).read_bytes() for n in names])
+    assert (result["status"], result["kind"]) == ("failed", "memory")
+    assert result["error"].startswith("out of memory (CUDA out of memory.")

@@ -203,13 +203,23 @@ def paint(task: Task, *blobs: bytes) -> dict[str, Any]:
     except MemoryError:
         return _failed("memory", "out of memory (the system refused more memory)")
     except RuntimeError as e:
-        if "can't allocate memory" in str(e) or "not enough memory" in str(e):
+        if _out_of_memory(e):
             return _failed("memory", f"out of memory ({first_line(e)})")
         return _failed("bug", f"internal error: RuntimeError: {first_line(e)}")
     except Exception as e:
         return _failed("bug", f"internal error: {type(e).__name__}: {first_line(e)}")
     result["seconds"] = round(time.perf_counter() - start, 3)
     return result
+
+
+def _out_of_memory(error: RuntimeError) -> bool:
+    """The CPU's allocator refusing, or a GPU out of memory outside the run (which words its
+    own: a ConfigError), e.g. while the network is moved there."""
+    from ... import devices
+
+    text = str(error)
+    allocator = "can't allocate memory" in text or "not enough memory" in text
+    return allocator or devices.is_out_of_memory(error)
 
 
 def _failed(kind: str, error: str) -> dict[str, Any]:
