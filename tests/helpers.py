@@ -62,6 +62,22 @@ def tiny_paint(task, *blobs):
     return worker.paint(task, *blobs)
 
 
+def gpu_tiny_paint(task, *blobs):
+    """``tiny_paint`` with the tiny network on the job's device, as ``load_network`` puts the
+    real one (a run refuses a network on another device than its config names)."""
+    from impasto import devices
+    from impasto.apps.batch import worker
+
+    def network(job):
+        config = job.config
+        layers = config.content_layers + config.style_layers
+        net = tiny_network(config.network, layers, config.pooling)
+        return net.to(devices.resolve(config.device)), "tiny-" + config.network
+
+    worker._network = network
+    return worker.paint(task, *blobs)
+
+
 def dying_paint(task, *blobs):
     """A batch painter whose process dies: always for a task named ``always-die*``, and on the
     first try for ``die-once*`` (it leaves ``CONTENT.died`` behind to know); else done."""

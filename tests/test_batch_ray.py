@@ -41,7 +41,8 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def cluster():
-    """``ray start --head`` on loopback with 2 CPUs; ``ray stop --force`` afterwards.
+    """``ray start --head`` on loopback with 2 CPUs and no GPU (so that ``auto`` is the CPU on
+    any machine); ``ray stop --force`` afterwards.
 
     Started as a script starts it in the background (``ray start ... &``), where the shell
     makes every process of the cluster ignore SIGINT: Ray's cancel must still stop a task.
@@ -50,7 +51,7 @@ def cluster():
     port = _free_port()
     start = [
         str(RAY), "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}",
-        "--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats",
+        "--num-cpus=2", "--num-gpus=0", "--include-dashboard=false", "--disable-usage-stats",
     ]  # fmt: skip
     try:
         result = subprocess.run(

@@ -16,7 +16,7 @@ import os
 import signal
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -53,7 +53,7 @@ class Request:
     init: str | None = None  # an init image for every job (the manifest may set its own)
     pairs: bool = False
     overwrite: bool = False
-    workers: int = 1
+    workers: int | None = None  # local: default 1 on the CPU, one per GPU on CUDA
     cores: int | None = None  # default: every core this process may use
     ray: str | None = None  # a Ray cluster's address
     cpus_per_job: int = 1  # with Ray
@@ -125,7 +125,7 @@ def check(request: Request) -> None:
         raise ConfigError("nothing to paint: give CONTENT files or folders, or --manifest FILE")
     if request.manifest is None and not request.styles:
         raise ConfigError("no styles: give --styles FILE|FOLDER ...")
-    if request.ray is not None and request.workers != 1:
+    if request.ray is not None and request.workers not in (None, 1):
         raise ConfigError("--workers is for local runs; with --ray use --cpus-per-job")
 
 
@@ -153,22 +153,43 @@ def make_plan(request: Request) -> planning.Plan:
         jobs, grid = planning.grid_jobs(
             request.contents, request.styles, request.config, pairs=request.pairs, init=request.init
         )
+    planning.check_devices(jobs, request.config.device, _device_check(request))
     folder = output_folder(request.output)
     output = planning.Output(folder, request.fmt, request.quality, request.bits)
     return planning.plan(jobs, output, grid)
 
 
-def executor(request: Request, painter: Callable[..., dict[str, Any]] | None = None) -> Executor:
+def _device_check(request: Request) -> Callable[[str], object]:
+    """How a job's device is checked before anything is written: resolved on this machine;
+    with Ray, only what needs no cluster (its GPUs are counted once it is reached)."""
+    if request.ray is not None:
+        from .ray_runner import check_device
+
+        return check_device
+    from ... import devices
+
+    return devices.resolve
+
+
+def executor(
+    request: Request,
+    painter: Callable[..., dict[str, Any]] | None = None,
+    devices: Sequence[str] = (),
+) -> Executor:
+    """The Ray pool or the local one; ``devices``: the devices of the jobs to paint (Ray asks
+    the cluster for a GPU for those that need one)."""
     from . import worker
 
     paint = painter or worker.paint
     if request.ray is not None:
         from .ray_runner import RayPool
 
-        return RayPool(request.ray, request.cpus_per_job, paint)
-    from .local import LocalPool, threads_per_worker
+        names = tuple(devices) or (request.config.device,)
+        return RayPool(request.ray, request.cpus_per_job, paint, names)
+    from .local import LocalPool, layout
 
-    return LocalPool(request.workers, threads_per_worker(request.workers, request.cores), paint)
+    shape = layout(request.config.device, request.workers, request.cores)
+    return LocalPool(shape.workers, shape.threads, paint, shape.gpus)
 
 
 def run(
@@ -183,10 +204,10 @@ def run(
         from .ray_runner import import_ray
 
         import_ray()  # a missing extra is said before anything is read
-    elif request.workers > 1 or request.cores is not None:
-        from .local import threads_per_worker
+    else:
+        from .local import layout
 
-        threads_per_worker(request.workers, request.cores)
+        layout(request.config.device, request.workers, request.cores)  # a missing GPU too
     batch = make_plan(request)
     folder = batch.output.folder
     todo: deque[planning.Planned] = deque()
@@ -206,7 +227,7 @@ def run(
         manifest=request.manifest,
         contact_sheet=request.contact_sheet,
     )
-    pool = executor(request, painter)
+    pool = executor(request, painter, sorted({entry.job.config.device for entry in todo}))
     summary = Summary(folder, batch.jobs, pool.describe())
     for entry in batch.jobs:
         if entry.error is not None:

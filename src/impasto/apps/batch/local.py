@@ -1,7 +1,9 @@
-"""Jobs on this machine: N worker processes, each with its share of the cores.
+"""Jobs on this machine: N worker processes, each with its share of the cores, or one per GPU.
 
 Never oversubscribed: each worker runs one job at a time with ``cores // N`` torch threads,
-and at most N jobs are handed out at once. The workers are spawned processes (a crash or an
+and at most N jobs are handed out at once. When the batch paints on CUDA, each worker is
+pinned to a GPU of its own (``cuda`` and ``auto`` then mean that worker's GPU): two jobs on
+one GPU would each plan for all of its free memory. The workers are spawned processes (a crash or an
 out-of-memory kill costs one process, never the driver) that keep their network between jobs.
 A stop sets a flag that every worker's run checks at each evaluation: running jobs end with
 ``interrupted`` within a step. If a worker process dies, the pool is rebuilt and the jobs that
@@ -15,6 +17,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from typing import Any
 
 from ...errors import ConfigError
@@ -51,11 +54,86 @@ def threads_per_worker(workers: int, cores: int | None = None) -> int:
     return cores // workers
 
 
-class LocalPool:
-    """Runs tasks in ``workers`` spawned processes; the driver polls ``results``."""
+def gpu_workers(device: str, gpu_count: int, workers: int | None = None) -> tuple[int, ...]:
+    """The CUDA GPU of each local worker when the batch's ``device`` paints on CUDA: every GPU
+    for ``cuda`` and ``auto`` (the first ``workers`` of them if given), the one ``cuda:N``
+    names; () when it paints on the CPU or MPS (the workers share the cores). More workers than
+    GPUs are refused: a GPU shared by two jobs is planned twice over (see the module)."""
+    kind, _, index = device.partition(":")
+    if kind not in ("cuda", "auto") or (kind == "auto" and gpu_count < 1):
+        return ()
+    if workers is not None and workers < 1:
+        raise ConfigError(f"workers must be at least 1, got {workers}")
+    have = ", ".join(f"cuda:{i}" for i in range(gpu_count))
+    if gpu_count < 1:
+        raise ConfigError(f"device {device} is not available: this machine has no CUDA GPU")
+    if index:
+        if int(index) >= gpu_count:
+            raise ConfigError(
+                f"device {device} is not available: this machine has {gpu_count} CUDA "
+                f"GPU(s) ({have})"
+            )
+        if workers not in (None, 1):
+            raise ConfigError(
+                f"{workers} workers on device {device}: it is one GPU, for one worker; leave "
+                "--workers out, or use --device cuda for one worker per GPU"
+            )
+        return (int(index),)
+    if workers is None:
+        return tuple(range(gpu_count))
+    if workers > gpu_count:
+        raise ConfigError(
+            f"{workers} workers on device {device} need {workers} GPUs (one job per GPU), this "
+            f"machine has {gpu_count} ({have}); use fewer workers, or --device cpu"
+        )
+    return tuple(range(workers))
 
-    def __init__(self, workers: int, threads: int, paint: Painter = worker.paint) -> None:
-        self.workers, self.threads, self.paint = workers, threads, paint
+
+@dataclass(frozen=True)
+class Layout:
+    """The local pool: how many workers, each one's torch threads, and each one's GPU."""
+
+    workers: int
+    threads: int
+    gpus: tuple[int, ...] = ()  # each worker's CUDA index; () on the CPU
+
+
+def layout(device: str, workers: int | None = None, cores: int | None = None) -> Layout:
+    """The pool for the batch's ``device`` (the command line's; a manifest's row may name its
+    own, painted there by whichever worker takes it). The device is resolved first, so one
+    that is not there is refused in one line before anything is read. On the CPU (and MPS),
+    ``workers`` (default 1) share the cores exactly as before; on CUDA, one worker per GPU,
+    each with its share of the cores for what it does on the CPU (at least one thread)."""
+    from ... import devices
+
+    if devices.resolve(device).type == "cuda":
+        gpus = gpu_workers(device, _cuda_count(), workers)
+        cores = available_cores() if cores is None else cores
+        return Layout(len(gpus), max(1, cores // len(gpus)), gpus)
+    count = 1 if workers is None else workers
+    return Layout(count, threads_per_worker(count, cores))
+
+
+def _cuda_count() -> int:
+    import torch
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+class LocalPool:
+    """Runs tasks in ``workers`` spawned processes (pinned to ``gpus``, one each, if given);
+    the driver polls ``results``."""
+
+    def __init__(
+        self,
+        workers: int,
+        threads: int,
+        paint: Painter = worker.paint,
+        gpus: tuple[int, ...] = (),
+    ) -> None:
+        if gpus and len(gpus) != workers:
+            raise ValueError(f"{workers} workers for {len(gpus)} GPUs")
+        self.workers, self.threads, self.paint, self.gpus = workers, threads, paint, gpus
         self._context = multiprocessing.get_context("spawn")
         self._stop = self._context.Event()
         self._futures: dict[Future, tuple[str, Any, list[bytes], int]] = {}
@@ -63,6 +141,9 @@ class LocalPool:
         self._pool = self._new_pool()
 
     def describe(self) -> str:
+        if self.gpus:
+            names = ", ".join(f"cuda:{i}" for i in self.gpus)
+            return f"{self.workers} local worker(s), one per GPU ({names})"
         return f"{self.workers} local worker(s), {self.threads} thread(s) each"
 
     @property
@@ -74,11 +155,18 @@ class LocalPool:
         return len(self._futures) + len(self._ended)
 
     def _new_pool(self) -> ProcessPoolExecutor:
+        """A pool of spawned workers; with GPUs, each takes its own index from a queue as it
+        starts (the pool starts at most ``workers`` processes, so each GPU gets one)."""
+        gpus = None
+        if self.gpus:
+            gpus = self._context.Queue()
+            for index in self.gpus:
+                gpus.put(index)
         return ProcessPoolExecutor(
             self.workers,
             mp_context=self._context,
             initializer=worker.init_process,
-            initargs=(self.threads, self._stop, os.getpid()),
+            initargs=(self.threads, self._stop, os.getpid(), gpus),
         )
 
     def submit(self, ident: str, task: Any, inputs: list[tuple[str, bytes]]) -> None:

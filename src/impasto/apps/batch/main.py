@@ -99,9 +99,9 @@ def parser() -> argparse.ArgumentParser:
     where.add_argument(
         "--workers",
         type=options.whole(1),
-        default=1,
         metavar="N",
-        help="jobs at once on this machine, each with cores/N threads (default: 1)",
+        help="jobs at once on this machine, each with cores/N threads (default: 1); with "
+        "--device cuda (or auto on a machine with CUDA) one per GPU (default: every GPU)",
     )
     where.add_argument(
         "--cores",

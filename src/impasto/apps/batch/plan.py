@@ -14,7 +14,7 @@ import dataclasses
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -144,6 +144,24 @@ def read_input(path: Path, digests: dict[str, str], streams: dict[str, bytes]) -
     digests[str(path)] = hashlib.sha256(data).hexdigest()
     if isinstance(source, bytes):
         streams[str(path)] = data
+
+
+def check_devices(jobs: Sequence[BatchJob], device: str, check: Callable[[str], object]) -> None:
+    """``check`` every device the jobs name (the batch's ``device``, or a manifest row's own):
+    on this machine ``devices.resolve`` (a GPU that is not there), with Ray what Ray can give.
+    Its one line names the row whose device it is, before anything is read or written."""
+    seen: set[str] = set()
+    for job in jobs:
+        name = job.config.device
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            check(name)
+        except ConfigError as e:
+            if name == device or not job.where:
+                raise
+            raise ConfigError(f"{job.where}: {e}") from None
 
 
 # ------------------------------------------------------------------------ keys and names

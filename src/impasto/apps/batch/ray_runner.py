@@ -1,4 +1,4 @@
-"""Jobs across machines: each job one Ray task asking for its CPU count as resources.
+"""Jobs across machines: each job one Ray task asking for its CPU count (and a GPU) as resources.
 
 The driver connects to a running cluster (``ray start --head`` on one machine, ``ray start
 --address HEAD:PORT`` on the others, impasto installed on each). Every input file is put into
@@ -8,16 +8,22 @@ verified once per machine by impasto's normal cache (the first task on a machine
 the others wait for it). A worker that dies has its task retried elsewhere by Ray
 (``max_retries``); a job's own failure (a bad input) is a result, never retried. A stop
 cancels the tasks: a running one is interrupted at its next step, a waiting one never runs.
+
+A job on CUDA asks for one GPU (``remote_options``); Ray then shows its task only that GPU
+(``CUDA_VISIBLE_DEVICES``), so ``cuda`` is the GPU Ray gave, and runs each such task in a
+fresh worker (its default for GPU tasks: a process keeps the GPU it first used), which loads
+the network for its job.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import signal
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ...errors import ConfigError, first_line
@@ -39,6 +45,40 @@ def import_ray() -> Any:
     return ray
 
 
+def check_device(device: str) -> None:
+    """Refuse ``cuda:N`` with Ray: Ray picks each job's GPU and its task sees only that one
+    (as ``cuda:0``), so an index names no GPU the batch can choose."""
+    if device.startswith("cuda:"):
+        raise ConfigError(
+            f"device {device}: with --ray, Ray gives each job a GPU of its own; use --device cuda"
+        )
+
+
+def remote_options(
+    device: str, cpus: int, cluster_gpus: float = 0, where: str = "the Ray cluster"
+) -> dict[str, int]:
+    """What a job on ``device`` asks Ray for: its ``cpus``, and one GPU when it paints on CUDA:
+    ``cuda``, or ``auto`` on a cluster that has GPUs (as ``auto`` takes the GPU on one
+    machine). ``cuda`` on a cluster without GPUs is refused: its tasks would wait forever."""
+    check_device(device)
+    if device == "cuda" and cluster_gpus < 1:
+        raise ConfigError(
+            f"device cuda asks for a GPU for each job but {where} has none; start a node with "
+            "one (`ray start --num-gpus N`), or use --device cpu"
+        )
+    gpu = device == "cuda" or (device == "auto" and cluster_gpus >= 1)
+    return {"num_cpus": cpus, "num_gpus": int(gpu)}
+
+
+def task_device(device: str, gpus: int) -> str:
+    """The device a job's task paints on: ``auto`` is decided for the cluster (``cuda`` where
+    Ray gave the job a GPU, else ``cpu``), not by each machine: Ray leaves a task that asked
+    for no GPU every GPU of its machine in sight, unaccounted."""
+    if device != "auto":
+        return device
+    return "cuda" if gpus else "cpu"
+
+
 def paint_on_ray(paint: Callable[..., Result], task: Any, *blobs: bytes) -> Result:
     """``paint(task, *blobs)`` in a Ray worker, which a stop can interrupt.
 
@@ -58,8 +98,13 @@ class RayPool:
     """Runs tasks on the Ray cluster at ``address``; the driver polls ``results``."""
 
     def __init__(
-        self, address: str, cpus: int, paint: Callable[..., Result] = worker.paint
+        self,
+        address: str,
+        cpus: int,
+        paint: Callable[..., Result] = worker.paint,
+        devices: Sequence[str] = ("cpu",),
     ) -> None:
+        """``devices``: those of the jobs it will be given (each GPU job asks for a GPU)."""
         ray = self.ray = import_ray()
         if cpus < 1:
             raise ConfigError(f"cpus per job must be at least 1, got {cpus}")
@@ -72,26 +117,56 @@ class RayPool:
                 "with `ray start --head` (see the README)"
             ) from None
         self.address, self.cpus = address, cpus
-        self.cluster_cpus = int(ray.cluster_resources().get("CPU", 0))
+        resources = ray.cluster_resources()
+        self.cluster_cpus = int(resources.get("CPU", 0))
+        self.cluster_gpus = int(resources.get("GPU", 0))
         if self.cluster_cpus < cpus:
             ray.shutdown()
             raise ConfigError(
                 f"each job asks for {cpus} CPUs but the Ray cluster at {address} has "
                 f"{self.cluster_cpus}"
             )
+        try:
+            self._options = {name: self._options_of(name) for name in devices}
+        except ConfigError:
+            ray.shutdown()
+            raise
+        self.gpus = any(options["num_gpus"] for options in self._options.values())
         self._paint = paint
-        self._remote = ray.remote(num_cpus=cpus, max_retries=RETRIES)(paint_on_ray)
+        self._remotes: dict[tuple[int, int], Any] = {}  # (CPUs, GPUs) -> the remote function
         self._refs: dict[Any, str] = {}
         self._blobs: dict[str, Any] = {}  # input name -> its object in the store
         self._stopped_at: float | None = None
 
+    def _options_of(self, device: str) -> dict[str, int]:
+        where = f"the Ray cluster at {self.address}"
+        return remote_options(device, self.cpus, self.cluster_gpus, where)
+
+    def _remote(self, options: dict[str, int]) -> Any:
+        """The remote function asking for ``options``: one per resource request, made with
+        it (Ray gives GPU tasks a fresh worker only when ``ray.remote`` asks for the GPU)."""
+        key = (options["num_cpus"], options["num_gpus"])
+        if key not in self._remotes:
+            remote = self.ray.remote(**options, max_retries=RETRIES)(paint_on_ray)
+            self._remotes[key] = remote
+        return self._remotes[key]
+
     def describe(self) -> str:
+        if self.gpus:
+            return (
+                f"Ray cluster at {self.address} ({self.cluster_cpus} CPUs, {self.cluster_gpus} "
+                f"GPUs), {self.cpus} CPU(s) and 1 GPU a job"
+            )
         return f"Ray cluster at {self.address} ({self.cluster_cpus} CPUs), {self.cpus} CPU(s) a job"
 
     @property
     def capacity(self) -> int:
-        """Tasks in flight: twice what the cluster runs at once, so no CPU waits for work."""
-        return max(1, self.cluster_cpus // self.cpus) * 2
+        """Tasks in flight: twice what the cluster runs at once (by its CPUs, or its GPUs when
+        the jobs ask for them), so no CPU or GPU waits for work."""
+        slots = self.cluster_cpus // self.cpus
+        if self.gpus:
+            slots = min(slots, self.cluster_gpus)
+        return max(1, slots) * 2
 
     @property
     def running(self) -> int:
@@ -103,7 +178,11 @@ class RayPool:
             if name not in self._blobs:
                 self._blobs[name] = self.ray.put(data)
             refs.append(self._blobs[name])
-        self._refs[self._remote.remote(self._paint, task, *refs)] = ident
+        options = self._options.get(task.config.device) or self._options_of(task.config.device)
+        device = task_device(task.config.device, options["num_gpus"])
+        if device != task.config.device:  # the sidecar keeps the job's own config
+            task = dataclasses.replace(task, config=dataclasses.replace(task.config, device=device))
+        self._refs[self._remote(options).remote(self._paint, task, *refs)] = ident
 
     def results(self, timeout: float) -> list[tuple[str, Result]]:
         ray = self.ray

@@ -1,13 +1,13 @@
 """What the driver writes beside each picture, and the batch's summary: JSON, atomically.
 
-Each finished picture ``NAME.ext`` gets ``NAME.ext.json``: its inputs with their sha256, the full
-config, the impasto version, the network and the sha256 of its weights, the final losses, the
-time it took and the machine it ran on, so that the picture can be made again. A job is done
-(and skipped by the next run) when its picture exists and its sidecar says ``"status":
-"done"`` with the same key. The driver writes a new picture's sidecar first, so a run killed
-between the two writes leaves a sidecar without its picture, which is painted again (a
-picture without a sidecar would be a file the batch may not replace). An interrupted job
-writes nothing: the batch never keeps a best-so-far picture, so a file in the folder is
+Each finished picture ``NAME.ext`` gets ``NAME.ext.json``: its inputs with their sha256, the
+full config, the impasto version, the network and the sha256 of its weights, the final losses,
+the time it took, the machine it ran on and the device that painted, so that the picture can be
+made again. A job is done (and skipped by the next run) when its picture exists and its sidecar
+says ``"status": "done"`` with the same key. The driver writes a new picture's sidecar first,
+so a run killed between the two writes leaves a sidecar without its picture, which is painted
+again (a picture without a sidecar would be a file the batch may not replace). An interrupted
+job writes nothing: the batch never keeps a best-so-far picture, so a file in the folder is
 always a finished one.
 """
 
@@ -109,6 +109,7 @@ def sidecar(entry: Planned, result: Mapping[str, Any]) -> dict[str, Any]:
         "seconds": result.get("seconds"),
         "finished": _now(),
         "machine": result.get("machine"),
+        "device": result.get("device"),  # "cuda:0 (NVIDIA ...)", "cpu (...)"
         "source": job.where or None,
     }
 

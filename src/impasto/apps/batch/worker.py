@@ -79,8 +79,10 @@ class _EventToken(CancelToken):
 _cancel: CancelToken | None = None
 
 
-def init_process(threads: int, cancel_event: Any, driver: int) -> None:
-    """A local worker process's start: its share of the cores, and the driver's stop flag.
+def init_process(threads: int, cancel_event: Any, driver: int, gpus: Any = None) -> None:
+    """A local worker process's start: its share of the cores, the driver's stop flag, and
+    with ``gpus`` (a queue of CUDA indices, one per worker) its own GPU, made the current
+    one before anything touches CUDA, so that ``cuda`` and ``auto`` paint there.
 
     Ctrl-C reaches every process of the terminal's group, and a service manager's SIGTERM
     every process of the service; the driver alone decides what happens, through the flag,
@@ -94,6 +96,8 @@ def init_process(threads: int, cancel_event: Any, driver: int) -> None:
     import torch
 
     torch.set_num_threads(threads)
+    if gpus is not None:
+        torch.cuda.set_device(gpus.get(timeout=60))
     _cancel = _EventToken(cancel_event)
 
 
@@ -199,13 +203,23 @@ def paint(task: Task, *blobs: bytes) -> dict[str, Any]:
     except MemoryError:
         return _failed("memory", "out of memory (the system refused more memory)")
     except RuntimeError as e:
-        if "can't allocate memory" in str(e) or "not enough memory" in str(e):
+        if _out_of_memory(e):
             return _failed("memory", f"out of memory ({first_line(e)})")
         return _failed("bug", f"internal error: RuntimeError: {first_line(e)}")
     except Exception as e:
         return _failed("bug", f"internal error: {type(e).__name__}: {first_line(e)}")
     result["seconds"] = round(time.perf_counter() - start, 3)
     return result
+
+
+def _out_of_memory(error: RuntimeError) -> bool:
+    """The CPU's allocator refusing, or a GPU out of memory outside the run (which words its
+    own: a ConfigError), e.g. while the network is moved there."""
+    from ... import devices
+
+    text = str(error)
+    allocator = "can't allocate memory" in text or "not enough memory" in text
+    return allocator or devices.is_out_of_memory(error)
 
 
 def _failed(kind: str, error: str) -> dict[str, Any]:
@@ -263,6 +277,7 @@ def _paint(task: Task, local: list[Path], tmp: Path) -> dict[str, Any]:
     final = last[-1] if last else None
     return {
         "status": "done",
+        "device": painted_on(task.config.device),
         "image": data,
         "size": [int(rgb.shape[-1]), int(rgb.shape[-2])],
         "steps": final.step if final else 0,
@@ -280,6 +295,15 @@ def _network(job: Any) -> tuple[Any, str]:
 
     jobs.fetch_once(job.config)
     return jobs.load_network(job.config), jobs.weights_digest(job.config)
+
+
+def painted_on(device: str) -> str:
+    """The device a job on ``device`` painted on, as its sidecar says it: ``cuda:1 (NVIDIA
+    H100 80GB HBM3, 79.1 GB)``, ``cpu (AMD EPYC 7B13)`` (resolved here, in the worker, where
+    ``cuda`` is the worker's own GPU: its pinned one, or the one Ray gave it)."""
+    from ... import devices
+
+    return devices.about(devices.resolve(device)).describe()
 
 
 _machine: dict[str, Any] | None = None
