@@ -195,6 +195,12 @@ def test_a_cpu_batch_paints_and_its_sidecars_say_the_cpu(pics, monkeypatch, caps
     assert record["machine"]["threads"] == 1
     summary = json.loads((pics["out"] / sidecar.SUMMARY_NAME).read_text())
     assert summary["runner"] == "1 local worker(s), 1 thread(s) each"
+    # Where it painted is not what it painted: the same batch on another device (auto here,
+    # a GPU elsewhere) finds that picture done, under the same name.
+    again = [a for a in argv if a not in ("--device", "cpu")]
+    assert main(list(map(str, again))) == 0
+    assert "1 done before" in capsys.readouterr().err
+    assert list(pics["out"].glob("*.png")) == [picture]
 
 
 # ------------------------------------------------------------------------ a real GPU

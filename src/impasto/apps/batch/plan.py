@@ -2,8 +2,8 @@
 
 A job's output name is ``CONTENT_STYLE_KEY.ext`` (``jobs.default_output``'s readable part and
 the first 8 hex digits of its key). The key is the sha256 of everything that decides the
-picture: the full config, the sha256 of every input file, the output format, quality and
-bits. So a re-run finds the same names, a changed setting or picture gets a new name, and two
+picture: the full config (but the device, which paints the same picture), the sha256 of
+every input file, the output format, quality and bits. So a re-run finds the same names, a changed setting or picture gets a new name, and two
 contents of the same name in different folders never collide (unless they are the same bytes:
 then they are the same job, painted once). The jobs of a manifest come from ``manifest``.
 """
@@ -190,9 +190,13 @@ def job_key(
     def ids(paths: Iterable[Path]) -> list[str]:
         return [digests.get(str(p), f"unread:{p}") for p in paths]
 
+    config = config_dict(job.config)
+    # Where it paints is not what it paints: a batch resumed on a GPU (or begun before there
+    # were devices) finds the pictures it painted on the CPU under the same names.
+    config.pop("device", None)
     record = {
         "version": KEY_VERSION,
-        "config": config_dict(job.config),
+        "config": config,
         "content": ids([job.content]),
         "styles": ids(style_files),
         "init": ids([job.init]) if job.init else None,
