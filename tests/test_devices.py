@@ -306,3 +306,127 @@ def test_video_refuses_a_missing_device_before_reading_the_clip(tiny_network, tm
     lines = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(lines) == 1 and "--device cuda is not available" in lines[0], lines
     assert not out.exists() and not tiny_network
+
+
+# ------------------------------------------------------------------------------- mixing
+
+# Ops that may take a tensor of another device: a copy between devices is what they do.
+CROSS_DEVICE = {"copy_", "to", "cpu", "new_tensor", "__get__"}
+
+
+class _Mixing(TorchFunctionMode):
+    """A GPU run simulated on the CPU: which tensors would be on the device, and where one
+    made elsewhere (a module's constant, a draw from the CPU's generator, a numpy array) would
+    meet them in one op, which on a real GPU is torch's "expected all tensors to be on the
+    same device" deep inside a run.
+
+    On the device: the run's inputs and the network's weights, and every result of an op with
+    a tensor on the device among its arguments, of a factory given ``device=``, or of ``.to``
+    a device. 0-dimensional tensors may come from anywhere, as torch allows."""
+
+    def __init__(self, *on_device: torch.Tensor) -> None:
+        super().__init__()
+        self._device: dict[int, object] = {}
+        self.found: list[str] = []
+        for tensor in on_device:
+            self._mark(tensor)
+
+    def _mark(self, tensor: torch.Tensor) -> None:
+        import weakref
+
+        self._device[id(tensor)] = weakref.ref(tensor)
+
+    def _on_device(self, tensor: torch.Tensor) -> bool:
+        ref = self._device.get(id(tensor))
+        return ref is not None and ref() is tensor  # type: ignore[operator]
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        from torch.utils._pytree import tree_flatten
+
+        kwargs = kwargs or {}
+        result = func(*args, **kwargs)
+        tensors = [t for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor)]
+        name = getattr(func, "__name__", str(func))
+        here = [t for t in tensors if self._on_device(t)]
+        elsewhere = [t for t in tensors if not self._on_device(t) and t.dim() > 0]
+        if here and elsewhere and name not in CROSS_DEVICE:
+            self.found.append(f"{_caller()}: {name}")
+        moved = name == "to" and _names_a_device(args[1:], kwargs)
+        made_there = func in FACTORIES and "device" in kwargs
+        if (here and name != "cpu") or moved or made_there:
+            for out in tree_flatten(result)[0]:
+                if isinstance(out, torch.Tensor):
+                    self._mark(out)
+        return result
+
+
+def _names_a_device(args, kwargs) -> bool:
+    values = [*args, kwargs.get("device")]
+    return any(isinstance(v, (torch.device, str)) for v in values if v is not None)
+
+
+def _caller() -> str:
+    """The innermost frame of impasto's own code (file:line function)."""
+    frame = sys._getframe(2)
+    while frame is not None and not frame.f_code.co_filename.startswith(SOURCE):
+        frame = frame.f_back
+    if frame is None:
+        return "?"
+    return (
+        f"{frame.f_code.co_filename.removeprefix(SOURCE)}:{frame.f_lineno} {frame.f_code.co_name}"
+    )
+
+
+@pytest.mark.parametrize("settings", RUNS.values(), ids=RUNS.keys())
+def test_no_tensor_from_elsewhere_meets_the_devices_in_a_run(tiny_network, settings):
+    content, styles = torch.rand(3, 40, 52), [torch.rand(3, 32, 32), torch.rand(3, 28, 36)]
+    masks = None
+    if settings.get("loss_form") != "seed":
+        masks = torch.zeros(2, 40, 52)
+        masks[0, :, :26], masks[1, :, 26:] = 1, 1
+    config = StyleConfig(size=52, iterations=2, min_size=26, **settings)
+    net = impasto.load_network(config)
+    weights = [*net.parameters(), *net.buffers()]
+    inputs = [content, *styles] + ([] if masks is None else [masks])
+    with _Mixing(*inputs, *weights) as watch:
+        impasto.stylize(content, styles, config, masks=masks, network=net)
+    assert sorted(set(watch.found)) == []
+
+
+def test_no_tensor_from_elsewhere_meets_the_devices_in_a_clip_frame_or_explain(tiny_network):
+    from impasto import explain
+    from impasto.cost.temporal import Anchor
+    from impasto.engine import budget, pyramid
+    from impasto.jobs import frames
+
+    config = StyleConfig(size=32, iterations=2, min_size=0)
+    net = impasto.load_network(config)
+    first, second, painted = torch.rand(3, 24, 32), torch.rand(3, 24, 32), torch.rand(3, 24, 32)
+    style, maturity = torch.rand(3, 32, 32), torch.rand(1, 24, 32)
+    weights = [*net.parameters(), *net.buffers()]
+    with _Mixing(first, second, painted, style, maturity, *weights) as watch:
+        carried = frames.carry(first, second, painted, maturity)
+        plan = budget.estimate_run((24, 32), [(32, 32)], config)
+        anchor = Anchor(carried.image, carried.hold, 1000.0)
+        pyramid.paint(second, [style], config, plan, network=net, init_image=carried.image,
+                      anchor=anchor)  # fmt: skip
+    assert sorted(set(watch.found)) == []
+    small = explain.network_for(StyleConfig(), ["relu2_1"])
+    weights = [*small.parameters(), *small.buffers()]
+    with _Mixing(first, *weights) as watch:
+        explain.top_patches(small, [first], "relu2_1", n_units=2, per_unit=2, size=32)
+        explain.style_matrices(small, first, "relu2_1", max_channels=4, size=32)
+        explain.reconstruct_content(small, first, "relu2_1", iterations=2, size=24)
+    assert sorted(set(watch.found)) == []
+
+
+def test_the_simulation_sees_a_tensor_from_elsewhere_meet_the_devices():
+    """The two tests above can fail: a module's CPU constant in an op with a device's tensor
+    is seen (it was: the palette start's luminance weights, before 2026-12-06)."""
+    from impasto.ops import color
+
+    picture, palette = torch.rand(3, 8, 8), torch.rand(3, 1, 64)
+    with _Mixing(picture, palette) as watch:
+        color._RGB_TO_YUV[0] @ picture.reshape(3, -1).double()  # as match_palette did
+        color.match_palette(picture, palette)  # as it does now: nothing
+    assert watch.found == ["?: matmul"]

@@ -172,6 +172,22 @@ def native_bf16(device: torch.device) -> bool | None:
     return None
 
 
+def exact(device: torch.device) -> tuple[torch.device, torch.dtype]:
+    """Where and in what float64 work on tensors of ``device`` is done: there, in float64;
+    Apple's MPS has no float64, so its colour statistics (small) go to the CPU and its
+    centred style sums stay float32 (``exact_dtype``)."""
+    import torch
+
+    return (torch.device("cpu") if device.type == "mps" else device), torch.float64
+
+
+def exact_dtype(device: torch.device) -> torch.dtype:
+    """float64 for sums that must stay exact on the device itself; float32 on MPS."""
+    import torch
+
+    return torch.float32 if device.type == "mps" else torch.float64
+
+
 def synchronize(device: torch.device) -> None:
     """Wait for the device's queued work (a GPU runs behind Python), so a timing is honest."""
     import torch

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .. import devices
 from ..config import REPRESENTATIONS  # noqa: F401  (re-exported: the names of the statistics)
 
 EPS = 1e-8
@@ -140,18 +141,18 @@ class _SqrtmSymmetric(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, a: torch.Tensor) -> torch.Tensor:
-        vals, vecs = torch.linalg.eigh(a.double())
+        vals, vecs = torch.linalg.eigh(a.to(*devices.exact(a.device)))
         roots = vals.clamp_min(0).sqrt()
         ctx.save_for_backward(vecs, roots)
-        return ((vecs * roots[..., None, :]) @ vecs.transpose(-1, -2)).to(a.dtype)
+        return ((vecs * roots[..., None, :]) @ vecs.transpose(-1, -2)).to(a.device, a.dtype)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
         vecs, roots = ctx.saved_tensors
-        g = vecs.transpose(-1, -2) @ grad.double() @ vecs
+        g = vecs.transpose(-1, -2) @ grad.to(vecs.device, vecs.dtype) @ vecs
         g = (g + g.transpose(-1, -2)) / 2
         denom = (roots[..., :, None] + roots[..., None, :]).clamp_min(EPS)
-        return (vecs @ (g / denom) @ vecs.transpose(-1, -2)).to(grad.dtype)
+        return (vecs @ (g / denom) @ vecs.transpose(-1, -2)).to(grad.device, grad.dtype)
 
 
 def sqrtm(a: torch.Tensor) -> torch.Tensor:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from .. import devices
 from ..config import StyleConfig
 from ..errors import ConfigError
 from ..network import precision
@@ -68,8 +69,9 @@ class Objective:
         self.layer_weights = config.layer_weights()
         self.seed_form = config.loss_form == "seed"
         self.kind = config.style_representation
-        self.sum_dtype = torch.float64 if self.kind in moments.CENTRED else None
         self.device = device_of(net)
+        centred = self.kind in moments.CENTRED
+        self.sum_dtype = devices.exact_dtype(self.device) if centred else None
         self.bf16 = precision.resolve(config.precision, device=self.device) == "bf16"
         # The Gram products were a fifth of a bf16 evaluation in float32 (benchmarks/). Their
         # bfloat16 inputs are already rounded by the network; only the Gram matrix's own

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from .. import devices
+
 EPS = 1e-8
 REFERENCE_SIDE = 512  # the scales are given in pixels of a picture this long
 
@@ -35,7 +37,8 @@ REFERENCE_SIDE = 512  # the scales are given in pixels of a picture this long
 def gaussian_kernel(sigma: float, device: torch.device | None = None) -> torch.Tensor:
     """The normalised 1-D Gaussian of standard deviation ``sigma``, radius ceil(3 sigma)."""
     radius = max(1, int(-(-3 * sigma // 1)))
-    t = torch.arange(-radius, radius + 1, dtype=torch.float64, device=device)
+    exact = torch.float64 if device is None else devices.exact_dtype(device)
+    t = torch.arange(-radius, radius + 1, dtype=exact, device=device)
     k = torch.exp(-0.5 * (t / sigma) ** 2)
     return k / k.sum()
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import torch
 
+from .. import devices
 from .resize import resize_to
 
 # BT.601: Y = KR R + (1 - KR - KB) G + KB B; U and V are B - Y and R - Y scaled to +-0.436
@@ -72,8 +73,9 @@ def match_luminance(style: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
 
 
 def _mean_cov(image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean (3, 1) and covariance (3, 3) of the pixels of (3, H, W), in float64."""
-    pixels = image.reshape(3, -1).double()
+    """Mean (3, 1) and covariance (3, 3) of the pixels of (3, H, W), in float64 (on the CPU
+    for a device without it)."""
+    pixels = image.reshape(3, -1).to(*devices.exact(image.device))
     mean = pixels.mean(dim=1, keepdim=True)
     centred = pixels - mean
     return mean, centred @ centred.T / pixels.shape[1]
@@ -98,11 +100,12 @@ def match_color(style: torch.Tensor, content: torch.Tensor, eps: float = 1e-5) -
     """
     mu_s, cov_s = _mean_cov(style)
     mu_c, cov_c = _mean_cov(content)
-    eye = torch.eye(3, dtype=torch.float64, device=style.device)
-    transform = _sqrt_sym(cov_c, 0.5) @ _sqrt_sym(cov_s + eps * eye, -0.5)
-    pixels = style.reshape(3, -1).double()
-    moved = transform @ (pixels - mu_s) + mu_c
-    return moved.reshape(style.shape).to(style.dtype)
+    where, exact = devices.exact(style.device)
+    eye = torch.eye(3, dtype=exact, device=where)
+    transform = _sqrt_sym(cov_c.to(where), 0.5) @ _sqrt_sym(cov_s + eps * eye, -0.5)
+    pixels = style.reshape(3, -1).to(where, exact)
+    moved = transform @ (pixels - mu_s) + mu_c.to(where)
+    return moved.reshape(style.shape).to(style.device, style.dtype)
 
 
 def match_palette(content: torch.Tensor, palette: torch.Tensor, bins: int = 32) -> torch.Tensor:
@@ -122,14 +125,14 @@ def match_palette(content: torch.Tensor, palette: torch.Tensor, bins: int = 32) 
     pixels stay equal and no edge appears between classes. (3, H, W) in 0..1, not clamped;
     ``palette`` holds 3-channel pixels of any shape.
     """
-    pixels = content.reshape(3, -1).double()
-    theirs = palette.reshape(3, -1).double()
+    pixels = content.reshape(3, -1).to(*devices.exact(content.device))
+    theirs = palette.reshape(3, -1).to(pixels.device, pixels.dtype)
     bins = max(1, min(bins, pixels.shape[1], theirs.shape[1]))
     mean_s, spread_s = _class_stats(theirs, bins)
     mean_c, spread_c = _class_stats(pixels, bins)
     gain = (spread_s / spread_c.clamp_min(1e-3)).clamp(max=4.0)
     # mid-ranks of the luminance (ties share one) in 0..1, then a position among the classes
-    y = _RGB_TO_YUV[0] @ pixels
+    y = _RGB_TO_YUV[0].to(pixels.device) @ pixels
     values, inverse, counts = torch.unique(y, return_inverse=True, return_counts=True)
     below = torch.cumsum(counts, 0) - counts
     rank = ((below + counts / 2) / y.numel())[inverse]
@@ -142,12 +145,13 @@ def match_palette(content: torch.Tensor, palette: torch.Tensor, bins: int = 32) 
         return stat[:, low] * (1 - t) + stat[:, high] * t
 
     moved = at(mean_s) + at(gain) * (pixels - at(mean_c))
-    return moved.reshape(content.shape).to(content.dtype)
+    return moved.reshape(content.shape).to(content.device, content.dtype)
 
 
 def _class_stats(pixels: torch.Tensor, bins: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean and standard deviation (3, bins) of each brightness class of (3, N) pixels."""
-    ranked = pixels[:, torch.argsort(_RGB_TO_YUV[0] @ pixels, stable=True)]
+    luma = _RGB_TO_YUV[0].to(pixels.device, pixels.dtype) @ pixels
+    ranked = pixels[:, torch.argsort(luma, stable=True)]
     parts = torch.tensor_split(ranked, bins, dim=1)
     means = torch.stack([p.mean(1) for p in parts], 1)
     spreads = torch.stack([p.std(1, unbiased=False) for p in parts], 1)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .. import devices
 from ..errors import ConfigError
 
 # Ruder et al.'s thresholds (section 3.1), in pixels at the size the flow was computed.
@@ -113,8 +114,9 @@ def reliability(backward: torch.Tensor, forward: torch.Tensor) -> torch.Tensor:
     """
     if backward.shape != forward.shape or backward.shape[0] != 2:
         raise ValueError(f"flows must both be (2, H, W), got {tuple(backward.shape)}")
-    back, fwd = backward.double(), forward.double()
-    carried = warp(fwd, back).double()
+    exact = devices.exact_dtype(backward.device)
+    back, fwd = backward.to(exact), forward.to(exact)
+    carried = warp(fwd, back).to(exact)
     round_trip = (carried + back).square().sum(0)
     spread = carried.square().sum(0) + back.square().sum(0)
     consistent = round_trip <= CONSISTENCY_RELATIVE * spread + CONSISTENCY_ABSOLUTE

@@ -3,9 +3,10 @@
 A job's output name is ``CONTENT_STYLE_KEY.ext`` (``jobs.default_output``'s readable part and
 the first 8 hex digits of its key). The key is the sha256 of everything that decides the
 picture: the full config (but the device, which paints the same picture), the sha256 of
-every input file, the output format, quality and bits. So a re-run finds the same names, a changed setting or picture gets a new name, and two
-contents of the same name in different folders never collide (unless they are the same bytes:
-then they are the same job, painted once). The jobs of a manifest come from ``manifest``.
+every input file, the output format, quality and bits. So a re-run finds the same names, a
+changed setting or picture gets a new name, and two contents of the same name in different
+folders never collide (unless they are the same bytes: then they are the same job, painted
+once). The jobs of a manifest come from ``manifest``.
 """
 
 from __future__ import annotations
