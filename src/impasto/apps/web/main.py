@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     if args.host not in LOOPBACK_NAMES:
         say(
             f"warning: listening on {args.host}: anyone who can reach this machine can use "
-            "the page, upload pictures and keep its CPU busy (there is no password)"
+            "the page, upload pictures and keep its CPU or GPU busy (there is no password)"
         )
 
     def started() -> None:
