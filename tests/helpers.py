@@ -178,3 +178,25 @@ def on_a_full_disk(
         pytest.skip(f"no user namespace with a tmpfs here ({done.stderr.strip()[:200]})")
     left = done.stdout.rsplit("left:", 1)[1].split()
     return done.returncode, done.stderr, left
+
+
+def write_picture(path: Path, seed: int, size: tuple[int, int] = (30, 20)) -> Path:
+    """A small seeded picture (``size`` is width, height) saved as a PNG; folders made."""
+    from PIL import Image
+
+    rgb = picture(size[1], size[0], seed)
+    pixels = (rgb.permute(1, 2, 0).numpy() * 255).round().astype("uint8")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels).save(path)
+    return path
+
+
+def batch_pictures(root: Path) -> dict[str, Path]:
+    """Two photos and a painting in folders of their own, and a batch's output folder."""
+    return {
+        "photo": write_picture(root / "in" / "photo.png", 1),
+        "other": write_picture(root / "in" / "other.png", 2),
+        "style": write_picture(root / "art" / "paint.png", 11),
+        "out": root / "out",
+        "root": root,
+    }

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from PIL import Image
 
 import helpers
 from impasto import devices
@@ -24,22 +23,9 @@ TINY = StyleConfig(size=24, min_size=0, iterations=2)
 CUDA_COUNT = torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
-def _image(path: Path, seed: int) -> Path:
-    rgb = helpers.picture(20, 30, seed)
-    pixels = (rgb.permute(1, 2, 0).numpy() * 255).round().astype("uint8")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(pixels).save(path)
-    return path
-
-
 @pytest.fixture
 def pics(tmp_path: Path) -> dict[str, Path]:
-    return {
-        "photo": _image(tmp_path / "in" / "photo.png", 1),
-        "other": _image(tmp_path / "in" / "other.png", 2),
-        "style": _image(tmp_path / "art" / "paint.png", 11),
-        "out": tmp_path / "out",
-    }
+    return helpers.batch_pictures(tmp_path)
 
 
 # ------------------------------------------------------------------------ local: planning

@@ -27,23 +27,9 @@ CHILD = Path(__file__).parent / "cli_child.py"
 LIMIT = 1 << 20  # the readers' limit in these tests: 1 MB instead of 1 GB
 
 
-def _image(path: Path, seed: int, size: tuple[int, int] = (30, 20)) -> Path:
-    rgb = helpers.picture(size[1], size[0], seed)
-    pixels = (rgb.permute(1, 2, 0).numpy() * 255).round().astype("uint8")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(pixels).save(path)
-    return path
-
-
 @pytest.fixture
 def pics(tmp_path: Path) -> dict[str, Path]:
-    return {
-        "photo": _image(tmp_path / "in" / "photo.png", 1),
-        "other": _image(tmp_path / "in" / "other.png", 2),
-        "style": _image(tmp_path / "art" / "paint.png", 11),
-        "out": tmp_path / "out",
-        "root": tmp_path,
-    }
+    return helpers.batch_pictures(tmp_path)
 
 
 @pytest.fixture

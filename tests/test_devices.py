@@ -257,14 +257,21 @@ RUNS = {
 }
 
 
-@pytest.mark.parametrize("settings", RUNS.values(), ids=RUNS.keys())
-def test_every_tensor_a_run_makes_names_its_device(tiny_network, settings):
+def run_inputs(settings: dict, **more) -> tuple:
+    """A photo, two paintings, two half-masks (none for the seed form) and the config of a
+    short two-scale run with ``settings``."""
     content, styles = torch.rand(3, 40, 52), [torch.rand(3, 32, 32), torch.rand(3, 28, 36)]
     masks = None
     if settings.get("loss_form") != "seed":
         masks = torch.zeros(2, 40, 52)
         masks[0, :, :26], masks[1, :, 26:] = 1, 1
-    config = StyleConfig(size=52, iterations=2, min_size=26, **settings)
+    config = StyleConfig(size=52, iterations=2, min_size=26, **settings, **more)
+    return content, styles, masks, config
+
+
+@pytest.mark.parametrize("settings", RUNS.values(), ids=RUNS.keys())
+def test_every_tensor_a_run_makes_names_its_device(tiny_network, settings):
+    content, styles, masks, config = run_inputs(settings)
     with _Factories() as watch:
         impasto.stylize(content, styles, config, masks=masks)
     assert watch.found == []
@@ -379,12 +386,7 @@ def _caller() -> str:
 
 @pytest.mark.parametrize("settings", RUNS.values(), ids=RUNS.keys())
 def test_no_tensor_from_elsewhere_meets_the_devices_in_a_run(tiny_network, settings):
-    content, styles = torch.rand(3, 40, 52), [torch.rand(3, 32, 32), torch.rand(3, 28, 36)]
-    masks = None
-    if settings.get("loss_form") != "seed":
-        masks = torch.zeros(2, 40, 52)
-        masks[0, :, :26], masks[1, :, 26:] = 1, 1
-    config = StyleConfig(size=52, iterations=2, min_size=26, **settings)
+    content, styles, masks, config = run_inputs(settings)
     net = impasto.load_network(config)
     weights = [*net.parameters(), *net.buffers()]
     inputs = [content, *styles] + ([] if masks is None else [masks])

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from test_devices import RUNS, write_png
+from test_devices import RUNS, run_inputs, write_png
 
 import impasto
 from impasto import devices
@@ -73,13 +73,8 @@ def test_tiles_on_the_gpu_add_up_to_the_whole(tiny_network, exact_gpu):
 
 @pytest.mark.parametrize("settings", RUNS.values(), ids=RUNS.keys())
 def test_every_kind_of_run_paints_on_the_gpu_and_returns_to_the_cpu(tiny_network, settings):
-    content, styles = torch.rand(3, 40, 52), [torch.rand(3, 32, 32), torch.rand(3, 28, 36)]
-    masks = None
-    if settings.get("loss_form") != "seed":
-        masks = torch.zeros(2, 40, 52)
-        masks[0, :, :26], masks[1, :, 26:] = 1, 1
+    content, styles, masks, config = run_inputs(settings, device="cuda")
     seen = []
-    config = StyleConfig(size=52, iterations=3, min_size=26, device="cuda", **settings)
     picture = impasto.stylize(
         content.cuda(), styles, config, masks=masks, progress=lambda p: seen.append(p.image())
     )
