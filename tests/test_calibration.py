@@ -3,6 +3,7 @@ every run, and used by the estimate."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -58,17 +59,30 @@ def test_record_blends_the_level_geometrically_and_the_estimate_uses_it(home):
     first = calibration.Speed(0.4, 0.9, 65536.0)
     assert calibration.record(config, first) == first
     blended = calibration.record(config, calibration.Speed(0.1, 0.7, 262144.0))
-    assert blended.seconds == pytest.approx(math.sqrt(0.4 * 0.1))
-    assert blended.exponent == pytest.approx(0.8)
+    assert blended.seconds == pytest.approx(0.1**0.7 * 0.4**0.3)  # faster: 0.7 of the way
+    assert blended.exponent == pytest.approx(0.7 * 0.7 + 0.3 * 0.9)
     assert blended.largest == 262144.0
     est = budget.estimate_run((384, 512), [(384, 512)], config)
     assert est.learnt and est.speed == blended
     assert "on this machine" in est.describe()
     # Twice the seconds at every size doubles every part of the estimate.
-    slow = budget.estimate_run(
-        (384, 512), [(384, 512)], config, calibration.Speed(0.4, 0.8, 262144.0)
-    )
+    twice = dataclasses.replace(blended, seconds=2 * blended.seconds)
+    slow = budget.estimate_run((384, 512), [(384, 512)], config, twice)
     assert slow.seconds == pytest.approx(2 * est.seconds)
+
+
+def test_a_slow_run_teaches_less_than_a_fast_one_so_contention_is_soon_forgotten(home):
+    config = StyleConfig()
+    idle = calibration.Speed(0.1, 0.85, 262144.0)
+    calibration.record(config, idle)
+    contended = calibration.record(config, dataclasses.replace(idle, seconds=0.6))
+    assert contended.seconds == pytest.approx(0.6**0.25 * 0.1**0.75)  # a quarter of the way
+    for _ in range(5):  # a day beside other processes: the store believes 6x slower
+        calibration.record(config, dataclasses.replace(idle, seconds=0.6))
+    assert calibration.stored(config).seconds > 0.4
+    for _ in range(2):  # two runs on the machine alone
+        back = calibration.record(config, idle)
+    assert back.seconds < 1.2 * idle.seconds
 
 
 def test_each_scale_costs_what_the_speed_says_at_its_size(home):

@@ -432,3 +432,12 @@ def test_the_simulation_sees_a_tensor_from_elsewhere_meet_the_devices():
         color._RGB_TO_YUV[0] @ picture.reshape(3, -1).double()  # as match_palette did
         color.match_palette(picture, palette)  # as it does now: nothing
     assert watch.found == ["?: matmul"]
+
+
+def test_no_tensor_from_elsewhere_meets_the_devices_in_the_speed_probe(tiny_network):
+    """The first run on a machine (a GPU's first, too) times a probe before it starts."""
+    config = StyleConfig()
+    net = impasto.load_network(config)
+    with _Mixing(*net.parameters(), *net.buffers()) as watch:
+        calibration.probe(net, config, sizes=((24, 32), (36, 48)), steps=1)
+    assert sorted(set(watch.found)) == []

@@ -49,7 +49,12 @@ REFERENCE_PIXELS = 256 * 256
 # scale depends on, and far enough apart that timing noise moves the exponent little.
 PROBE_SIZES = ((136, 181), (384, 512))
 PROBE_STEPS = 2  # timed after a warm-up step at each size; their median counts
-LEARNING = 0.5  # weight of the newest measurement against what was stored
+# Weight of the newest measurement against what was stored. A run slower than the store
+# knows has most often shared the machine (another torch process, a browser, a build): it
+# teaches a quarter. A faster one shows what the machine does when it is free: seven tenths.
+# With one weight of a half, a day of runs beside other processes had taught "about 4 min" for
+# a 37 s run, and idle runs took four to come within a fifth; now two do.
+FASTER_LEARNING, SLOWER_LEARNING = 0.7, 0.25
 MIN_EXPONENT, MAX_EXPONENT = 0.5, 1.0
 # Scales smaller than this teach nothing: below it fixed costs dominate and vary (a 96x72
 # evaluation cost 9.7 us per pixel, a 512x384 one 3.4 us), and a few thumbnails (the web
@@ -180,12 +185,13 @@ def record(config: StyleConfig, measured: Speed, width: int = WIDTHS[0]) -> Spee
     old = data.get(name)
     new = measured
     if old is not None:
-        # The level blends geometrically (a run slowed by a neighbour and a fast one pull
-        # equally far); at the reference size, so the exponent's change does not shift it.
+        # The level blends geometrically, at the reference size (so the exponent's change
+        # does not shift it); a slower run teaches less than a faster one (above).
+        weight = SLOWER_LEARNING if measured.seconds > old.seconds else FASTER_LEARNING
         seconds = math.exp(
-            LEARNING * math.log(measured.seconds) + (1 - LEARNING) * math.log(old.seconds)
+            weight * math.log(measured.seconds) + (1 - weight) * math.log(old.seconds)
         )
-        exponent = LEARNING * measured.exponent + (1 - LEARNING) * old.exponent
+        exponent = weight * measured.exponent + (1 - weight) * old.exponent
         new = Speed(seconds, exponent, max(measured.largest, old.largest))
     data[name] = new
     text = json.dumps({k: v.as_json() for k, v in data.items()}, indent=1, sort_keys=True)
