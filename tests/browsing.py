@@ -58,17 +58,11 @@ def own_home(folder: Path) -> dict[str, str]:
     return {"IMPASTO_HOME": str(folder)}
 
 
-@contextlib.contextmanager
-def serve(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[str]:
-    """A real ``impasto serve --port 0 ARGS``: yields its address; stops it with Ctrl-C after
-    and checks that it left no temporary files."""
-    for module in ("starlette", "uvicorn", "python_multipart"):
-        try:
-            __import__(module)
-        except ImportError:
-            missing(f"the web extra is not installed (no {module}): pip install -e '.[web]'")
-    temp = tmp_path / "temp"
-    temp.mkdir()
+def start_serve(
+    temp: Path, *args: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen, str]:
+    """``impasto serve --port 0 ARGS`` with its temporary files in ``temp``, and the address
+    it printed once it listens."""
     env = {**os.environ, "TMPDIR": str(temp), "PYTHONUNBUFFERED": "1", **(env or {})}
     process = subprocess.Popen(
         [sys.executable, "-m", "impasto", "serve", "--port", "0", *args],
@@ -81,10 +75,24 @@ def serve(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> Iter
     reader = threading.Thread(target=lambda: line.append(process.stdout.readline()))
     reader.start()
     reader.join(120)
-    if not line or "serving on http://127.0.0.1:" not in line[0]:
+    if not line or "serving on http://" not in line[0]:
         process.kill()
         raise AssertionError(f"no address from impasto serve: {line} {process.stderr.read()}")
-    url = line[0].split("serving on ", 1)[1].split()[0]
+    return process, line[0].split("serving on ", 1)[1].split()[0]
+
+
+@contextlib.contextmanager
+def serve(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """A real ``impasto serve --port 0 ARGS``: yields its address; stops it with Ctrl-C after
+    and checks that it left no temporary files."""
+    for module in ("starlette", "uvicorn", "python_multipart"):
+        try:
+            __import__(module)
+        except ImportError:
+            missing(f"the web extra is not installed (no {module}): pip install -e '.[web]'")
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    process, url = start_serve(temp, *args, env=env)
     try:
         yield url
     finally:

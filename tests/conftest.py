@@ -59,3 +59,13 @@ def full_disk(monkeypatch):
         monkeypatch.setattr(os, "fsync", fsync)
 
     yield fill
+
+
+@pytest.fixture
+def web(tiny_network, tmp_path):
+    """The web page's app with the tiny network, driven over HTTP (``test_web.Running``)."""
+    from test_web import Running
+
+    running = Running(tmp_path / "serve")
+    yield running
+    running.stop()

@@ -7,11 +7,11 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import urllib.request
 
 import pytest
 
+import browsing
 from helpers import ROOT
 
 
@@ -75,22 +75,7 @@ def test_without_the_web_extra_serve_says_how_to_install_it():
 
 def _serve(tmp_path, *args: str) -> tuple[subprocess.Popen, str]:
     """``impasto serve --port 0 ARGS`` and the address it printed."""
-    env = {**os.environ, "TMPDIR": str(tmp_path), "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "impasto", "serve", "--port", "0", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    line: list[str] = []
-    reader = threading.Thread(target=lambda: line.append(process.stdout.readline()))
-    reader.start()
-    reader.join(120)
-    if not line or "serving on " not in line[0]:
-        process.kill()
-        raise AssertionError(f"no address printed: {line} {process.stderr.read()}")
-    return process, line[0].split("serving on ", 1)[1].split()[0]
+    return browsing.start_serve(tmp_path, *args)
 
 
 @pytest.mark.parametrize(

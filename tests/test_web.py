@@ -118,13 +118,6 @@ class Running:
 
 
 @pytest.fixture
-def web(tiny_network, tmp_path):
-    running = Running(tmp_path / "serve")
-    yield running
-    running.stop()
-
-
-@pytest.fixture
 def pair(web):
     """A photo and a painting, uploaded."""
     return web.picture_id(24, 32, 1, "photo.png"), web.picture_id(32, 32, 2, "painting.png")

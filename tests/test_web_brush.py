@@ -37,15 +37,6 @@ def colour_map(h: int, w: int, *colours) -> bytes:
 
 
 @pytest.fixture
-def web(tiny_network, tmp_path):
-    from test_web import Running
-
-    running = Running(tmp_path / "serve")
-    yield running
-    running.stop()
-
-
-@pytest.fixture
 def three(web):
     """A photo and two paintings, uploaded: their ids."""
     return (
