@@ -166,8 +166,9 @@ def verdict(found: dict[str, dict[str, float]]) -> list[str]:
 
 def paint(name: str, device: str, init: str, seed: int, folder: Path) -> dict[str, object]:
     """One painting as the command line does it, timed; the GPU's peak memory."""
-    from impasto import jobs
+    from impasto import devices, jobs
     from impasto.config import StyleConfig
+    from impasto.network import precision
 
     config = StyleConfig(device=device, init=init, seed=seed)
     out = folder / f"{name}.png"
@@ -186,6 +187,7 @@ def paint(name: str, device: str, init: str, seed: int, folder: Path) -> dict[st
     row: dict[str, object] = {
         "name": name,
         "device": job.estimate.device,
+        "precision": precision.resolve(config.precision, device=devices.resolve(device)),
         "seconds painting": round(painted, 2),
         "seconds in all": round(time.perf_counter() - began, 2),
     }

@@ -138,7 +138,7 @@ def test_auto_precision_on_the_cpu_is_as_before():
 
 
 def test_the_speed_store_keeps_gpus_apart_and_the_cpus_key_as_it_was(monkeypatch):
-    config = StyleConfig()
+    config = StyleConfig(device="cpu")
     cpu_key = calibration.key(config, threads=2)
     assert cpu_key.split("|")[:2] == [devices.cpu_model(), "2 threads"]
     monkeypatch.setattr(devices, "resolve", lambda name: torch.device("cuda", 0))
