@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ...config import (
-    DEFAULT_DEVICE,
     DEFAULT_NETWORK,
     EXPLAIN_POOLING,
     NETWORKS,
@@ -76,13 +75,7 @@ def _common(parser: argparse.ArgumentParser, output: str, size: int, size_help: 
         help=f"pooling (default: {EXPLAIN_POOLING}, as Gatys et al.'s figures; a painting "
         "uses max)",
     )
-    parser.add_argument(
-        "--device",
-        default=DEFAULT_DEVICE,
-        metavar="DEVICE",
-        help="where the network runs: auto (an NVIDIA GPU, else an Apple GPU, else the CPU), "
-        f"cpu, cuda, cuda:N or mps (default: {DEFAULT_DEVICE})",
-    )
+    options.add_device(parser, "where the network runs")
     options.add_threads(parser)
     parser.add_argument(
         "-o", "--output", metavar="OUT", help=f"picture to write (default: {output})"
@@ -236,12 +229,9 @@ def _network(args: argparse.Namespace, layers: Sequence[str]):
     if not layers:
         raise ConfigError("--layer needs at least one layer name")
     say = (lambda line: print(line, file=sys.stderr)) if sys.stderr.isatty() else None
-    try:
-        config = StyleConfig(
-            network=args.network, pooling=args.pooling, weights=args.weights, device=args.device
-        )
-    except ConfigError as e:
-        raise ConfigError(f"--{e}") from None
+    config = StyleConfig(
+        network=args.network, pooling=args.pooling, weights=args.weights, device=args.device
+    )
     return explain.network_for(config, layers, on_progress=say)
 
 

@@ -13,8 +13,8 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 
-from ... import __version__, fields
-from ...config import INITS, StyleConfig
+from ... import __version__, devices, fields
+from ...config import DEFAULT_DEVICE, INITS, StyleConfig
 from ...errors import ConfigError
 from ...fields import Kind
 from ...ranges import check_threads, shown
@@ -166,6 +166,28 @@ def add_threads(group: Any) -> None:
         type=thread_count(),
         metavar="N",
         help="CPU threads for torch, at most 4 x the cores (default: torch's own choice)",
+    )
+
+
+def device_name(text: str) -> str:
+    """The argparse type of ``--device``: a device's name, checked without torch (whether the
+    device is there is asked when the command starts, ``devices.resolve``)."""
+    try:
+        return devices.check_name(text)
+    except ConfigError as e:
+        raise argparse.ArgumentTypeError(str(e).removeprefix("device ")) from None
+
+
+def add_device(group: Any, what: str) -> None:
+    """--device for the commands that take no other painting option (``serve``, ``explain``);
+    the painting commands have it as the config's field, in the same words."""
+    group.add_argument(
+        "--device",
+        type=device_name,
+        default=DEFAULT_DEVICE,
+        metavar="NAME",
+        help=f"{what}: auto (an NVIDIA GPU, else an Apple GPU, else the CPU), cpu, cuda, "
+        f"cuda:N or mps (default: {DEFAULT_DEVICE})",
     )
 
 

@@ -12,7 +12,6 @@ import argparse
 import importlib
 
 from ... import devices
-from ...errors import ConfigError
 from ..shell import options
 from ..shell.messages import EXIT_OK, EXIT_USAGE, fail, say
 from ..shell.running import main_of
@@ -46,24 +45,9 @@ def parser() -> argparse.ArgumentParser:
     made.add_argument(
         "--open", action="store_true", help="open the page in the web browser (default: off)"
     )
-    made.add_argument(
-        "--device",
-        type=device_name,
-        default="auto",
-        metavar="NAME",
-        help="where every painting runs: auto (an NVIDIA GPU, else an Apple GPU, else the "
-        "CPU), cpu, cuda, cuda:N or mps; the page shows it (default: auto)",
-    )
+    options.add_device(made, "where every painting runs, as the page shows")
     options.add_threads(made)
     return made
-
-
-def device_name(text: str) -> str:
-    """The argparse type of ``--device``: a device's name (torch not imported: ``--help``)."""
-    try:
-        return devices.check_name(text)
-    except ConfigError as e:
-        raise argparse.ArgumentTypeError(str(e).removeprefix("device ")) from None
 
 
 def main(argv: list[str] | None = None) -> int:
