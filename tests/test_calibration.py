@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from helpers import EXAMPLES
-from impasto import jobs
+from impasto import devices, jobs
 from impasto.config import StyleConfig
 from impasto.engine import budget, calibration
 
@@ -121,7 +121,7 @@ def test_keys_keep_threads_precision_and_narrow_networks_apart(home):
     calibration.record(StyleConfig(precision="bf16"), calibration.Speed(0.3))
     assert calibration.stored(StyleConfig(precision="fp32")) is None
     keys = list(json.loads((home / calibration.FILE_NAME).read_text()))
-    assert len(keys) == 2 and all(calibration.cpu_model() in k for k in keys)
+    assert len(keys) == 2 and all(devices.cpu_model() in k for k in keys)
     assert calibration.key(config, threads=1) != calibration.key(config, threads=2)
 
 

@@ -36,7 +36,6 @@ import torch
 
 from .. import devices
 from ..config import StyleConfig
-from ..devices import cpu_model
 from ..errors import ImpastoError
 from ..files import write_atomic
 from ..network import precision
@@ -117,7 +116,7 @@ def key(config: StyleConfig, width: int = WIDTHS[0], threads: int | None = None)
     """
     device = devices.resolve(config.device)
     if device.type == "cpu":
-        where = (cpu_model(), f"{threads or torch.get_num_threads()} threads")
+        where = (devices.cpu_model(), f"{threads or torch.get_num_threads()} threads")
     else:
         where = (devices.about(device).name, device.type)
     return "|".join(

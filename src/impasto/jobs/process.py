@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import torch
 
-from ..engine import calibration, heap
+from .. import devices
+from ..engine import heap
 
 
 def tune_process(threads: int | None = None, *, keep_heap: bool = True) -> None:
@@ -30,4 +31,4 @@ def release_memory() -> bool:
 
 def cpu_model() -> str:
     """The CPU's model name, as the speed store keys it."""
-    return calibration.cpu_model()
+    return devices.cpu_model()
