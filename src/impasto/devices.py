@@ -188,16 +188,6 @@ def exact_dtype(device: torch.device) -> torch.dtype:
     return torch.float32 if device.type == "mps" else torch.float64
 
 
-def synchronize(device: torch.device) -> None:
-    """Wait for the device's queued work (a GPU runs behind Python), so a timing is honest."""
-    import torch
-
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    elif device.type == "mps":
-        torch.mps.synchronize()
-
-
 def is_out_of_memory(error: BaseException) -> bool:
     """Whether ``error`` is a device running out of memory (CUDA's own error, or MPS's)."""
     import torch
